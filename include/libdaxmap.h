@@ -1,0 +1,216 @@
+/*
+ * libdaxmap - DAX fault semantics in user space, on a persistent-memory pool.
+ *
+ * A pool is one file mapped whole with libpmem. It holds objects: named,
+ * sized, sparse byte ranges, each with an extent map. daxmap_map() places a
+ * range of an object in the address space; nothing is allocated until a page
+ * is touched. The first touch is caught with userfaultfd: the library takes a
+ * zeroed extent from the pool, records it durably and maps the pool's own
+ * pages at the faulting address. Loads and stores then go straight to the
+ * pool.
+ *
+ * Conventions: every function returns 0 (or a documented non-negative value)
+ * on success and a negative errno value on failure; daxmap_errormsg() then
+ * says what failed and where. Nothing here installs a signal handler: SIGBUS
+ * for an access past EOF or a fault that could not be resolved reaches the
+ * application's own handler (si_code BUS_ADRERR, si_addr the faulting
+ * address).
+ *
+ * This header is self-contained and may be included before any other.
+ */
+#ifndef LIBDAXMAP_H
+#define LIBDAXMAP_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DAXMAP_MAJOR_VERSION 0
+#define DAXMAP_MINOR_VERSION 1
+
+/* Largest object size and largest mapped offset + length: 64 TiB. */
+#define DAXMAP_MAX_OBJ_SIZE (UINT64_C(1) << 46)
+/* Longest object name in bytes, without the terminating NUL. */
+#define DAXMAP_MAX_NAME 199
+/* Smallest pool file accepted by daxmap_pool_create(). */
+#define DAXMAP_MIN_POOL_SIZE (UINT64_C(16) << 20)
+/* Default extent size: 2 MiB, the size of one PMD mapping on x86-64. */
+#define DAXMAP_DEFAULT_EXTENT_SIZE (UINT64_C(2) << 20)
+/* Default number of object slots of a new pool. */
+#define DAXMAP_DEFAULT_MAX_OBJECTS 4096u
+
+/* Flags of daxmap_obj_open(). */
+#define DAXMAP_CREATE 0x1 /* create the object if it does not exist */
+#define DAXMAP_EXCL 0x2   /* with DAXMAP_CREATE: fail with -EEXIST if it exists */
+
+/* Protection of daxmap_map(): PROT_READ, or PROT_READ|PROT_WRITE. */
+#define DAXMAP_PROT_READ 0x1  /* equal to PROT_READ */
+#define DAXMAP_PROT_WRITE 0x2 /* equal to PROT_WRITE */
+
+#if defined(__GNUC__)
+#define DAXMAP_API __attribute__((visibility("default")))
+#else
+#define DAXMAP_API
+#endif
+
+typedef struct daxmap_pool daxmap_pool;
+typedef struct daxmap_obj daxmap_obj;
+
+/*
+ * Options of a pool, chosen at create (extent_size, max_objects) or at each
+ * open (prefault, fault_threads). Fill with daxmap_pool_opts_init() and change
+ * what you need; zero in a field means "the default".
+ */
+struct daxmap_pool_opts {
+	uint64_t extent_size;   /* power of two, 4 KiB .. 1 GiB; default 2 MiB */
+	uint32_t max_objects;   /* object slots, 1 .. 4M; default 4096 */
+	uint32_t fault_threads; /* fault-handler threads; default: online CPUs, at least 2 */
+	int prefault;           /* 1: touch every page of the pool so first touches
+	                           do not pay the kernel's lazy page allocation */
+	int reserved_[7];       /* must be zero */
+};
+
+/* Sets every option to its default. */
+DAXMAP_API void daxmap_pool_opts_init(struct daxmap_pool_opts *opts);
+
+/*
+ * Creates a pool file of `size` bytes at `path` (which must not exist) with
+ * the given permission bits, and opens it. opts may be NULL for defaults.
+ * Errors: -EINVAL (bad size or options), -EEXIST, -ENOSPC (file system full),
+ * -EACCES, -EBUSY, -ENOSYS/-EPERM (userfaultfd unavailable: the message names
+ * the fix), other errno values from the file system.
+ */
+DAXMAP_API int daxmap_pool_create_opts(daxmap_pool **pool, const char *path, uint64_t size,
+			    mode_t mode, const struct daxmap_pool_opts *opts);
+/* daxmap_pool_create_opts() with default options. */
+DAXMAP_API int daxmap_pool_create(daxmap_pool **pool, const char *path, uint64_t size, mode_t mode);
+
+/*
+ * Opens an existing pool. Every byte of its header is validated.
+ * A pool is open in one process at a time; the lock goes away when its owner
+ * exits or dies. Errors: -ENOENT, -EACCES, -EBUSY (open elsewhere, or
+ * already open in this process), -EINVAL (not a daxmap pool, bad options),
+ * -EUCLEAN (pool damaged: header checksum, sizes or metadata inconsistent),
+ * -EPROTONOSUPPORT (pool version from a newer libdaxmap), -ENOSYS/-EPERM
+ * (userfaultfd unavailable).
+ */
+DAXMAP_API int daxmap_pool_open_opts(daxmap_pool **pool, const char *path,
+			  const struct daxmap_pool_opts *opts);
+/* daxmap_pool_open_opts() with default options. */
+DAXMAP_API int daxmap_pool_open(daxmap_pool **pool, const char *path);
+
+/*
+ * Closes a pool. Every object must be closed and every mapping unmapped
+ * first, else -EBUSY and the pool stays open. NULL is accepted (returns 0).
+ */
+DAXMAP_API int daxmap_pool_close(daxmap_pool *pool);
+
+/* Number of buckets of the fault latency histogram. */
+#define DAXMAP_LAT_BUCKETS 32
+
+struct daxmap_pool_stat {
+	uint64_t size;             /* pool file size */
+	uint64_t data_size;        /* bytes available to extents */
+	uint64_t extent_size;
+	uint64_t used;             /* bytes in allocated extents */
+	uint64_t free;             /* bytes in free extents (zeroed or not) */
+	uint64_t free_unzeroed;    /* free bytes still waiting to be zeroed */
+	uint64_t objects;          /* live objects */
+	uint64_t max_objects;
+	uint64_t mappings;         /* live mappings */
+	uint64_t fault_threads;
+	int is_pmem;               /* 1: persistence is cache flushes, 0: msync */
+	int user_mode_only;        /* 1: userfaultfd handles user-mode faults only */
+	/* counters since open */
+	uint64_t faults;           /* fault messages handled */
+	uint64_t faults_write;     /* resolved by mapping pool pages (write, or read of data) */
+	uint64_t faults_hole_read; /* reads of holes resolved with zeros, nothing allocated */
+	uint64_t faults_sigbus;    /* faults answered with SIGBUS (past EOF, errors) */
+	uint64_t faults_noop;      /* already resolved by another thread: woken only */
+	uint64_t extents_allocated;
+	uint64_t extents_freed;
+	uint64_t bytes_zeroed_fault;      /* zeroed on the fault path (no zeroed extent was left) */
+	uint64_t bytes_zeroed_background; /* zeroed by the background zeroer */
+	/* fault latency (message read to wake), log2 buckets: bucket i counts
+	 * faults that took [2^i, 2^(i+1)) nanoseconds */
+	uint64_t latency_ns_log2[DAXMAP_LAT_BUCKETS];
+};
+
+/* Fills *st. Errors: -EINVAL. */
+DAXMAP_API int daxmap_pool_stat(daxmap_pool *pool, struct daxmap_pool_stat *st);
+
+/*
+ * Calls cb(name, size, arg) for every live object, in slot order. A non-zero
+ * return from cb stops the walk and is returned. Errors: -EINVAL.
+ */
+DAXMAP_API int daxmap_pool_list(daxmap_pool *pool,
+		     int (*cb)(const char *name, uint64_t size, void *arg), void *arg);
+
+/*
+ * Opens the object `name` (1..DAXMAP_MAX_NAME bytes, no NUL inside).
+ * flags: 0 opens an existing object; DAXMAP_CREATE creates it (size 0) if
+ * missing; DAXMAP_CREATE|DAXMAP_EXCL fails with -EEXIST if it exists.
+ * Opening an object twice gives two handles to the same object.
+ * Errors: -EINVAL (bad name or flags), -ENOENT, -EEXIST, -ENFILE (no free
+ * object slot), -ENAMETOOLONG.
+ */
+DAXMAP_API int daxmap_obj_open(daxmap_obj **obj, daxmap_pool *pool, const char *name, int flags);
+
+/* Closes a handle; mappings made through it stay valid. NULL returns 0. */
+DAXMAP_API int daxmap_obj_close(daxmap_obj *obj);
+
+/*
+ * Removes an object and frees its extents. Errors: -ENOENT; -EBUSY while a
+ * handle or a mapping of it is live.
+ */
+DAXMAP_API int daxmap_obj_unlink(daxmap_pool *pool, const char *name);
+
+/* Stores the object's size (EOF) in *size. Errors: -EINVAL. */
+DAXMAP_API int daxmap_obj_size(daxmap_obj *obj, uint64_t *size);
+
+/*
+ * Sets the object's size. Growing allocates nothing (the new range is a hole
+ * that reads zero). Errors: -EINVAL (NULL), -EFBIG (size beyond
+ * DAXMAP_MAX_OBJ_SIZE), -EOPNOTSUPP (shrinking: not yet supported).
+ */
+DAXMAP_API int daxmap_obj_truncate(daxmap_obj *obj, uint64_t size);
+
+/*
+ * Maps [offset, offset+len) of the object at an address the library chooses,
+ * stored in *addr. offset must be a multiple of the page size; len is rounded
+ * up to pages. The range may extend past the object's size, also for a size-0
+ * object: pages at or past the page-rounded EOF give SIGBUS until the object
+ * grows. Nothing is allocated until a page is written; a read of a hole shows
+ * zeros and allocates nothing. prot is DAXMAP_PROT_READ, optionally with
+ * DAXMAP_PROT_WRITE. Errors: -EINVAL (bad arguments, misaligned offset),
+ * -EFBIG (offset+len beyond DAXMAP_MAX_OBJ_SIZE), -ENOMEM (no address space).
+ */
+DAXMAP_API int daxmap_map(void **addr, daxmap_obj *obj, uint64_t offset, size_t len, int prot);
+
+/*
+ * Unmaps a whole mapping made by daxmap_map (addr and len as given/returned).
+ * Errors: -EINVAL (not a daxmap mapping, or only part of one).
+ */
+DAXMAP_API int daxmap_unmap(void *addr, size_t len);
+
+/*
+ * Makes [addr, addr+len) durable, where the range lies within one daxmap
+ * mapping. Holes (never written pages) in the range are fine: they are zero
+ * in the pool already. Errors: -EINVAL (not inside a daxmap mapping), -EIO.
+ */
+DAXMAP_API int daxmap_persist(const void *addr, size_t len);
+
+/* The message of the last error of the calling thread ("" if none). */
+DAXMAP_API const char *daxmap_errormsg(void);
+
+/* The library version as "MAJOR.MINOR". */
+DAXMAP_API const char *daxmap_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LIBDAXMAP_H */

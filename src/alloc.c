@@ -1,0 +1,265 @@
+/* Extent allocator: free-space bitmaps, goal-directed placement, the zeroer thread. */
+#define _GNU_SOURCE
+#include "alloc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "extmap.h"
+#include "out.h"
+
+static inline int bit_test(const uint64_t *bm, uint64_t i)
+{
+	return (bm[i >> 6] >> (i & 63)) & 1;
+}
+
+static inline void bit_set(uint64_t *bm, uint64_t i)
+{
+	bm[i >> 6] |= UINT64_C(1) << (i & 63);
+}
+
+static inline void bit_clear(uint64_t *bm, uint64_t i)
+{
+	bm[i >> 6] &= ~(UINT64_C(1) << (i & 63));
+}
+
+/* First set bit at or after `from` and before `n`, or n. */
+static uint64_t bit_find(const uint64_t *bm, uint64_t from, uint64_t n)
+{
+	uint64_t w, i = from;
+
+	if (i >= n)
+		return n;
+	w = bm[i >> 6] & (~UINT64_C(0) << (i & 63));
+	i &= ~UINT64_C(63);
+	for (;;) {
+		if (w) {
+			i += (uint64_t)__builtin_ctzll(w);
+			return i < n ? i : n;
+		}
+		i += 64;
+		if (i >= n)
+			return n;
+		w = bm[i >> 6];
+	}
+}
+
+int alloc_init(struct daxmap_pool *pool) NO_TSA
+{
+	struct alloc *a = &pool->alloc;
+	uint64_t words = (pool->nextents + 63) / 64;
+
+	memset(a, 0, sizeof(*a));
+	mutex_init(&pool->alloc.lock);
+	pthread_cond_init(&a->zeroer_cond, NULL);
+	pthread_cond_init(&a->zeroed_cond, NULL);
+	a->free_zeroed = calloc(words ? words : 1, sizeof(uint64_t));
+	a->free_dirty = calloc(words ? words : 1, sizeof(uint64_t));
+	if (!a->free_zeroed || !a->free_dirty) {
+		alloc_fini(pool);
+		return ERR(-ENOMEM, "cannot allocate free-space bitmaps for %llu extents",
+			   (unsigned long long)pool->nextents);
+	}
+	/* object.c has validated every entry before this runs */
+	for (uint64_t i = 0; i < pool->nextents; i++) {
+		uint64_t tag = ext_entry_tag(pool->exttab[i]);
+		if (tag == EXT_TAG_FREE) {
+			bit_set(a->free_zeroed, i);
+			a->nzeroed++;
+		} else if (tag == EXT_TAG_DIRTY) {
+			bit_set(a->free_dirty, i);
+			a->ndirty++;
+		}
+	}
+	return 0;
+}
+
+void alloc_fini(struct daxmap_pool *pool) NO_TSA
+{
+	struct alloc *a = &pool->alloc;
+
+	free(a->free_zeroed);
+	free(a->free_dirty);
+	a->free_zeroed = a->free_dirty = NULL;
+	pthread_cond_destroy(&a->zeroer_cond);
+	pthread_cond_destroy(&a->zeroed_cond);
+	mutex_destroy(&pool->alloc.lock);
+}
+
+/* Stores a table entry and makes it durable: the commit point of every extent change. */
+static void alloc_set_entry(struct daxmap_pool *pool, uint64_t idx, uint64_t entry)
+	REQUIRES(pool->alloc.lock)
+{
+	__atomic_store_n(&pool->exttab[idx], entry, __ATOMIC_RELEASE);
+	pool_persist(pool, &pool->exttab[idx], sizeof(uint64_t));
+}
+
+/* Chooses a free extent: zeroed ones first. Returns nextents if none. */
+static uint64_t alloc_pick(struct daxmap_pool *pool, const uint64_t hints[ALLOC_HINTS],
+			   int *dirty) REQUIRES(pool->alloc.lock)
+{
+	struct alloc *a = &pool->alloc;
+	uint64_t n = pool->nextents, i, from;
+
+	*dirty = 0;
+	if (a->nzeroed > 0) {
+		for (int h = 0; h < ALLOC_HINTS; h++)
+			if (hints[h] < n && bit_test(a->free_zeroed, hints[h]))
+				return hints[h];
+		/* nearest free zeroed extent after the goal keeps the object's
+		 * extents ascending, so later neighbours can still merge */
+		from = hints[0] < n ? hints[0] : a->cursor;
+		i = bit_find(a->free_zeroed, from, n);
+		if (i == n)
+			i = bit_find(a->free_zeroed, 0, n);
+		return i;
+	}
+	if (a->ndirty > 0) {
+		*dirty = 1;
+		for (int h = 0; h < ALLOC_HINTS; h++)
+			if (hints[h] < n && bit_test(a->free_dirty, hints[h]))
+				return hints[h];
+		return bit_find(a->free_dirty, 0, n);
+	}
+	return n;
+}
+
+/* takes pool->alloc.lock (twice when it must zero: never across the zeroing) */
+int alloc_extent(struct daxmap_pool *pool, uint64_t entry, const uint64_t hints[ALLOC_HINTS],
+		 uint64_t *idx)
+{
+	struct alloc *a = &pool->alloc;
+	uint64_t i;
+	int dirty;
+
+	mutex_lock(&pool->alloc.lock);
+	for (;;) {
+		i = alloc_pick(pool, hints, &dirty);
+		if (i < pool->nextents || a->nbusy == 0)
+			break;
+		/* everything free is being zeroed right now: wait for it */
+		mutex_wait(&pool->alloc.lock, &a->zeroed_cond);
+	}
+	if (i < pool->nextents) {
+		if (dirty) {
+			bit_clear(a->free_dirty, i);
+			a->ndirty--;
+			a->nbusy++;
+		} else {
+			bit_clear(a->free_zeroed, i);
+			a->nzeroed--;
+			alloc_set_entry(pool, i, entry);
+		}
+		a->cursor = i + 1 < pool->nextents ? i + 1 : 0;
+	}
+	mutex_unlock(&pool->alloc.lock);
+
+	if (i >= pool->nextents)
+		return ERR(-ENOSPC, "pool %s is full: no free extent of %llu bytes", pool->path,
+			   (unsigned long long)pool->extent_size);
+	if (dirty) {
+		/* No zeroed extent was left. The extent is ours (out of both
+		 * bitmaps); its entry still says dirty, so a crash now leaves
+		 * it free. Zero durably, then record the allocation. */
+		pool_zero_persist(pool, pool_extent_addr(pool, i), pool->extent_size);
+		counter_add(&pool->counters.bytes_zeroed_fault, pool->extent_size);
+		mutex_lock(&pool->alloc.lock);
+		a->nbusy--;
+		alloc_set_entry(pool, i, entry);
+		pthread_cond_broadcast(&a->zeroed_cond);
+		mutex_unlock(&pool->alloc.lock);
+	}
+	counter_add(&pool->counters.extents_allocated, 1);
+	*idx = i;
+	return 0;
+}
+
+/* takes pool->alloc.lock */
+void alloc_free(struct daxmap_pool *pool, uint64_t idx)
+{
+	struct alloc *a = &pool->alloc;
+
+	mutex_lock(&pool->alloc.lock);
+	alloc_set_entry(pool, idx, EXT_FREE_DIRTY);
+	bit_set(a->free_dirty, idx);
+	a->ndirty++;
+	pthread_cond_signal(&a->zeroer_cond);
+	mutex_unlock(&pool->alloc.lock);
+	counter_add(&pool->counters.extents_freed, 1);
+}
+
+/* takes pool->alloc.lock */
+void alloc_counts(struct daxmap_pool *pool, uint64_t *nfree, uint64_t *ndirty)
+{
+	struct alloc *a = &pool->alloc;
+
+	mutex_lock(&pool->alloc.lock);
+	*nfree = a->nzeroed + a->ndirty + a->nbusy;
+	*ndirty = a->ndirty + a->nbusy;
+	mutex_unlock(&pool->alloc.lock);
+}
+
+/*
+ * The zeroer: takes one dirty extent at a time out of the free-dirty bitmap,
+ * zeroes it with no lock held, makes the zeros durable, and only then marks
+ * it zeroed (in the table, durably, and in the bitmap).
+ * takes pool->alloc.lock (never across the zeroing)
+ */
+static void *alloc_zeroer(void *arg)
+{
+	struct daxmap_pool *pool = arg;
+	struct alloc *a = &pool->alloc;
+
+	mutex_lock(&pool->alloc.lock);
+	for (;;) {
+		uint64_t i;
+
+		while (!a->zeroer_stop && a->ndirty == 0)
+			mutex_wait(&pool->alloc.lock, &a->zeroer_cond);
+		if (a->zeroer_stop)
+			break;
+		i = bit_find(a->free_dirty, 0, pool->nextents);
+		bit_clear(a->free_dirty, i);
+		a->ndirty--;
+		a->nbusy++;
+		mutex_unlock(&pool->alloc.lock);
+
+		pool_zero_persist(pool, pool_extent_addr(pool, i), pool->extent_size);
+		counter_add(&pool->counters.bytes_zeroed_background, pool->extent_size);
+
+		mutex_lock(&pool->alloc.lock);
+		a->nbusy--;
+		alloc_set_entry(pool, i, 0);
+		bit_set(a->free_zeroed, i);
+		a->nzeroed++;
+		pthread_cond_broadcast(&a->zeroed_cond);
+	}
+	mutex_unlock(&pool->alloc.lock);
+	return NULL;
+}
+
+int alloc_start_zeroer(struct daxmap_pool *pool)
+{
+	int rc = pthread_create(&pool->alloc.zeroer, NULL, alloc_zeroer, pool);
+
+	if (rc)
+		return ERR(-rc, "cannot start the zeroer thread");
+	pool->alloc.zeroer_running = 1;
+	return 0;
+}
+
+/* takes pool->alloc.lock */
+void alloc_stop_zeroer(struct daxmap_pool *pool)
+{
+	struct alloc *a = &pool->alloc;
+
+	if (!a->zeroer_running)
+		return;
+	mutex_lock(&pool->alloc.lock);
+	a->zeroer_stop = 1;
+	pthread_cond_signal(&a->zeroer_cond);
+	mutex_unlock(&pool->alloc.lock);
+	pthread_join(a->zeroer, NULL);
+	a->zeroer_running = 0;
+}

@@ -1,0 +1,488 @@
+/*
+ * The fault path. Handler threads read fault messages from the pool's
+ * userfaultfd; each message is resolved as follows (doc/DESIGN.md has the
+ * data flow, doc/LOCKING.md the locks):
+ *
+ *   maps_lock (shared)            the mapping cannot go away
+ *     obj->range_lock (exclusive, the faulting extent only)
+ *       re-check EOF              a truncate may have run while we waited
+ *       write or WP fault:  object_extent_alloc  (extents_lock -> alloc.lock)
+ *                           mmap(MAP_FIXED|MAP_SHARED|MAP_POPULATE) of the
+ *                           pool pages over the extent, MADV_DONTFORK
+ *       read of a hole:     UFFDIO_COPY of zeros, write-protected
+ *       past EOF, errors:   UFFDIO_POISON of the faulting page (SIGBUS)
+ *       UFFDIO_WAKE over the extent
+ *
+ * Every lock is taken and released in fault_handle(); nothing is held while
+ * a handler waits for the next message.
+ */
+#define _GNU_SOURCE
+#include "fault.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "extmap.h"
+#include "map.h"
+#include "object.h"
+#include "out.h"
+#include "uffd_compat.h"
+
+#define FAULT_FEATURES_REQUIRED                                                                    \
+	(UFFD_FEATURE_THREAD_ID | UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_EVENT_REMAP)
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static size_t page_size(void)
+{
+	static size_t ps;
+	if (!ps)
+		ps = (size_t)sysconf(_SC_PAGESIZE);
+	return ps;
+}
+
+static int uffd_open_fd(int *user_mode_only)
+{
+	int fd, dev;
+
+	*user_mode_only = 0;
+	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0)
+		return fd;
+	dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+	if (dev >= 0) {
+		fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+		close(dev);
+		if (fd >= 0)
+			return fd;
+	}
+	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	if (fd >= 0) {
+		*user_mode_only = 1;
+		LOG(OUT_WARN, "userfaultfd handles user-mode faults only: a system call that "
+			      "reads into an untouched mapped page fails with EFAULT (run as root, "
+			      "give access to /dev/userfaultfd, or set "
+			      "vm.unprivileged_userfaultfd=1)");
+		return fd;
+	}
+	return -errno;
+}
+
+int fault_open(struct daxmap_pool *pool)
+{
+	struct fault_ctx *f = &pool->fault;
+	struct uffdio_api api;
+	int fd;
+
+	mutex_init(&f->err_lock);
+	f->uffd = f->stop_fd = -1;
+	fd = uffd_open_fd(&f->user_mode_only);
+	if (fd < 0)
+		return ERR(fd, "cannot open a userfaultfd: run as root, give this user read-write "
+			       "access to /dev/userfaultfd, or set the sysctl "
+			       "vm.unprivileged_userfaultfd=1");
+	f->uffd = fd;
+	/* ask for everything we can use; then check what we must have */
+	memset(&api, 0, sizeof(api));
+	api.api = UFFD_API;
+	api.features = FAULT_FEATURES_REQUIRED | UFFD_FEATURE_POISON;
+	if (ioctl(fd, UFFDIO_API, &api) < 0) {
+		memset(&api, 0, sizeof(api));
+		api.api = UFFD_API;
+		api.features = FAULT_FEATURES_REQUIRED;
+		if (ioctl(fd, UFFDIO_API, &api) < 0)
+			return ERR(-errno, "userfaultfd lacks features this library needs "
+					   "(thread id, write-protect faults, remap events): "
+					   "Linux 5.7 or later is required");
+	}
+	f->features = api.features;
+	if (!(f->features & UFFD_FEATURE_POISON))
+		LOG(OUT_WARN, "kernel has no UFFDIO_POISON (Linux 6.6+): SIGBUS for faults past "
+			      "EOF is sent as a queued signal (si_code SI_QUEUE)");
+	f->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (f->stop_fd < 0)
+		return ERR(-errno, "cannot create an eventfd");
+	f->zero_src = mmap(NULL, pool->extent_size, PROT_READ,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (f->zero_src == MAP_FAILED) {
+		f->zero_src = NULL;
+		return ERR(-errno, "cannot reserve the zero source of hole reads");
+	}
+	madvise(f->zero_src, pool->extent_size, MADV_DONTFORK);
+	return 0;
+}
+
+int fault_register(struct daxmap_pool *pool, void *va, size_t len, int prot)
+{
+	struct uffdio_register reg;
+
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = (uintptr_t)va;
+	reg.range.len = len;
+	/* a writable mapping is also registered for write-protect faults: a
+	 * hole that was read (zeros, write-protected) must still bring its
+	 * first write to us, never to anonymous memory */
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING |
+		   ((prot & PROT_WRITE) ? UFFDIO_REGISTER_MODE_WP : 0);
+	if (ioctl(pool->fault.uffd, UFFDIO_REGISTER, &reg) < 0)
+		return ERR(-errno, "UFFDIO_REGISTER of %zu bytes at %p failed", len, va);
+	if (!(reg.ioctls & ((uint64_t)1 << _UFFDIO_COPY)) ||
+	    !(reg.ioctls & ((uint64_t)1 << _UFFDIO_WAKE)))
+		return ERR(-ENOTSUP, "userfaultfd range lacks UFFDIO_COPY/UFFDIO_WAKE");
+	return 0;
+}
+
+/* An ioctl on the uffd, retried while pending events make it EAGAIN. */
+static int uffd_ioctl(int uffd, unsigned long req, void *arg)
+{
+	for (;;) {
+		if (ioctl(uffd, req, arg) == 0)
+			return 0;
+		if (errno != EAGAIN)
+			return -errno;
+	}
+}
+
+static void fault_wake(struct daxmap_pool *pool, uintptr_t start, size_t len)
+{
+	struct uffdio_range r = {.start = start, .len = len};
+	int ret = uffd_ioctl(pool->fault.uffd, UFFDIO_WAKE, &r);
+
+	if (ret < 0)
+		LOG(OUT_ERROR, "UFFDIO_WAKE at %#lx+%zu failed: %s", (unsigned long)start, len,
+		    strerror(-ret));
+}
+
+/*
+ * SIGBUS for the faulting access: a poison marker on its page makes the
+ * kernel raise SIGBUS (BUS_ADRERR, si_addr exact) in the faulting thread,
+ * or EFAULT in a system call. Without UFFDIO_POISON: a queued SIGBUS
+ * (SI_QUEUE, si_addr set), user-mode faults only.
+ */
+static void fault_sigbus(struct daxmap_pool *pool, struct dm_mapping *m, uintptr_t page, pid_t tid,
+			 int is_error)
+{
+	struct fault_ctx *f = &pool->fault;
+	size_t ps = page_size();
+
+	counter_add(&pool->counters.faults_sigbus, 1);
+	if (f->features & UFFD_FEATURE_POISON) {
+		struct uffdio_poison p = {.range = {.start = page, .len = ps}, .mode = 0};
+		int ret = uffd_ioctl(f->uffd, UFFDIO_POISON, &p);
+
+		if (ret == -EEXIST) {
+			/* the page holds zeros of a hole read (a write to it
+			 * failed): drop them, then poison */
+			madvise((void *)page, ps, MADV_DONTNEED);
+			ret = uffd_ioctl(f->uffd, UFFDIO_POISON, &p);
+		}
+		if (ret == 0) {
+			atomic_fetch_add(&m->poisoned, 1);
+			if (is_error) {
+				/* remember it: an error is not a property of the page;
+				 * a later access deserves a fresh attempt */
+				mutex_lock(&f->err_lock);
+				if (f->err_count < FAULT_ERR_POISON_MAX)
+					f->err_addr[f->err_count++] = page;
+				mutex_unlock(&f->err_lock);
+			}
+			return;
+		}
+		LOG(OUT_ERROR, "UFFDIO_POISON at %#lx failed: %s", (unsigned long)page,
+		    strerror(-ret));
+	}
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	si.si_signo = SIGBUS;
+	si.si_code = SI_QUEUE;
+	si.si_addr = (void *)page;
+	if (syscall(SYS_rt_tgsigqueueinfo, getpid(), tid, SIGBUS, &si) < 0)
+		LOG(OUT_ERROR, "cannot send SIGBUS to thread %d: %s", (int)tid, strerror(errno));
+	fault_wake(pool, page, ps);
+}
+
+/* Zeros for a read of a hole: copied, write-protected, so the first write
+ * to any of these pages comes back to us as a WP fault. */
+static int fault_fill_zeros(struct daxmap_pool *pool, struct dm_mapping *m, uintptr_t lo,
+			    uintptr_t hi)
+{
+	size_t ps = page_size();
+
+	while (lo < hi) {
+		struct uffdio_copy c;
+		memset(&c, 0, sizeof(c));
+		c.dst = lo;
+		c.src = (uintptr_t)pool->fault.zero_src;
+		c.len = hi - lo;
+		c.mode = UFFDIO_COPY_MODE_DONTWAKE |
+			 ((m->prot & PROT_WRITE) ? UFFDIO_COPY_MODE_WP : 0);
+		if (ioctl(pool->fault.uffd, UFFDIO_COPY, &c) == 0)
+			break;
+		if (errno == EAGAIN) {
+			if (c.copy > 0)
+				lo += (uintptr_t)c.copy;
+			continue;
+		}
+		if (errno == EEXIST) {
+			/* some pages are there already (zeros from a read cut
+			 * by EOF earlier): step over the one that stopped us */
+			lo += (c.copy > 0 ? (uintptr_t)c.copy : 0) + ps;
+			continue;
+		}
+		return ERR(-errno, "UFFDIO_COPY of zeros at %#lx failed", (unsigned long)lo);
+	}
+	counter_add(&pool->counters.faults_hole_read, 1);
+	return 0;
+}
+
+/* The pool pages of extent pidx over [lo, hi) of the mapping. */
+static int fault_map_extent(struct daxmap_pool *pool, struct dm_mapping *m, uint64_t pidx,
+			    uint64_t estart, uint64_t lo, uint64_t hi)
+{
+	char *va = m->va + (lo - m->obj_off);
+	uint64_t poff = pool->data_off + (pidx << pool->extent_shift) + (lo - estart);
+	void *p;
+
+	/* a damaged extent map must never make us map outside the pool */
+	if (pidx >= pool->nextents || poff + (hi - lo) > pool->mapped_len)
+		return ERR(-EUCLEAN, "extent %llu lies outside pool %s", (unsigned long long)pidx,
+			   pool->path);
+	p = mmap(va, hi - lo, m->prot, MAP_FIXED | MAP_SHARED | MAP_POPULATE, pool->fd,
+		 (off_t)poff);
+	if (p == MAP_FAILED)
+		return ERR(-errno, "mmap of pool extent %llu at %p failed",
+			   (unsigned long long)pidx, (void *)va);
+	/* a child of fork() must not inherit pool pages: see doc/DESIGN.md */
+	madvise(va, hi - lo, MADV_DONTFORK);
+	counter_add(&pool->counters.faults_write, 1);
+	return 0;
+}
+
+/*
+ * Resolves the fault at page `addr` of mapping m, with extent e's range held
+ * exclusively. Returns 0, or 1 for "past EOF", or a negative error.
+ */
+static int fault_resolve_locked(struct daxmap_pool *pool, struct dm_mapping *m, uintptr_t addr,
+				int write)
+{
+	struct daxmap_obj *obj = m->obj;
+	uint64_t off = m->obj_off + (addr - (uintptr_t)m->va);
+	uint64_t e = off >> pool->extent_shift;
+	uint64_t estart = e << pool->extent_shift, eend = estart + pool->extent_size;
+	uint64_t map_end = m->obj_off + m->len;
+	uint64_t size = atomic_load(&obj->size);
+	uint64_t eof = (size + page_size() - 1) & ~(uint64_t)(page_size() - 1);
+	uint64_t lo, hi, part_end, pidx;
+	int ret;
+
+	/* checked after taking the range: a truncate we waited for moved EOF */
+	if (off >= eof)
+		return 1;
+	lo = estart > m->obj_off ? estart : m->obj_off;
+	part_end = eend < map_end ? eend : map_end;
+	hi = part_end < eof ? part_end : eof;
+	if (map_test_resolved(m, e)) {
+		/* another thread mapped it while this message waited */
+		counter_add(&pool->counters.faults_noop, 1);
+		goto wake;
+	}
+	pidx = object_extent_get(obj, e);
+	if (pidx == EXTMAP_NONE && !write) {
+		ret = fault_fill_zeros(pool, m, (uintptr_t)m->va + (lo - m->obj_off),
+				       (uintptr_t)m->va + (hi - m->obj_off));
+		if (ret < 0)
+			return ret;
+		goto wake;
+	}
+	if (pidx == EXTMAP_NONE && (ret = object_extent_alloc(obj, e, &pidx)) < 0)
+		return ret;
+	if ((ret = fault_map_extent(pool, m, pidx, estart, lo, hi)) < 0)
+		return ret;
+	if (hi == part_end)
+		map_set_resolved(m, e);
+wake:
+	fault_wake(pool, (uintptr_t)m->va + (lo - m->obj_off), hi - lo);
+	return 0;
+}
+
+/* takes maps_lock (shared), then obj->range_lock (the faulting extent, exclusive) */
+static void fault_handle(struct daxmap_pool *pool, const struct uffd_msg *msg)
+{
+	uint64_t t0 = now_ns(), flags = msg->arg.pagefault.flags;
+	uintptr_t addr = (uintptr_t)msg->arg.pagefault.address & ~(uintptr_t)(page_size() - 1);
+	pid_t tid = (pid_t)msg->arg.pagefault.feat.ptid;
+	int write = (flags & (UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP)) != 0;
+	struct dm_mapping *m;
+	int ret = 0;
+
+	counter_add(&pool->counters.faults, 1);
+	map_rdlock();
+	m = map_lookup((void *)addr);
+	if (!m || m->pool != pool) {
+		/* unmapped while the message waited: let the thread retry
+		 * (it will find nothing mapped there) */
+		fault_wake(pool, addr, page_size());
+	} else {
+		uint64_t off = m->obj_off + (addr - (uintptr_t)m->va);
+		uint64_t estart = off & ~(pool->extent_size - 1);
+		struct range_entry re;
+
+		rangelock_lock(&m->obj->range_lock, &re, estart, estart + pool->extent_size, 1);
+		ret = fault_resolve_locked(pool, m, addr, write);
+		if (ret != 0)
+			fault_sigbus(pool, m, addr, tid, ret < 0);
+		rangelock_unlock(&m->obj->range_lock, &re);
+	}
+	map_rdunlock();
+	if (ret < 0)
+		LOG(OUT_ERROR, "fault at %#lx (thread %d, %s): SIGBUS: %s", (unsigned long)addr,
+		    (int)tid, write ? "write" : "read", daxmap_errormsg());
+	uint64_t dt = now_ns() - t0;
+	counter_add(&pool->counters.latency[dt ? 63 - __builtin_clzll(dt) < DAXMAP_LAT_BUCKETS
+							? 63 - __builtin_clzll(dt)
+							: DAXMAP_LAT_BUCKETS - 1
+						      : 0],
+		    1);
+}
+
+/* Clears the poison markers left by errors so those pages fault afresh. */
+static void fault_clear_errors(struct daxmap_pool *pool)
+{
+	struct fault_ctx *f = &pool->fault;
+	uintptr_t addrs[FAULT_ERR_POISON_MAX];
+	unsigned n;
+
+	mutex_lock(&f->err_lock);
+	n = f->err_count;
+	memcpy(addrs, f->err_addr, n * sizeof(addrs[0]));
+	f->err_count = 0;
+	mutex_unlock(&f->err_lock);
+	if (n == 0)
+		return;
+	map_rdlock();
+	for (unsigned i = 0; i < n; i++) {
+		/* only while a mapping of ours still covers it: never touch
+		 * memory the application got back after an unmap */
+		struct dm_mapping *m = map_lookup((void *)addrs[i]);
+		if (m && m->pool == pool)
+			madvise((void *)addrs[i], page_size(), MADV_DONTNEED);
+	}
+	map_rdunlock();
+}
+
+void fault_retry_errors(struct daxmap_pool *pool)
+{
+	fault_clear_errors(pool);
+}
+
+static void fault_event(struct daxmap_pool *pool, const struct uffd_msg *msg)
+{
+	switch (msg->event) {
+	case UFFD_EVENT_PAGEFAULT:
+		fault_handle(pool, msg);
+		break;
+	case UFFD_EVENT_REMAP:
+		/* reading it is what lets the mremap() return */
+		LOG(OUT_WARN, "a daxmap mapping was moved with mremap (%#llx -> %#llx): "
+			      "unsupported, the moved range is no longer handled",
+		    (unsigned long long)msg->arg.remap.from, (unsigned long long)msg->arg.remap.to);
+		break;
+	default:
+		LOG(OUT_WARN, "unexpected userfaultfd event %u", msg->event);
+		break;
+	}
+}
+
+/* Grace before an error's SIGBUS marker is cleared when nothing else clears it. */
+#define FAULT_ERR_RETRY_MS 20
+
+static void *fault_thread(void *arg)
+{
+	struct daxmap_pool *pool = arg;
+	struct fault_ctx *f = &pool->fault;
+	struct pollfd pfd[2] = {{.fd = f->uffd, .events = POLLIN}, {.fd = f->stop_fd, .events = POLLIN}};
+	struct uffd_msg msg;
+	sigset_t all;
+
+	/* signals are the application's business, not this thread's */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (;;) {
+		ssize_t n = read(f->uffd, &msg, sizeof(msg));
+		unsigned pending;
+
+		if (n == (ssize_t)sizeof(msg)) {
+			fault_event(pool, &msg);
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			LOG(OUT_ERROR, "reading userfaultfd failed: %s", strerror(errno));
+			break;
+		}
+		mutex_lock(&f->err_lock);
+		pending = f->err_count;
+		mutex_unlock(&f->err_lock);
+		if (poll(pfd, 2, pending ? FAULT_ERR_RETRY_MS : -1) == 0 && pending)
+			fault_clear_errors(pool);
+		if (pfd[1].revents & POLLIN)
+			break;
+	}
+	return NULL;
+}
+
+int fault_start(struct daxmap_pool *pool)
+{
+	struct fault_ctx *f = &pool->fault;
+
+	f->threads = calloc(f->nthreads, sizeof(pthread_t));
+	if (!f->threads)
+		return ERR(-ENOMEM, "out of memory for fault threads");
+	for (unsigned i = 0; i < f->nthreads; i++) {
+		int rc = pthread_create(&f->threads[i], NULL, fault_thread, pool);
+		if (rc) {
+			f->nthreads = i;
+			return ERR(-rc, "cannot start fault-handler thread %u", i);
+		}
+	}
+	return 0;
+}
+
+void fault_stop(struct daxmap_pool *pool)
+{
+	struct fault_ctx *f = &pool->fault;
+	uint64_t one = 1;
+
+	if (f->threads) {
+		if (write(f->stop_fd, &one, sizeof(one)) != sizeof(one))
+			LOG(OUT_ERROR, "cannot stop fault threads: %s", strerror(errno));
+		for (unsigned i = 0; i < f->nthreads; i++)
+			pthread_join(f->threads[i], NULL);
+		free(f->threads);
+		f->threads = NULL;
+	}
+	if (f->zero_src)
+		munmap(f->zero_src, pool->extent_size);
+	f->zero_src = NULL;
+	if (f->uffd >= 0)
+		close(f->uffd);
+	if (f->stop_fd >= 0)
+		close(f->stop_fd);
+	f->uffd = f->stop_fd = -1;
+	mutex_destroy(&f->err_lock);
+}

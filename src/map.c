@@ -1,0 +1,299 @@
+/*
+ * Mappings: reservation, registration, the registry, persist, fork.
+ *
+ * A mapping starts as a private anonymous reservation registered with the
+ * pool's userfaultfd (missing faults, and write-protect faults when
+ * writable). Faults replace parts of it with MAP_SHARED mappings of the
+ * pool file, extent by extent (fault.c). The reservation is MADV_DONTFORK,
+ * and so is every pool mapping placed in it: a child of fork() has nothing
+ * there, and a stray access in it is SIGSEGV, never a store into anonymous
+ * memory that the pool would not see.
+ */
+#define _GNU_SOURCE
+#include "map.h"
+
+#include <errno.h>
+#include <libpmem.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "object.h"
+#include "out.h"
+
+struct dm_rwlock maps_lock = {PTHREAD_RWLOCK_INITIALIZER};
+
+/* the registry: live mappings sorted by address; under maps_lock */
+static struct dm_mapping **maps GUARDED_BY(maps_lock);
+static size_t nmaps GUARDED_BY(maps_lock), maps_cap GUARDED_BY(maps_lock);
+
+void map_rdlock(void)
+{
+	rwlock_rdlock(&maps_lock);
+}
+
+void map_rdunlock(void)
+{
+	rwlock_rdunlock(&maps_lock);
+}
+
+/* index of the first mapping whose start is > addr */
+static size_t map_upper(const void *addr) REQUIRES_SHARED(maps_lock)
+{
+	size_t lo = 0, hi = nmaps;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if ((const char *)addr < maps[mid]->va)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+struct dm_mapping *map_lookup(const void *addr)
+{
+	size_t i = map_upper(addr);
+	struct dm_mapping *m;
+
+	if (i == 0)
+		return NULL;
+	m = maps[i - 1];
+	return (const char *)addr < m->va + m->len ? m : NULL;
+}
+
+static int map_insert(struct dm_mapping *m) REQUIRES(maps_lock)
+{
+	size_t i;
+
+	if (nmaps == maps_cap) {
+		size_t cap = maps_cap ? maps_cap * 2 : 16;
+		struct dm_mapping **n = realloc(maps, cap * sizeof(*n));
+		if (!n)
+			return ERR(-ENOMEM, "out of memory registering a mapping");
+		maps = n;
+		maps_cap = cap;
+	}
+	i = map_upper(m->va);
+	memmove(&maps[i + 1], &maps[i], (nmaps - i) * sizeof(*maps));
+	maps[i] = m;
+	nmaps++;
+	return 0;
+}
+
+static void map_remove(struct dm_mapping *m) REQUIRES(maps_lock)
+{
+	size_t i = map_upper(m->va) - 1;
+
+	memmove(&maps[i], &maps[i + 1], (nmaps - i - 1) * sizeof(*maps));
+	nmaps--;
+}
+
+/*
+ * Reserves len bytes at an address congruent to obj_off modulo the extent
+ * size, so that extents fall on aligned virtual addresses (huge-page
+ * mappings need the address and the pool offset both 2 MiB aligned).
+ */
+static char *map_reserve(size_t len, uint64_t obj_off, uint64_t align, int prot)
+{
+	size_t total = len + align;
+	char *raw, *va;
+	uintptr_t want = obj_off & (align - 1);
+
+	if (total < len)
+		return NULL;
+	raw = mmap(NULL, total, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	va = raw + ((want - ((uintptr_t)raw & (align - 1))) & (align - 1));
+	if (va > raw)
+		munmap(raw, (size_t)(va - raw));
+	if (raw + total > va + len)
+		munmap(va + len, (size_t)(raw + total - (va + len)));
+	return va;
+}
+
+/* takes maps_lock (exclusive), then pool->objtab.lock */
+int daxmap_map(void **addr, daxmap_obj *obj, uint64_t offset, size_t len, int prot)
+{
+	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+	struct daxmap_pool *pool;
+	struct dm_mapping *m = NULL;
+	uint64_t nexts, last;
+	int ret;
+
+	if (!addr)
+		return ERR(-EINVAL, "addr is NULL");
+	*addr = NULL;
+	if ((ret = object_check(obj)) < 0)
+		return ret;
+	pool = obj->pool;
+	if (prot != PROT_READ && prot != (PROT_READ | PROT_WRITE))
+		return ERR(-EINVAL, "prot %#x: use DAXMAP_PROT_READ, optionally with "
+				    "DAXMAP_PROT_WRITE", prot);
+	if (len == 0)
+		return ERR(-EINVAL, "length is 0");
+	if (offset & (ps - 1))
+		return ERR(-EINVAL, "offset %llu is not a multiple of the page size %zu",
+			   (unsigned long long)offset, ps);
+	if (len > DAXMAP_MAX_OBJ_SIZE || offset > DAXMAP_MAX_OBJ_SIZE - len ||
+	    ((len + ps - 1) & ~(ps - 1)) > DAXMAP_MAX_OBJ_SIZE - offset)
+		return ERR(-EFBIG, "offset %llu + length %zu beyond the maximum object size %llu",
+			   (unsigned long long)offset, len,
+			   (unsigned long long)DAXMAP_MAX_OBJ_SIZE);
+	len = (len + ps - 1) & ~(ps - 1);
+
+	if (!(m = calloc(1, sizeof(*m))))
+		return ERR(-ENOMEM, "out of memory for a mapping");
+	m->len = len;
+	m->obj_off = offset;
+	m->prot = prot;
+	m->obj = obj;
+	m->pool = pool;
+	m->first_ext = offset >> pool->extent_shift;
+	last = (offset + len - 1) >> pool->extent_shift;
+	nexts = last - m->first_ext + 1;
+	/* large bitmaps come from calloc's fresh mmap: untouched words cost nothing */
+	m->resolved = calloc((nexts + 63) / 64, sizeof(uint64_t));
+	if (!m->resolved) {
+		ret = ERR(-ENOMEM, "out of memory for the state of %llu extents",
+			  (unsigned long long)nexts);
+		goto out_free;
+	}
+	m->va = map_reserve(len, offset, pool->extent_size, prot);
+	if (!m->va) {
+		ret = ERR(-ENOMEM, "cannot reserve %zu bytes of address space", len);
+		goto out_free;
+	}
+	if (madvise(m->va, len, MADV_DONTFORK) < 0) {
+		ret = ERR(-errno, "madvise(MADV_DONTFORK) of the reservation failed");
+		goto out_unmap;
+	}
+	if ((ret = fault_register(pool, m->va, len, prot)) < 0)
+		goto out_unmap;
+
+	rwlock_wrlock(&maps_lock);
+	ret = map_insert(m);
+	if (ret == 0)
+		object_map_get(obj);
+	rwlock_wrunlock(&maps_lock);
+	if (ret < 0)
+		goto out_unmap;
+	atomic_fetch_add(&pool->nmappings, 1);
+	*addr = m->va;
+	return 0;
+
+out_unmap:
+	munmap(m->va, len);
+out_free:
+	free((void *)m->resolved);
+	free(m);
+	return ret;
+}
+
+/* takes maps_lock (exclusive), then pool->objtab.lock */
+int daxmap_unmap(void *addr, size_t len)
+{
+	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+	struct dm_mapping *m;
+	int ret = 0;
+
+	rwlock_wrlock(&maps_lock);
+	m = map_lookup(addr);
+	if (!m || m->va != (char *)addr || m->len != ((len + ps - 1) & ~(ps - 1))) {
+		ret = ERR(-EINVAL, "%p+%zu is not a whole daxmap mapping", addr, len);
+	} else {
+		/* under the exclusive lock no fault is resolving in it; faults
+		 * still queued find no mapping and just wake their thread */
+		map_remove(m);
+		munmap(m->va, m->len);
+		object_map_put(m->obj);
+		atomic_fetch_sub(&m->pool->nmappings, 1);
+	}
+	rwlock_wrunlock(&maps_lock);
+	if (ret == 0) {
+		free((void *)m->resolved);
+		free(m);
+	}
+	return ret;
+}
+
+/* takes maps_lock (shared) */
+int daxmap_persist(const void *addr, size_t len)
+{
+	struct dm_mapping *m;
+	const char *p = addr;
+	int ret = 0;
+
+	if (len == 0)
+		return 0;
+	map_rdlock();
+	m = map_lookup(addr);
+	if (!m || len > (size_t)(m->va + m->len - p)) {
+		ret = ERR(-EINVAL, "%p+%zu is not inside one daxmap mapping", addr, len);
+	} else if (!m->pool->is_pmem) {
+		/* one msync covers pool pages and holes alike (holes are
+		 * anonymous memory: nothing to write) */
+		if (pmem_msync(addr, len) < 0)
+			ret = ERR(-EIO, "msync of %p+%zu failed: %s", addr, len, strerror(errno));
+	} else {
+		/* real pmem: flush cache lines of extents mapped to the pool;
+		 * flushing a hole would fault it in, so msync those parts */
+		uint64_t es = m->pool->extent_size;
+		while (len > 0) {
+			uint64_t off = m->obj_off + (uint64_t)(p - m->va);
+			uint64_t e = off / es;
+			size_t n = (size_t)((e + 1) * es - off);
+			if (n > len)
+				n = len;
+			if (map_test_resolved(m, e))
+				pmem_persist(p, n);
+			else if (pmem_msync(p, n) < 0)
+				ret = ERR(-EIO, "msync of %p+%zu failed", (const void *)p, n);
+			p += n;
+			len -= n;
+		}
+	}
+	map_rdunlock();
+	return ret;
+}
+
+void map_zap_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end)
+{
+	if (start >= end)
+		return;
+	for (size_t i = 0; i < nmaps; i++) {
+		struct dm_mapping *m = maps[i];
+		uint64_t lo, hi;
+
+		if (m->obj != obj || atomic_load(&m->poisoned) == 0)
+			continue;
+		lo = start > m->obj_off ? start : m->obj_off;
+		hi = end < m->obj_off + m->len ? end : m->obj_off + m->len;
+		if (lo < hi)
+			madvise(m->va + (lo - m->obj_off), hi - lo, MADV_DONTNEED);
+	}
+}
+
+void map_fork_prepare(void)
+{
+	/* waits for every fault resolution in flight: none is between its
+	 * mmap and its MADV_DONTFORK while the process forks */
+	rwlock_wrlock(&maps_lock);
+}
+
+void map_fork_parent(void)
+{
+	rwlock_wrunlock(&maps_lock);
+}
+
+void map_fork_child(void) NO_TSA
+{
+	/* the child has none of the mappings (all MADV_DONTFORK); forget them */
+	maps = NULL;
+	nmaps = maps_cap = 0;
+	pthread_rwlock_init(&maps_lock.rw, NULL);
+}

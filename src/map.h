@@ -1,0 +1,72 @@
+/*
+ * Mappings: address-space reservation, registration with the pool's
+ * userfaultfd, the process-wide registry of live mappings, persist, and
+ * what a fork does to them.
+ */
+#ifndef DAXMAP_MAP_H
+#define DAXMAP_MAP_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lock.h"
+#include "pool.h"
+
+struct dm_mapping {
+	char *va;          /* start, aligned so that va - obj_off is extent aligned
+			      (for extents up to the reservation alignment) */
+	size_t len;        /* page multiple */
+	uint64_t obj_off;  /* object offset mapped at va */
+	int prot;          /* PROT_READ or PROT_READ|PROT_WRITE */
+	struct daxmap_obj *obj;
+	struct daxmap_pool *pool;
+	uint64_t first_ext; /* object extent index of va */
+	/* bit i: object extent first_ext+i is mapped to the pool in this mapping
+	 * over its whole part inside the mapping; set and cleared with that
+	 * extent's range held exclusively */
+	_Atomic uint64_t *resolved;
+	_Atomic uint64_t poisoned; /* pages answered with UFFDIO_POISON (sticky markers) */
+};
+
+/* protects: the registry of live mappings. Shared: fault resolution, persist,
+ * size changes; exclusive: map, unmap, fork. */
+extern struct dm_rwlock maps_lock;
+
+void map_rdlock(void) ACQUIRE_SHARED(maps_lock);
+void map_rdunlock(void) RELEASE_SHARED(maps_lock);
+
+/* The mapping containing addr, or NULL. */
+struct dm_mapping *map_lookup(const void *addr) REQUIRES_SHARED(maps_lock);
+
+/* Clears page-table state (poison markers, zero pages of hole reads) of
+ * every mapping of obj over object range [start, end), so that the next
+ * access faults again. Caller holds the range exclusively. */
+void map_zap_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end)
+	REQUIRES_SHARED(maps_lock);
+
+/* pthread_atfork hooks (installed by pool.c). */
+void map_fork_prepare(void) ACQUIRE(maps_lock);
+void map_fork_parent(void) RELEASE(maps_lock);
+void map_fork_child(void) RELEASE(maps_lock);
+
+static inline int map_test_resolved(struct dm_mapping *m, uint64_t e)
+{
+	uint64_t b = e - m->first_ext;
+	return (atomic_load_explicit(&m->resolved[b >> 6], memory_order_acquire) >> (b & 63)) & 1;
+}
+
+static inline void map_set_resolved(struct dm_mapping *m, uint64_t e)
+{
+	uint64_t b = e - m->first_ext;
+	atomic_fetch_or_explicit(&m->resolved[b >> 6], UINT64_C(1) << (b & 63), memory_order_release);
+}
+
+static inline void map_clear_resolved(struct dm_mapping *m, uint64_t e)
+{
+	uint64_t b = e - m->first_ext;
+	atomic_fetch_and_explicit(&m->resolved[b >> 6], ~(UINT64_C(1) << (b & 63)),
+				  memory_order_release);
+}
+
+#endif

@@ -1,0 +1,105 @@
+/*
+ * The in-memory pool: the mapped file, its layout, the modules' state and
+ * the counters. See layout.h for the file format.
+ */
+#ifndef DAXMAP_POOL_H
+#define DAXMAP_POOL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "layout.h"
+#include "libdaxmap.h"
+#include "lock.h"
+
+struct dm_mapping;
+
+/* allocator state, owned by alloc.c */
+struct alloc {
+	struct dm_mutex lock; /* protects: the bitmaps, counts and cursor below, and every
+				 write of a persistent extent-table entry */
+	uint64_t *free_zeroed /* under lock */; /* bit per extent: free and zero */
+	uint64_t *free_dirty /* under lock */;  /* bit per extent: free, waiting for the zeroer */
+	uint64_t nzeroed /* under lock */, ndirty /* under lock */;
+	uint64_t nbusy /* under lock */; /* taken out of free_dirty for zeroing, not yet back */
+	uint64_t cursor /* under lock */; /* where a goal-less search starts */
+	pthread_cond_t zeroer_cond;  /* signalled when ndirty grows or on stop */
+	pthread_cond_t zeroed_cond;  /* broadcast when an extent leaves nbusy */
+	int zeroer_stop /* under lock */;
+	int zeroer_running;
+	pthread_t zeroer;
+};
+
+/* object table state, owned by object.c */
+struct objtab {
+	struct dm_mutex lock; /* protects: objs[], every slot's state and goal, open and map counts */
+	struct daxmap_obj **objs /* under lock */; /* open objects by slot, NULL if not open */
+	uint64_t live /* under lock */;            /* LIVE slots */
+};
+
+#define FAULT_ERR_POISON_MAX 64
+
+/* fault handling state, owned by fault.c */
+struct fault_ctx {
+	struct dm_mutex err_lock; /* protects: err_addr[], err_count */
+	uintptr_t err_addr[FAULT_ERR_POISON_MAX] /* under err_lock */; /* pages poisoned for an
+				  error (not EOF): cleared again for a fresh attempt */
+	unsigned err_count /* under err_lock */;
+	int uffd;
+	int stop_fd; /* eventfd: handler threads exit when it is readable */
+	uint64_t features;
+	int user_mode_only;
+	unsigned nthreads;
+	pthread_t *threads;
+	void *zero_src; /* extent_size bytes of read-only zeros, the source of hole reads */
+};
+
+struct pool_counters {
+	_Atomic uint64_t faults, faults_write, faults_hole_read, faults_sigbus, faults_noop;
+	_Atomic uint64_t extents_allocated, extents_freed;
+	_Atomic uint64_t bytes_zeroed_fault, bytes_zeroed_background;
+	_Atomic uint64_t latency[DAXMAP_LAT_BUCKETS];
+};
+
+struct daxmap_pool {
+	char *path;
+	int fd;          /* O_RDWR, holds the flock that makes us the only opener */
+	char *base;      /* the whole file, mapped by pmem_map_file */
+	size_t mapped_len;
+	int is_pmem;
+
+	struct pool_hdr *hdr;
+	struct obj_slot *slots;
+	uint64_t *exttab;
+	uint64_t data_off, extent_size, nextents;
+	unsigned extent_shift;
+	uint32_t max_objects;
+
+	struct alloc alloc;
+	struct objtab objtab;
+	struct fault_ctx fault;
+	struct pool_counters counters;
+	_Atomic uint64_t nmappings;
+	int forked; /* set in a child after fork: the handle is dead there */
+	struct daxmap_pool *next_open; /* list of open pools, under pools_lock */
+};
+
+/* Makes [addr, addr+len) of the pool mapping durable. */
+void pool_persist(struct daxmap_pool *pool, const void *addr, size_t len);
+/* Zeroes [addr, addr+len) of the pool mapping and makes the zeros durable. */
+void pool_zero_persist(struct daxmap_pool *pool, void *addr, size_t len);
+/* Address of pool extent idx in the pool mapping. */
+static inline char *pool_extent_addr(struct daxmap_pool *pool, uint64_t idx)
+{
+	return pool->base + pool->data_off + (idx << pool->extent_shift);
+}
+/* -EINVAL with a message when pool is NULL or was inherited across fork. */
+int pool_check(struct daxmap_pool *pool);
+
+static inline void counter_add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+#endif

@@ -1,0 +1,182 @@
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static char dir[256];
+static char pathbuf[4][512];
+static int pathidx;
+
+static void tu_cleanup(void)
+{
+	char cmd[300];
+	if (dir[0] && !getenv("DAXMAP_TEST_KEEP")) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", dir);
+	}
+}
+
+const char *tu_dir(void)
+{
+	if (!dir[0]) {
+		const char *base = getenv("DAXMAP_TEST_DIR");
+		snprintf(dir, sizeof(dir), "%s/daxmap-test.XXXXXX", base && *base ? base : "/dev/shm");
+		if (!mkdtemp(dir)) {
+			perror("mkdtemp");
+			exit(2);
+		}
+		atexit(tu_cleanup);
+	}
+	return dir;
+}
+
+const char *tu_path(const char *name)
+{
+	char *p = pathbuf[pathidx++ & 3];
+	snprintf(p, 512, "%s/%s", tu_dir(), name);
+	return p;
+}
+
+daxmap_pool *tu_pool_create(const char *name, uint64_t size)
+{
+	daxmap_pool *pool = NULL;
+	const char *path = tu_path(name);
+	unlink(path);
+	int ret = daxmap_pool_create(&pool, path, size, 0600);
+	if (ret < 0)
+		fprintf(stderr, "pool create %s: %s\n", path, daxmap_errormsg());
+	CU_ASSERT_FATAL(ret == 0);
+	return pool;
+}
+
+static __thread sigjmp_buf *tu_jmp;
+static __thread void *tu_addr;
+static __thread volatile int tu_sig;
+
+static void tu_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	if (!tu_jmp) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	tu_sig = sig;
+	tu_addr = si->si_addr;
+	siglongjmp(*tu_jmp, 1);
+}
+
+static void tu_install(void)
+{
+	static int done;
+	if (done)
+		return;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = tu_handler;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+	done = 1;
+}
+
+int tu_try_write8(volatile void *addr, uint8_t val)
+{
+	sigjmp_buf jb;
+	tu_install();
+	if (sigsetjmp(jb, 1)) {
+		tu_jmp = NULL;
+		return tu_sig;
+	}
+	tu_jmp = &jb;
+	*(volatile uint8_t *)addr = val;
+	tu_jmp = NULL;
+	return 0;
+}
+
+int tu_try_read8(volatile const void *addr, uint8_t *out)
+{
+	sigjmp_buf jb;
+	tu_install();
+	if (sigsetjmp(jb, 1)) {
+		tu_jmp = NULL;
+		return tu_sig;
+	}
+	tu_jmp = &jb;
+	*out = *(volatile const uint8_t *)addr;
+	tu_jmp = NULL;
+	return 0;
+}
+
+void *tu_last_sigaddr(void)
+{
+	return tu_addr;
+}
+
+int tu_vma_count(const void *start, size_t len)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	int n = 0;
+	uintptr_t s = (uintptr_t)start, e = s + len;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long a, b;
+		if (sscanf(line, "%lx-%lx", &a, &b) == 2 && a < e && b > s)
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+uint64_t tu_seed(const char *test)
+{
+	const char *s = getenv("DAXMAP_TEST_SEED");
+	uint64_t seed;
+	if (s && *s) {
+		seed = strtoull(s, NULL, 0);
+	} else {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20);
+	}
+	printf("\n%s: seed %llu (replay with DAXMAP_TEST_SEED=%llu)\n", test,
+	       (unsigned long long)seed, (unsigned long long)seed);
+	return seed ? seed : 1;
+}
+
+uint64_t tu_rand(uint64_t *x)
+{
+	/* xorshift64* */
+	*x ^= *x >> 12;
+	*x ^= *x << 25;
+	*x ^= *x >> 27;
+	return *x * UINT64_C(2685821657736338717);
+}
+
+int tu_run(const char *suite_name, const struct tu_test *tests)
+{
+	CU_pSuite suite;
+	int failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	suite = CU_add_suite(suite_name, NULL, NULL);
+	for (const struct tu_test *t = tests; t->name; t++)
+		CU_add_test(suite, t->name, t->fn);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = (int)(CU_get_number_of_tests_failed() + CU_get_number_of_failures());
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}

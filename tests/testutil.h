@@ -1,0 +1,52 @@
+/* Helpers shared by the CUnit programs in tests/. */
+#ifndef DAXMAP_TESTUTIL_H
+#define DAXMAP_TESTUTIL_H
+
+#include <libdaxmap.h>
+
+#include <CUnit/Basic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Pools live in a fresh temp dir under $DAXMAP_TEST_DIR (default /dev/shm),
+ * removed at exit. tu_path("x") gives "<dir>/x".
+ */
+const char *tu_dir(void);
+const char *tu_path(const char *name);
+/* Creates a pool with default options at tu_path(name), asserting success. */
+daxmap_pool *tu_pool_create(const char *name, uint64_t size);
+
+/*
+ * Accesses that may raise SIGBUS or SIGSEGV: return 0 when the access
+ * happened, or the signal number. The value read is stored in *out.
+ */
+int tu_try_write8(volatile void *addr, uint8_t val);
+int tu_try_read8(volatile const void *addr, uint8_t *out);
+/* si_addr of the last signal caught by the calling thread. */
+void *tu_last_sigaddr(void);
+
+/* VMAs (lines of /proc/self/maps) overlapping [start, start+len). */
+int tu_vma_count(const void *start, size_t len);
+
+/* Seed from $DAXMAP_TEST_SEED or the clock; printed so a failure can be replayed. */
+uint64_t tu_seed(const char *test);
+uint64_t tu_rand(uint64_t *state);
+
+/* Runs the CUnit registry with the given suites; returns the exit status. */
+struct tu_test {
+	const char *name;
+	void (*fn)(void);
+};
+int tu_run(const char *suite, const struct tu_test *tests);
+
+#define TU_OK(expr)                                                                                \
+	do {                                                                                       \
+		int tu_ret_ = (expr);                                                              \
+		if (tu_ret_ < 0)                                                                   \
+			fprintf(stderr, "%s:%d: %s = %d: %s\n", __FILE__, __LINE__, #expr, tu_ret_, \
+				daxmap_errormsg());                                                \
+		CU_ASSERT_FATAL(tu_ret_ >= 0);                                                     \
+	} while (0)
+
+#endif
