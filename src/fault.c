@@ -354,10 +354,9 @@ static void fault_handle(struct daxmap_pool *pool, const struct uffd_msg *msg)
 		LOG(OUT_ERROR, "fault at %#lx (thread %d, %s): SIGBUS: %s", (unsigned long)addr,
 		    (int)tid, write ? "write" : "read", daxmap_errormsg());
 	uint64_t dt = now_ns() - t0;
-	counter_add(&pool->counters.latency[dt ? 63 - __builtin_clzll(dt) < DAXMAP_LAT_BUCKETS
-							? 63 - __builtin_clzll(dt)
-							: DAXMAP_LAT_BUCKETS - 1
-						      : 0],
+	unsigned bucket = dt ? 63u - (unsigned)__builtin_clzll(dt) : 0u;
+	counter_add(&pool->counters.latency[bucket < DAXMAP_LAT_BUCKETS ? bucket
+									  : DAXMAP_LAT_BUCKETS - 1],
 		    1);
 }
 

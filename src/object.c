@@ -258,7 +258,7 @@ static int goal_cmp(const void *a, const void *b)
  */
 static int object_pick_goal(struct daxmap_pool *pool, uint64_t *goal) REQUIRES(pool->objtab.lock)
 {
-	uint64_t n = 0, best_lo = 0, best_len = 0, prev = 0;
+	uint64_t n = 0, best_len = 0;
 	uint64_t *g = malloc((pool->objtab.live + 1) * sizeof(uint64_t));
 
 	if (!g)
@@ -271,20 +271,15 @@ static int object_pick_goal(struct daxmap_pool *pool, uint64_t *goal) REQUIRES(p
 	if (n == 0 || g[0] > 0) {
 		/* [0, g[0]) has no object at its start: place the new one there,
 		 * unless a wider gap exists further on */
-		best_lo = 0;
 		best_len = n ? g[0] : pool->nextents;
-		*goal = 0;
 	}
 	for (uint64_t k = 0; k < n; k++) {
 		uint64_t lo = g[k], hi = k + 1 < n ? g[k + 1] : pool->nextents;
 		if (hi - lo > best_len) {
 			best_len = hi - lo;
-			best_lo = lo;
 			*goal = lo + (hi - lo) / 2;
 		}
 	}
-	(void)prev;
-	(void)best_lo;
 	free(g);
 	return 0;
 }
