@@ -104,8 +104,18 @@ static int layout_compute(struct pool_hdr *h, uint64_t size, uint64_t extent, ui
 	return 0;
 }
 
-static int opts_check(const struct daxmap_pool_opts *o)
+/* Checks the arguments common to open and create; copies the options (or defaults) to *o. */
+static int pool_args(daxmap_pool **poolp, const char *path, const struct daxmap_pool_opts *opts,
+		     struct daxmap_pool_opts *o)
 {
+	if (!poolp)
+		return ERR(-EINVAL, "pool is NULL");
+	*poolp = NULL;
+	if (!path)
+		return ERR(-EINVAL, "path is NULL");
+	daxmap_pool_opts_init(o);
+	if (opts)
+		*o = *opts;
 	for (size_t i = 0; i < sizeof(o->reserved_) / sizeof(o->reserved_[0]); i++)
 		if (o->reserved_[i])
 			return ERR(-EINVAL, "reserved option fields must be zero");
@@ -310,15 +320,7 @@ int daxmap_pool_open_opts(daxmap_pool **poolp, const char *path, const struct da
 	struct daxmap_pool *pool;
 	int ret;
 
-	if (!poolp)
-		return ERR(-EINVAL, "pool is NULL");
-	*poolp = NULL;
-	if (!path)
-		return ERR(-EINVAL, "path is NULL");
-	daxmap_pool_opts_init(&o);
-	if (opts)
-		o = *opts;
-	if ((ret = opts_check(&o)) < 0)
+	if ((ret = pool_args(poolp, path, opts, &o)) < 0)
 		return ret;
 	if (!(pool = pool_alloc(path)))
 		return ERR(-ENOMEM, "out of memory");
@@ -350,15 +352,7 @@ int daxmap_pool_create_opts(daxmap_pool **poolp, const char *path, uint64_t size
 	uint64_t meta;
 	int ret, rc;
 
-	if (!poolp)
-		return ERR(-EINVAL, "pool is NULL");
-	*poolp = NULL;
-	if (!path)
-		return ERR(-EINVAL, "path is NULL");
-	daxmap_pool_opts_init(&o);
-	if (opts)
-		o = *opts;
-	if ((ret = opts_check(&o)) < 0)
+	if ((ret = pool_args(poolp, path, opts, &o)) < 0)
 		return ret;
 	if (!o.extent_size)
 		o.extent_size = DAXMAP_DEFAULT_EXTENT_SIZE;
