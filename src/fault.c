@@ -183,29 +183,43 @@ static void fault_sigbus(struct daxmap_pool *pool, struct dm_mapping *m, uintptr
 
 	counter_add(&pool->counters.faults_sigbus, 1);
 	if (f->features & UFFD_FEATURE_POISON) {
-		struct uffdio_poison p = {.range = {.start = page, .len = ps}, .mode = 0};
-		int ret = uffd_ioctl(f->uffd, UFFDIO_POISON, &p);
+		/* DONTWAKE: an error's marker is recorded (so that an unlink or
+		 * the retry timer clears it) before the thread can see its
+		 * SIGBUS; with no memory to record it, send a queued signal and
+		 * leave no marker rather than one nobody would ever clear */
+		struct uffdio_poison p = {.range = {.start = page, .len = ps},
+					  .mode = UFFDIO_POISON_MODE_DONTWAKE};
+		int ret = -ENOSPC;
 
-		if (ret == -EEXIST) {
-			/* the page holds zeros of a hole read (a write to it
-			 * failed): drop them, then poison */
-			madvise((void *)page, ps, MADV_DONTNEED);
-			ret = uffd_ioctl(f->uffd, UFFDIO_POISON, &p);
+		mutex_lock(&f->err_lock);
+		if (is_error && f->err_count == f->err_cap) {
+			unsigned cap = f->err_cap ? 2 * f->err_cap : 64;
+			uintptr_t *n = realloc(f->err_addr, cap * sizeof(*n));
+			if (n) {
+				f->err_addr = n;
+				f->err_cap = cap;
+			}
 		}
+		if (!is_error || f->err_count < f->err_cap) {
+			ret = uffd_ioctl(f->uffd, UFFDIO_POISON, &p);
+			if (ret == -EEXIST) {
+				/* the page holds zeros of a hole read (a write to
+				 * it failed): drop them, then poison */
+				madvise((void *)page, ps, MADV_DONTNEED);
+				ret = uffd_ioctl(f->uffd, UFFDIO_POISON, &p);
+			}
+			if (ret == 0 && is_error)
+				f->err_addr[f->err_count++] = page;
+		}
+		mutex_unlock(&f->err_lock);
 		if (ret == 0) {
 			atomic_fetch_add(&m->poisoned, 1);
-			if (is_error) {
-				/* remember it: an error is not a property of the page;
-				 * a later access deserves a fresh attempt */
-				mutex_lock(&f->err_lock);
-				if (f->err_count < FAULT_ERR_POISON_MAX)
-					f->err_addr[f->err_count++] = page;
-				mutex_unlock(&f->err_lock);
-			}
+			fault_wake(pool, page, ps);
 			return;
 		}
-		LOG(OUT_ERROR, "UFFDIO_POISON at %#lx failed: %s", (unsigned long)page,
-		    strerror(-ret));
+		if (ret != -ENOSPC)
+			LOG(OUT_ERROR, "UFFDIO_POISON at %#lx failed: %s", (unsigned long)page,
+			    strerror(-ret));
 	}
 	siginfo_t si;
 	memset(&si, 0, sizeof(si));
@@ -279,7 +293,7 @@ static int fault_map_extent(struct daxmap_pool *pool, struct dm_mapping *m, uint
  * exclusively. Returns 0, or 1 for "past EOF", or a negative error.
  */
 static int fault_resolve_locked(struct daxmap_pool *pool, struct dm_mapping *m, uintptr_t addr,
-				int write)
+				int write) REQUIRES_SHARED(maps_lock)
 {
 	struct daxmap_obj *obj = m->obj;
 	uint64_t off = m->obj_off + (addr - (uintptr_t)m->va);
@@ -310,8 +324,13 @@ static int fault_resolve_locked(struct daxmap_pool *pool, struct dm_mapping *m, 
 			return ret;
 		goto wake;
 	}
-	if (pidx == EXTMAP_NONE && (ret = object_extent_alloc(obj, e, &pidx)) < 0)
-		return ret;
+	if (pidx == EXTMAP_NONE) {
+		if ((ret = object_extent_alloc(obj, e, &pidx)) < 0)
+			return ret;
+		/* other mappings of the object may show zeros of reads of
+		 * this hole: make their next access map the new extent */
+		map_zap_hole_zeros(obj, m, estart, eend);
+	}
 	if ((ret = fault_map_extent(pool, m, pidx, estart, lo, hi)) < 0)
 		return ret;
 	if (hi == part_end)
@@ -364,16 +383,19 @@ static void fault_handle(struct daxmap_pool *pool, const struct uffd_msg *msg)
 static void fault_clear_errors(struct daxmap_pool *pool)
 {
 	struct fault_ctx *f = &pool->fault;
-	uintptr_t addrs[FAULT_ERR_POISON_MAX];
+	uintptr_t *addrs;
 	unsigned n;
 
 	mutex_lock(&f->err_lock);
 	n = f->err_count;
-	memcpy(addrs, f->err_addr, n * sizeof(addrs[0]));
-	f->err_count = 0;
+	addrs = f->err_addr;
+	f->err_addr = NULL;
+	f->err_count = f->err_cap = 0;
 	mutex_unlock(&f->err_lock);
-	if (n == 0)
+	if (n == 0) {
+		free(addrs);
 		return;
+	}
 	map_rdlock();
 	for (unsigned i = 0; i < n; i++) {
 		/* only while a mapping of ours still covers it: never touch
@@ -383,6 +405,7 @@ static void fault_clear_errors(struct daxmap_pool *pool)
 			madvise((void *)addrs[i], page_size(), MADV_DONTNEED);
 	}
 	map_rdunlock();
+	free(addrs);
 }
 
 void fault_retry_errors(struct daxmap_pool *pool)
@@ -483,5 +506,8 @@ void fault_stop(struct daxmap_pool *pool)
 	if (f->stop_fd >= 0)
 		close(f->stop_fd);
 	f->uffd = f->stop_fd = -1;
+	free(f->err_addr);
+	f->err_addr = NULL;
+	f->err_count = f->err_cap = 0;
 	mutex_destroy(&f->err_lock);
 }

@@ -278,6 +278,22 @@ void map_zap_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end)
 	}
 }
 
+void map_zap_hole_zeros(struct daxmap_obj *obj, const struct dm_mapping *except, uint64_t start,
+			uint64_t end)
+{
+	for (size_t i = 0; i < nmaps; i++) {
+		struct dm_mapping *m = maps[i];
+		uint64_t lo, hi;
+
+		if (m == except || m->obj != obj)
+			continue;
+		lo = start > m->obj_off ? start : m->obj_off;
+		hi = end < m->obj_off + m->len ? end : m->obj_off + m->len;
+		if (lo < hi)
+			madvise(m->va + (lo - m->obj_off), hi - lo, MADV_DONTNEED);
+	}
+}
+
 void map_fork_prepare(void)
 {
 	/* waits for every fault resolution in flight: none is between its

@@ -45,6 +45,12 @@ struct dm_mapping *map_lookup(const void *addr) REQUIRES_SHARED(maps_lock);
 void map_zap_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end)
 	REQUIRES_SHARED(maps_lock);
 
+/* Drops the zeros that reads of a hole left in the mappings of obj other
+ * than `except` over object range [start, end): once the extent exists
+ * they would hide its bytes. Caller holds the range exclusively. */
+void map_zap_hole_zeros(struct daxmap_obj *obj, const struct dm_mapping *except, uint64_t start,
+			uint64_t end) REQUIRES_SHARED(maps_lock);
+
 /* pthread_atfork hooks (installed by pool.c). */
 void map_fork_prepare(void) ACQUIRE(maps_lock);
 void map_fork_parent(void) RELEASE(maps_lock);

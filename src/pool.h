@@ -38,14 +38,12 @@ struct objtab {
 	uint64_t live /* under lock */;            /* LIVE slots */
 };
 
-#define FAULT_ERR_POISON_MAX 64
-
 /* fault handling state, owned by fault.c */
 struct fault_ctx {
-	struct dm_mutex err_lock; /* protects: err_addr[], err_count */
-	uintptr_t err_addr[FAULT_ERR_POISON_MAX] /* under err_lock */; /* pages poisoned for an
-				  error (not EOF): cleared again for a fresh attempt */
-	unsigned err_count /* under err_lock */;
+	struct dm_mutex err_lock; /* protects: err_addr[], err_count, err_cap */
+	uintptr_t *err_addr /* under err_lock */; /* pages poisoned for an error (not
+				  EOF): cleared again for a fresh attempt; grows as needed */
+	unsigned err_count /* under err_lock */, err_cap /* under err_lock */;
 	int uffd;
 	int stop_fd; /* eventfd: handler threads exit when it is readable */
 	uint64_t features;
