@@ -45,6 +45,16 @@ struct dm_mapping *map_lookup(const void *addr) REQUIRES_SHARED(maps_lock);
 void map_zap_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end)
 	REQUIRES_SHARED(maps_lock);
 
+/*
+ * Turns object range [start, end) (page aligned) of every mapping of obj
+ * back into fault-on-touch, atomically for concurrent accesses: a fresh
+ * registered range is moved over it with mremap(). Caller holds the range
+ * exclusively and no other object lock (a handler must be free to read the
+ * remap event that the mremap waits for).
+ */
+int map_teardown_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end)
+	REQUIRES_SHARED(maps_lock);
+
 /* pthread_atfork hooks (installed by pool.c). */
 void map_fork_prepare(void) ACQUIRE(maps_lock);
 void map_fork_parent(void) RELEASE(maps_lock);
