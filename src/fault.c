@@ -286,7 +286,7 @@ static int fault_map_extent(struct daxmap_pool *pool, struct dm_mapping *m, uint
  * exclusively. Returns 0, or 1 for "past EOF", or a negative error.
  */
 static int fault_resolve_locked(struct daxmap_pool *pool, struct dm_mapping *m, uintptr_t addr,
-				int write)
+				int write) REQUIRES_SHARED(maps_lock)
 {
 	struct daxmap_obj *obj = m->obj;
 	uint64_t off = m->obj_off + (addr - (uintptr_t)m->va);
@@ -323,6 +323,9 @@ static int fault_resolve_locked(struct daxmap_pool *pool, struct dm_mapping *m, 
 		return ret;
 	if (hi == part_end)
 		map_set_resolved(m, e);
+	/* two mappings of one object see the same bytes: zeros another
+	 * mapping copied for this extent while it was a hole must go */
+	map_drop_zero_copies(obj, e, m);
 wake:
 	fault_wake(pool, (uintptr_t)m->va + (lo - m->obj_off), hi - lo);
 	return 0;

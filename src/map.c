@@ -332,6 +332,26 @@ int map_teardown_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end)
 	return 0;
 }
 
+void map_drop_zero_copies(struct daxmap_obj *obj, uint64_t e, struct dm_mapping *except)
+{
+	uint64_t es = obj->pool->extent_size, estart = e * es, eend = estart + es;
+
+	if (obj->maps < 2)
+		return; /* the common case: no other mapping (maps changes only
+			   under maps_lock exclusive, so this read is stable) */
+	for (size_t i = 0; i < nmaps; i++) {
+		struct dm_mapping *m = maps[i];
+		uint64_t lo, hi;
+
+		if (m == except || m->obj != obj)
+			continue;
+		lo = estart > m->obj_off ? estart : m->obj_off;
+		hi = eend < m->obj_off + m->len ? eend : m->obj_off + m->len;
+		if (lo < hi && !map_test_resolved(m, e))
+			madvise(m->va + (lo - m->obj_off), (size_t)(hi - lo), MADV_DONTNEED);
+	}
+}
+
 void map_fork_prepare(void)
 {
 	/* waits for every fault resolution in flight: none is between its

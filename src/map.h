@@ -55,6 +55,14 @@ void map_zap_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end)
 int map_teardown_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end)
 	REQUIRES_SHARED(maps_lock);
 
+/*
+ * Extent e of obj is now mapped to the pool in mapping `except`: drop the
+ * zeros of hole reads that other mappings still show for it, so their next
+ * access maps the pool too. Caller holds e's range exclusively.
+ */
+void map_drop_zero_copies(struct daxmap_obj *obj, uint64_t e, struct dm_mapping *except)
+	REQUIRES_SHARED(maps_lock);
+
 /* pthread_atfork hooks (installed by pool.c). */
 void map_fork_prepare(void) ACQUIRE(maps_lock);
 void map_fork_parent(void) RELEASE(maps_lock);
