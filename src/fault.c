@@ -258,6 +258,29 @@ static int fault_fill_zeros(struct daxmap_pool *pool, struct dm_mapping *m, uint
 	return 0;
 }
 
+/* "N of M mappings in use", for the message of a failed mmap. */
+static const char *fault_vma_report(void)
+{
+	static __thread char buf[64];
+	long used = 0, max = 0;
+	FILE *f = fopen("/proc/self/maps", "re");
+	int c;
+
+	if (f) {
+		while ((c = getc(f)) != EOF)
+			used += c == '\n';
+		fclose(f);
+	}
+	f = fopen("/proc/sys/vm/max_map_count", "re");
+	if (f) {
+		if (fscanf(f, "%ld", &max) != 1)
+			max = 0;
+		fclose(f);
+	}
+	snprintf(buf, sizeof(buf), "%ld of %ld in use", used, max);
+	return buf;
+}
+
 /* The pool pages of extent pidx over [lo, hi) of the mapping. */
 static int fault_map_extent(struct daxmap_pool *pool, struct dm_mapping *m, uint64_t pidx,
 			    uint64_t estart, uint64_t lo, uint64_t hi)
@@ -272,9 +295,16 @@ static int fault_map_extent(struct daxmap_pool *pool, struct dm_mapping *m, uint
 			   pool->path);
 	p = mmap(va, hi - lo, m->prot, MAP_FIXED | MAP_SHARED | MAP_POPULATE, pool->fd,
 		 (off_t)poff);
-	if (p == MAP_FAILED)
-		return ERR(-errno, "mmap of pool extent %llu at %p failed",
-			   (unsigned long long)pidx, (void *)va);
+	if (p == MAP_FAILED) {
+		int err = errno;
+		if (err == ENOMEM)
+			return ERR(-ENOMEM, "mmap of pool extent %llu at %p failed: the process may "
+					    "be at its limit of memory mappings (%s); raise the "
+					    "sysctl vm.max_map_count or map fewer, larger objects",
+				   (unsigned long long)pidx, (void *)va, fault_vma_report());
+		return ERR(-err, "mmap of pool extent %llu at %p failed", (unsigned long long)pidx,
+			   (void *)va);
+	}
 	/* a child of fork() must not inherit pool pages: see doc/DESIGN.md */
 	madvise(va, hi - lo, MADV_DONTFORK);
 	counter_add(&pool->counters.faults_write, 1);
