@@ -173,11 +173,43 @@ DAXMAP_API int daxmap_obj_unlink(daxmap_pool *pool, const char *name);
 DAXMAP_API int daxmap_obj_size(daxmap_obj *obj, uint64_t *size);
 
 /*
- * Sets the object's size. Growing allocates nothing (the new range is a hole
- * that reads zero). Errors: -EINVAL (NULL), -EFBIG (size beyond
- * DAXMAP_MAX_OBJ_SIZE), -EOPNOTSUPP (shrinking: not yet supported).
+ * Sets the object's size, as ftruncate(2). Growing allocates nothing (the new
+ * range is a hole that reads zero; bytes that were stored past the old EOF in
+ * its last page read zero too). Shrinking makes everything past the new EOF
+ * unreachable in every mapping (SIGBUS on access, also for a fault that was
+ * waiting while the shrink ran), frees the extents wholly past it, and zeroes
+ * the rest of the last extent, so the object reads zero there if it grows
+ * again. Errors: -EINVAL (NULL), -EFBIG (size beyond DAXMAP_MAX_OBJ_SIZE),
+ * -ENOMEM (address space for tearing down mappings).
  */
 DAXMAP_API int daxmap_obj_truncate(daxmap_obj *obj, uint64_t size);
+
+/*
+ * Deallocates [off, off+len) as fallocate(FALLOC_FL_PUNCH_HOLE |
+ * FALLOC_FL_KEEP_SIZE): the range reads zero afterwards and the size is
+ * kept; a range crossing EOF is allowed and changes nothing past EOF. Space
+ * is freed in whole extents (every mapping of them is torn down first); the
+ * parts of partly covered extents are zeroed in place. Bytes outside the
+ * range never change. Errors: -EINVAL (len 0, off+len wraps), -EFBIG
+ * (off+len beyond DAXMAP_MAX_OBJ_SIZE), -ENOMEM.
+ */
+DAXMAP_API int daxmap_obj_punch_hole(daxmap_obj *obj, uint64_t off, uint64_t len);
+
+/*
+ * Zeroes [off, off+len) as fallocate(FALLOC_FL_ZERO_RANGE): allocated
+ * extents are zeroed in place and stay allocated, holes stay holes; a range
+ * past EOF extends the size to off+len. Errors: as daxmap_obj_punch_hole.
+ */
+DAXMAP_API int daxmap_obj_zero_range(daxmap_obj *obj, uint64_t off, uint64_t len);
+
+/*
+ * Allocates (zeroed) extents for [off, off+len) as fallocate(2) mode 0, so
+ * that stores there cannot fail for lack of space; extends the size to
+ * off+len when all succeeded. Errors: -ENOSPC (pool full: extents allocated
+ * before the failure stay allocated, the size is unchanged), and as
+ * daxmap_obj_punch_hole.
+ */
+DAXMAP_API int daxmap_obj_allocate(daxmap_obj *obj, uint64_t off, uint64_t len);
 
 /*
  * Maps [offset, offset+len) of the object at an address the library chooses,

@@ -4,7 +4,9 @@
  * data flow, doc/LOCKING.md the locks):
  *
  *   maps_lock (shared)            the mapping cannot go away
- *     obj->range_lock (exclusive, the faulting extent only)
+ *     obj->range_lock (exclusive, the faulting extent only; never waited
+ *                      for: if taken, the message is parked on the lock and
+ *                      comes back when the holder unlocks)
  *       re-check EOF              a truncate may have run while we waited
  *       write or WP fault:  object_extent_alloc  (extents_lock -> alloc.lock)
  *                           mmap(MAP_FIXED|MAP_SHARED|MAP_POPULATE) of the
@@ -14,7 +16,9 @@
  *       UFFDIO_WAKE over the extent
  *
  * Every lock is taken and released in fault_handle(); nothing is held while
- * a handler waits for the next message.
+ * a handler waits for the next message, and no handler ever waits for a
+ * range: the holder of a range may be in an mremap() that returns only
+ * once a handler has read its UFFD_EVENT_REMAP.
  */
 #define _GNU_SOURCE
 #include "fault.h"
@@ -91,7 +95,9 @@ int fault_open(struct daxmap_pool *pool)
 	int fd;
 
 	mutex_init(&f->err_lock);
-	f->uffd = f->stop_fd = -1;
+	mutex_init(&f->retry_lock);
+	f->retry = NULL;
+	f->uffd = f->stop_fd = f->kick_fd = -1;
 	fd = uffd_open_fd(&f->user_mode_only);
 	if (fd < 0)
 		return ERR(fd, "cannot open a userfaultfd: run as root, give this user read-write "
@@ -116,7 +122,8 @@ int fault_open(struct daxmap_pool *pool)
 		LOG(OUT_WARN, "kernel has no UFFDIO_POISON (Linux 6.6+): SIGBUS for faults past "
 			      "EOF is sent as a queued signal (si_code SI_QUEUE)");
 	f->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (f->stop_fd < 0)
+	f->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (f->stop_fd < 0 || f->kick_fd < 0)
 		return ERR(-errno, "cannot create an eventfd");
 	f->zero_src = mmap(NULL, pool->extent_size, PROT_READ,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -265,6 +272,29 @@ static int fault_fill_zeros(struct daxmap_pool *pool, struct dm_mapping *m, uint
 	return 0;
 }
 
+/* "N of M mappings in use", for the message of a failed mmap. */
+static const char *fault_vma_report(void)
+{
+	static __thread char buf[64];
+	long used = 0, max = 0;
+	FILE *f = fopen("/proc/self/maps", "re");
+	int c;
+
+	if (f) {
+		while ((c = getc(f)) != EOF)
+			used += c == '\n';
+		fclose(f);
+	}
+	f = fopen("/proc/sys/vm/max_map_count", "re");
+	if (f) {
+		if (fscanf(f, "%ld", &max) != 1)
+			max = 0;
+		fclose(f);
+	}
+	snprintf(buf, sizeof(buf), "%ld of %ld in use", used, max);
+	return buf;
+}
+
 /* The pool pages of extent pidx over [lo, hi) of the mapping. */
 static int fault_map_extent(struct daxmap_pool *pool, struct dm_mapping *m, uint64_t pidx,
 			    uint64_t estart, uint64_t lo, uint64_t hi)
@@ -279,9 +309,16 @@ static int fault_map_extent(struct daxmap_pool *pool, struct dm_mapping *m, uint
 			   pool->path);
 	p = mmap(va, hi - lo, m->prot, MAP_FIXED | MAP_SHARED | MAP_POPULATE, pool->fd,
 		 (off_t)poff);
-	if (p == MAP_FAILED)
-		return ERR(-errno, "mmap of pool extent %llu at %p failed",
-			   (unsigned long long)pidx, (void *)va);
+	if (p == MAP_FAILED) {
+		int err = errno;
+		if (err == ENOMEM)
+			return ERR(-ENOMEM, "mmap of pool extent %llu at %p failed: the process may "
+					    "be at its limit of memory mappings (%s); raise the "
+					    "sysctl vm.max_map_count or map fewer, larger objects",
+				   (unsigned long long)pidx, (void *)va, fault_vma_report());
+		return ERR(-err, "mmap of pool extent %llu at %p failed", (unsigned long long)pidx,
+			   (void *)va);
+	}
 	/* a child of fork() must not inherit pool pages: see doc/DESIGN.md */
 	madvise(va, hi - lo, MADV_DONTFORK);
 	counter_add(&pool->counters.faults_write, 1);
@@ -324,33 +361,88 @@ static int fault_resolve_locked(struct daxmap_pool *pool, struct dm_mapping *m, 
 			return ret;
 		goto wake;
 	}
-	if (pidx == EXTMAP_NONE) {
-		if ((ret = object_extent_alloc(obj, e, &pidx)) < 0)
-			return ret;
-		/* other mappings of the object may show zeros of reads of
-		 * this hole: make their next access map the new extent */
-		map_zap_hole_zeros(obj, m, estart, eend);
-	}
+	if (pidx == EXTMAP_NONE && (ret = object_extent_alloc(obj, e, &pidx)) < 0)
+		return ret;
 	if ((ret = fault_map_extent(pool, m, pidx, estart, lo, hi)) < 0)
 		return ret;
 	if (hi == part_end)
 		map_set_resolved(m, e);
+	/* two mappings of one object see the same bytes: zeros another
+	 * mapping copied for this extent while it was a hole must go */
+	map_drop_zero_copies(obj, e, m);
 wake:
 	fault_wake(pool, (uintptr_t)m->va + (lo - m->obj_off), hi - lo);
 	return 0;
 }
 
-/* takes maps_lock (shared), then obj->range_lock (the faulting extent, exclusive) */
-static void fault_handle(struct daxmap_pool *pool, const struct uffd_msg *msg)
+/* A fault message parked on a range lock until the range's holder unlocks. */
+struct fault_parked {
+	struct range_parked link; /* first: the lock hands back &link */
+	struct uffd_msg msg;
+};
+
+/* Queues parked faults for the handler threads to run again. Takes fault.retry_lock. */
+void fault_requeue(struct daxmap_pool *pool, struct range_parked *list)
+{
+	struct fault_ctx *f = &pool->fault;
+	uint64_t one = 1;
+
+	if (!list)
+		return;
+	mutex_lock(&f->retry_lock);
+	while (list) {
+		struct range_parked *next = list->next;
+		list->next = f->retry;
+		f->retry = list;
+		list = next;
+	}
+	mutex_unlock(&f->retry_lock);
+	if (write(f->kick_fd, &one, sizeof(one)) != sizeof(one))
+		LOG(OUT_ERROR, "cannot wake fault threads: %s", strerror(errno));
+}
+
+/* takes fault.retry_lock */
+static struct fault_parked *fault_next_retry(struct daxmap_pool *pool)
+{
+	struct fault_ctx *f = &pool->fault;
+	struct range_parked *p;
+
+	mutex_lock(&f->retry_lock);
+	p = f->retry;
+	if (p)
+		f->retry = p->next;
+	mutex_unlock(&f->retry_lock);
+	return (struct fault_parked *)p;
+}
+
+static void fault_account(struct daxmap_pool *pool, uint64_t t0)
+{
+	uint64_t dt = now_ns() - t0;
+	unsigned bucket = dt ? 63u - (unsigned)__builtin_clzll(dt) : 0u;
+
+	counter_add(&pool->counters.latency[bucket < DAXMAP_LAT_BUCKETS ? bucket
+									  : DAXMAP_LAT_BUCKETS - 1],
+		    1);
+}
+
+/*
+ * Handles one fault message; `node` carries it when it comes back from a
+ * range lock (else NULL). takes maps_lock (shared), then tries
+ * obj->range_lock (the faulting extent, exclusive) without waiting.
+ */
+static void fault_handle(struct daxmap_pool *pool, const struct uffd_msg *msg,
+			 struct fault_parked *node)
 {
 	uint64_t t0 = now_ns(), flags = msg->arg.pagefault.flags;
 	uintptr_t addr = (uintptr_t)msg->arg.pagefault.address & ~(uintptr_t)(page_size() - 1);
 	pid_t tid = (pid_t)msg->arg.pagefault.feat.ptid;
 	int write = (flags & (UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP)) != 0;
+	struct range_parked *parked = NULL;
 	struct dm_mapping *m;
-	int ret = 0;
+	int ret = 0, done = 1;
 
-	counter_add(&pool->counters.faults, 1);
+	if (!node)
+		counter_add(&pool->counters.faults, 1);
 	map_rdlock();
 	m = map_lookup((void *)addr);
 	if (!m || m->pool != pool) {
@@ -362,21 +454,30 @@ static void fault_handle(struct daxmap_pool *pool, const struct uffd_msg *msg)
 		uint64_t estart = off & ~(pool->extent_size - 1);
 		struct range_entry re;
 
-		rangelock_lock(&m->obj->range_lock, &re, estart, estart + pool->extent_size, 1);
-		ret = fault_resolve_locked(pool, m, addr, write);
-		if (ret != 0)
-			fault_sigbus(pool, m, addr, tid, ret < 0);
-		rangelock_unlock(&m->obj->range_lock, &re);
+		if (!node && (node = malloc(sizeof(*node))) != NULL)
+			node->msg = *msg;
+		if (!node) {
+			ret = ERR(-ENOMEM, "out of memory for a fault");
+			fault_sigbus(pool, m, addr, tid, 1);
+		} else if (rangelock_trylock(&m->obj->range_lock, &re, estart,
+					     estart + pool->extent_size, 1, &node->link) == 0) {
+			ret = fault_resolve_locked(pool, m, addr, write);
+			if (ret != 0)
+				fault_sigbus(pool, m, addr, tid, ret < 0);
+			parked = rangelock_unlock(&m->obj->range_lock, &re);
+		} else {
+			done = 0; /* parked: the range's holder hands it back */
+		}
 	}
 	map_rdunlock();
+	if (done)
+		free(node);
+	fault_requeue(pool, parked);
 	if (ret < 0)
 		LOG(OUT_ERROR, "fault at %#lx (thread %d, %s): SIGBUS: %s", (unsigned long)addr,
 		    (int)tid, write ? "write" : "read", daxmap_errormsg());
-	uint64_t dt = now_ns() - t0;
-	unsigned bucket = dt ? 63u - (unsigned)__builtin_clzll(dt) : 0u;
-	counter_add(&pool->counters.latency[bucket < DAXMAP_LAT_BUCKETS ? bucket
-									  : DAXMAP_LAT_BUCKETS - 1],
-		    1);
+	if (done)
+		fault_account(pool, t0);
 }
 
 /* Clears the poison markers left by errors so those pages fault afresh. */
@@ -417,12 +518,13 @@ static void fault_event(struct daxmap_pool *pool, const struct uffd_msg *msg)
 {
 	switch (msg->event) {
 	case UFFD_EVENT_PAGEFAULT:
-		fault_handle(pool, msg);
+		fault_handle(pool, msg, NULL);
 		break;
 	case UFFD_EVENT_REMAP:
-		/* reading it is what lets the mremap() return */
-		LOG(OUT_WARN, "a daxmap mapping was moved with mremap (%#llx -> %#llx): "
-			      "unsupported, the moved range is no longer handled",
+		/* reading it is what lets the mremap() return: our own
+		 * teardowns (map.c), or an application moving a mapping,
+		 * which is unsupported (doc/DESIGN.md) */
+		LOG(OUT_DEBUG, "userfaultfd remap %#llx -> %#llx",
 		    (unsigned long long)msg->arg.remap.from, (unsigned long long)msg->arg.remap.to);
 		break;
 	default:
@@ -438,17 +540,27 @@ static void *fault_thread(void *arg)
 {
 	struct daxmap_pool *pool = arg;
 	struct fault_ctx *f = &pool->fault;
-	struct pollfd pfd[2] = {{.fd = f->uffd, .events = POLLIN}, {.fd = f->stop_fd, .events = POLLIN}};
+	struct pollfd pfd[3] = {{.fd = f->uffd, .events = POLLIN},
+				{.fd = f->stop_fd, .events = POLLIN},
+				{.fd = f->kick_fd, .events = POLLIN}};
+	struct fault_parked *node;
 	struct uffd_msg msg;
 	sigset_t all;
+	uint64_t kicks;
 
 	/* signals are the application's business, not this thread's */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	for (;;) {
-		ssize_t n = read(f->uffd, &msg, sizeof(msg));
+		ssize_t n;
 		unsigned pending;
 
+		/* parked faults first: they are older than anything queued */
+		if ((node = fault_next_retry(pool)) != NULL) {
+			fault_handle(pool, &node->msg, node);
+			continue;
+		}
+		n = read(f->uffd, &msg, sizeof(msg));
 		if (n == (ssize_t)sizeof(msg)) {
 			fault_event(pool, &msg);
 			continue;
@@ -460,10 +572,13 @@ static void *fault_thread(void *arg)
 		mutex_lock(&f->err_lock);
 		pending = f->err_count;
 		mutex_unlock(&f->err_lock);
-		if (poll(pfd, 2, pending ? FAULT_ERR_RETRY_MS : -1) == 0 && pending)
+		if (poll(pfd, 3, pending ? FAULT_ERR_RETRY_MS : -1) == 0 && pending)
 			fault_clear_errors(pool);
 		if (pfd[1].revents & POLLIN)
 			break;
+		if (pfd[2].revents & POLLIN && read(f->kick_fd, &kicks, sizeof(kicks)) < 0 &&
+		    errno != EAGAIN)
+			LOG(OUT_ERROR, "reading the kick eventfd failed: %s", strerror(errno));
 	}
 	return NULL;
 }
@@ -488,6 +603,7 @@ int fault_start(struct daxmap_pool *pool)
 void fault_stop(struct daxmap_pool *pool)
 {
 	struct fault_ctx *f = &pool->fault;
+	struct fault_parked *node;
 	uint64_t one = 1;
 
 	if (f->threads) {
@@ -505,9 +621,14 @@ void fault_stop(struct daxmap_pool *pool)
 		close(f->uffd);
 	if (f->stop_fd >= 0)
 		close(f->stop_fd);
-	f->uffd = f->stop_fd = -1;
+	if (f->kick_fd >= 0)
+		close(f->kick_fd);
+	f->uffd = f->stop_fd = f->kick_fd = -1;
 	free(f->err_addr);
 	f->err_addr = NULL;
 	f->err_count = f->err_cap = 0;
+	while ((node = fault_next_retry(pool)) != NULL)
+		free(node);
+	mutex_destroy(&f->retry_lock);
 	mutex_destroy(&f->err_lock);
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "pool.h"
+#include "rangelock.h"
 
 /* Opens the pool's userfaultfd and negotiates features. */
 int fault_open(struct daxmap_pool *pool);
@@ -17,6 +18,10 @@ int fault_start(struct daxmap_pool *pool);
 void fault_stop(struct daxmap_pool *pool);
 /* Registers [va, va+len) for missing faults, and write-protect faults when writable. */
 int fault_register(struct daxmap_pool *pool, void *va, size_t len, int prot);
+/* Hands faults parked on a range lock (returned by rangelock_unlock) back
+ * to the handler threads. Call with no lock held after every unlock of an
+ * object range. */
+void fault_requeue(struct daxmap_pool *pool, struct range_parked *list);
 /* Pages answered with SIGBUS because of an error (not EOF) get a fresh
  * attempt at their next access: call with no lock held after freeing space. */
 void fault_retry_errors(struct daxmap_pool *pool);

@@ -278,19 +278,77 @@ void map_zap_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end)
 	}
 }
 
-void map_zap_hole_zeros(struct daxmap_obj *obj, const struct dm_mapping *except, uint64_t start,
-			uint64_t end)
+/* The registered anonymous range that replaces [target, target+len). */
+static int map_swap_in_fresh(struct dm_mapping *m, char *target, size_t len)
 {
+	char *fresh = mmap(NULL, len, m->prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	int ret;
+
+	if (fresh == MAP_FAILED)
+		return ERR(-errno, "cannot map %zu bytes to tear down %p", len, (void *)target);
+	if (madvise(fresh, len, MADV_DONTFORK) < 0) {
+		ret = ERR(-errno, "madvise(MADV_DONTFORK) failed");
+		goto out_unmap;
+	}
+	if ((ret = fault_register(m->pool, fresh, len, m->prot)) < 0)
+		goto out_unmap;
+	/* one step, under the process's mmap lock: no access to the target
+	 * can land between the pool pages leaving and the registered range
+	 * arriving (a mmap-then-register would let a store fall into plain
+	 * anonymous memory). The registration moves along because the uffd
+	 * has UFFD_FEATURE_EVENT_REMAP; the call returns once a handler has
+	 * read the remap event. */
+	if (mremap(fresh, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, target) == MAP_FAILED) {
+		ret = ERR(-errno, "mremap over %p+%zu failed", (void *)target, len);
+		goto out_unmap;
+	}
+	return 0;
+out_unmap:
+	munmap(fresh, len);
+	return ret;
+}
+
+int map_teardown_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end)
+{
+	unsigned shift = obj->pool->extent_shift;
+
+	for (size_t i = 0; i < nmaps; i++) {
+		struct dm_mapping *m = maps[i];
+		uint64_t lo, hi;
+		int ret;
+
+		if (m->obj != obj)
+			continue;
+		lo = start > m->obj_off ? start : m->obj_off;
+		hi = end < m->obj_off + m->len ? end : m->obj_off + m->len;
+		if (lo >= hi)
+			continue;
+		ret = map_swap_in_fresh(m, m->va + (lo - m->obj_off), (size_t)(hi - lo));
+		if (ret < 0)
+			return ret;
+		for (uint64_t e = lo >> shift; e <= (hi - 1) >> shift; e++)
+			map_clear_resolved(m, e);
+	}
+	return 0;
+}
+
+void map_drop_zero_copies(struct daxmap_obj *obj, uint64_t e, struct dm_mapping *except)
+{
+	uint64_t es = obj->pool->extent_size, estart = e * es, eend = estart + es;
+
+	if (obj->maps < 2)
+		return; /* the common case: no other mapping (maps changes only
+			   under maps_lock exclusive, so this read is stable) */
 	for (size_t i = 0; i < nmaps; i++) {
 		struct dm_mapping *m = maps[i];
 		uint64_t lo, hi;
 
 		if (m == except || m->obj != obj)
 			continue;
-		lo = start > m->obj_off ? start : m->obj_off;
-		hi = end < m->obj_off + m->len ? end : m->obj_off + m->len;
-		if (lo < hi)
-			madvise(m->va + (lo - m->obj_off), hi - lo, MADV_DONTNEED);
+		lo = estart > m->obj_off ? estart : m->obj_off;
+		hi = eend < m->obj_off + m->len ? eend : m->obj_off + m->len;
+		if (lo < hi && !map_test_resolved(m, e))
+			madvise(m->va + (lo - m->obj_off), (size_t)(hi - lo), MADV_DONTNEED);
 	}
 }
 

@@ -45,11 +45,23 @@ struct dm_mapping *map_lookup(const void *addr) REQUIRES_SHARED(maps_lock);
 void map_zap_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end)
 	REQUIRES_SHARED(maps_lock);
 
-/* Drops the zeros that reads of a hole left in the mappings of obj other
- * than `except` over object range [start, end): once the extent exists
- * they would hide its bytes. Caller holds the range exclusively. */
-void map_zap_hole_zeros(struct daxmap_obj *obj, const struct dm_mapping *except, uint64_t start,
-			uint64_t end) REQUIRES_SHARED(maps_lock);
+/*
+ * Turns object range [start, end) (page aligned) of every mapping of obj
+ * back into fault-on-touch, atomically for concurrent accesses: a fresh
+ * registered range is moved over it with mremap(). Caller holds the range
+ * exclusively and no other object lock (a handler must be free to read the
+ * remap event that the mremap waits for).
+ */
+int map_teardown_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end)
+	REQUIRES_SHARED(maps_lock);
+
+/*
+ * Extent e of obj is now mapped to the pool in mapping `except`: drop the
+ * zeros of hole reads that other mappings still show for it, so their next
+ * access maps the pool too. Caller holds e's range exclusively.
+ */
+void map_drop_zero_copies(struct daxmap_obj *obj, uint64_t e, struct dm_mapping *except)
+	REQUIRES_SHARED(maps_lock);
 
 /* pthread_atfork hooks (installed by pool.c). */
 void map_fork_prepare(void) ACQUIRE(maps_lock);

@@ -151,17 +151,45 @@ int object_load(struct daxmap_pool *pool) NO_TSA
 	return object_load_extents(pool);
 }
 
-/* Frees every extent of obj that lies at or past extent `from`. */
-static void object_free_extents_from(struct daxmap_obj *obj, uint64_t from) NO_TSA
+/* Zeroes, in the pool, the bytes of [start, end) that lie in allocated extents. */
+static void object_zero_bytes_locked(struct daxmap_obj *obj, uint64_t start, uint64_t end)
+	REQUIRES(obj->extents_lock)
+{
+	struct daxmap_pool *pool = obj->pool;
+	uint64_t es = pool->extent_size;
+
+	while (start < end) {
+		uint64_t e = start >> pool->extent_shift, e_end = (e + 1) * es;
+		uint64_t stop = e_end < end ? e_end : end;
+		uint64_t pidx = extmap_get(&obj->extmap, e);
+
+		if (pidx != EXTMAP_NONE)
+			pool_zero_persist(pool, pool_extent_addr(pool, pidx) + (start - e * es),
+					  stop - start);
+		start = stop;
+	}
+}
+
+/* Frees every extent with index in [lo, hi). */
+static void object_free_range_locked(struct daxmap_obj *obj, uint64_t lo, uint64_t hi)
+	REQUIRES(obj->extents_lock)
 {
 	struct extmap *m = &obj->extmap;
 
+	if (hi - lo <= m->count) {
+		for (uint64_t e = lo; e < hi; e++) {
+			uint64_t pidx = extmap_del(m, e);
+			if (pidx != EXTMAP_NONE)
+				alloc_free(obj->pool, pidx);
+		}
+		return;
+	}
+	/* a wide range over a sparse object: walk the map, not the range */
 	for (uint64_t i = 0; i < m->cap; i++) {
-		if (m->keys[i] == 0 || m->keys[i] - 1 < from)
+		uint64_t e;
+		if (m->keys[i] == 0 || (e = m->keys[i] - 1) < lo || e >= hi)
 			continue;
-		uint64_t e = m->keys[i] - 1;
-		uint64_t pidx = extmap_del(m, e);
-		alloc_free(obj->pool, pidx);
+		alloc_free(obj->pool, extmap_del(m, e));
 		i--; /* backward shift may have moved another key into bucket i */
 	}
 }
@@ -178,7 +206,7 @@ static void object_destroy_slot(struct daxmap_pool *pool, struct daxmap_obj *obj
 	/* DYING first: a crash while extents are freed leaves an object that
 	 * recovery finishes, never a live object with missing extents */
 	slot_set_state(pool, obj->slot, SLOT_DYING);
-	object_free_extents_from(obj, 0);
+	object_free_range_locked(obj, 0, UINT64_MAX);
 	slot_set_state(pool, obj->slot, SLOT_FREE);
 	pool->objtab.objs[obj->slot] = NULL;
 	object_delete(obj);
@@ -201,7 +229,7 @@ void object_recover(struct daxmap_pool *pool) NO_TSA
 		/* extents wholly past EOF: a shrink was interrupted after its size
 		 * change was durable; finish it */
 		eof_ext = (atomic_load(&obj->size) + pool->extent_size - 1) >> pool->extent_shift;
-		object_free_extents_from(obj, eof_ext);
+		object_free_range_locked(obj, eof_ext, UINT64_MAX);
 	}
 }
 
@@ -420,35 +448,175 @@ static uint64_t page_up(uint64_t x)
 	return (x + ps - 1) & ~(ps - 1);
 }
 
-/*
- * Grows the object. Holds maps_lock shared (to reach the mappings), the
- * range from the old EOF to the end exclusively (no fault there resolves
- * while EOF moves), and extents_lock for the persistent size.
- */
-static int object_grow(struct daxmap_obj *obj, uint64_t old, uint64_t size)
+static void object_set_size_locked(struct daxmap_obj *obj, uint64_t size) REQUIRES(obj->extents_lock)
 {
 	struct daxmap_pool *pool = obj->pool;
-	struct range_entry re;
-	uint64_t tail_end = page_up(old), pidx;
 
-	map_rdlock();
-	rangelock_lock(&obj->range_lock, &re, old, DAXMAP_MAX_OBJ_SIZE + pool->extent_size, 1);
-	mutex_lock(&obj->extents_lock);
-	/* bytes stored past the old EOF in its last page must read zero now
-	 * that they become part of the object (as ftruncate does) */
-	pidx = extmap_get(&obj->extmap, old >> pool->extent_shift);
-	if (tail_end > old && pidx != EXTMAP_NONE) {
-		uint64_t in_ext = old & (pool->extent_size - 1);
-		uint64_t n = (tail_end < size ? tail_end : size) - old;
-		pool_zero_persist(pool, pool_extent_addr(pool, pidx) + in_ext, n);
-	}
 	pool->slots[obj->slot].size = size;
 	pool_persist(pool, &pool->slots[obj->slot].size, sizeof(uint64_t));
 	atomic_store(&obj->size, size);
+}
+
+/* Shrink to `size`: the part of its last extent from `size` to `zero_end`
+ * reads zero, extents past it are freed. Idempotent (replay runs it again). */
+static void object_shrink_locked(struct daxmap_obj *obj, uint64_t size, uint64_t zero_end)
+	REQUIRES(obj->extents_lock)
+{
+	uint64_t es = obj->pool->extent_size;
+	uint64_t first_free = (size + es - 1) >> obj->pool->extent_shift;
+
+	object_set_size_locked(obj, size);
+	if (zero_end > size)
+		object_zero_bytes_locked(obj, size, zero_end);
+	object_free_range_locked(obj, first_free, UINT64_MAX);
+}
+
+/* Punch [off, end): whole extents freed, the partial ends zeroed. Idempotent. */
+static void object_punch_locked(struct daxmap_obj *obj, uint64_t off, uint64_t end)
+	REQUIRES(obj->extents_lock)
+{
+	uint64_t es = obj->pool->extent_size;
+	uint64_t e_lo = (off + es - 1) >> obj->pool->extent_shift;
+	uint64_t e_hi = end >> obj->pool->extent_shift;
+
+	if (e_lo >= e_hi) {
+		object_zero_bytes_locked(obj, off, end);
+		return;
+	}
+	object_zero_bytes_locked(obj, off, e_lo * es);
+	object_zero_bytes_locked(obj, e_hi * es, end);
+	object_free_range_locked(obj, e_lo, e_hi);
+}
+
+int object_replay(struct daxmap_pool *pool, enum log_op op, uint32_t slot, uint64_t a, uint64_t b)
+{
+	struct daxmap_obj *obj = pool->objtab.objs[slot];
+	uint64_t size, es = pool->extent_size;
+
+	if (!obj || obj->dying)
+		return ERR(-EUCLEAN, "log record for object slot %u, which is not live", slot);
+	mutex_lock(&obj->extents_lock);
+	size = atomic_load(&obj->size);
+	switch (op) {
+	case LOG_OP_SHRINK:
+		if (a <= size)
+			object_shrink_locked(obj, a, ((a + es - 1) / es) * es);
+		break;
+	case LOG_OP_PUNCH:
+		if (a < b)
+			object_punch_locked(obj, a, b < size ? b : size);
+		break;
+	case LOG_OP_ZERO:
+		if (a < b)
+			object_zero_bytes_locked(obj, a, b < size ? b : size);
+		break;
+	default:
+		break;
+	}
+	mutex_unlock(&obj->extents_lock);
+	return 0;
+}
+
+/*
+ * Grows the object from `old` to `size`; the caller holds [old, end)
+ * exclusively and maps_lock shared.
+ */
+static void object_grow_locked(struct daxmap_obj *obj, uint64_t old, uint64_t size)
+	REQUIRES_SHARED(maps_lock)
+{
+	uint64_t tail_end = page_up(old);
+
+	mutex_lock(&obj->extents_lock);
+	/* bytes stored past the old EOF in its last page must read zero now
+	 * that they become part of the object (as ftruncate does) */
+	if (tail_end > old)
+		object_zero_bytes_locked(obj, old, tail_end < size ? tail_end : size);
+	object_set_size_locked(obj, size);
 	mutex_unlock(&obj->extents_lock);
 	/* pages past the old EOF may hold SIGBUS markers: clear them */
 	map_zap_obj_range(obj, tail_end, page_up(size));
-	rangelock_unlock(&obj->range_lock, &re);
+}
+
+/* Checks an (off, len) argument pair: -EINVAL for len 0 or a sum that wraps,
+ * -EFBIG past the maximum object size. */
+static int range_check(uint64_t off, uint64_t len, const char *what)
+{
+	if (len == 0)
+		return ERR(-EINVAL, "%s: length is 0", what);
+	if (off > UINT64_MAX - len)
+		return ERR(-EINVAL, "%s: offset %llu + length %llu overflows", what,
+			   (unsigned long long)off, (unsigned long long)len);
+	if (off + len > DAXMAP_MAX_OBJ_SIZE)
+		return ERR(-EFBIG, "%s: offset %llu + length %llu beyond the maximum object size %llu",
+			   what, (unsigned long long)off, (unsigned long long)len,
+			   (unsigned long long)DAXMAP_MAX_OBJ_SIZE);
+	return 0;
+}
+
+/* End of the range an operation must hold: to the end of everything when it
+ * can move EOF, else to the end of its last extent. */
+static uint64_t lock_end(struct daxmap_pool *pool, uint64_t end, int to_infinity)
+{
+	uint64_t es = pool->extent_size;
+	return to_infinity ? DAXMAP_MAX_OBJ_SIZE + es : ((end + es - 1) / es) * es;
+}
+
+/* Releases an operation's range and hands parked faults back. */
+static void object_unlock_range(struct daxmap_obj *obj, struct range_entry *re)
+	RELEASE(obj->range_lock)
+{
+	fault_requeue(obj->pool, rangelock_unlock(&obj->range_lock, re));
+}
+
+/*
+ * Each operation below holds, for its whole duration: maps_lock shared (to
+ * reach every mapping), the affected object range exclusively (no fault
+ * there resolves), and for metadata changes extents_lock. Mappings are torn
+ * down before extents are freed; the intent is logged before the first
+ * metadata word changes. doc/LOCKING.md.
+ */
+static int object_shrink(struct daxmap_obj *obj, uint64_t size)
+{
+	struct daxmap_pool *pool = obj->pool;
+	uint64_t es = pool->extent_size, old, start = size & ~(es - 1);
+	struct range_entry re;
+	unsigned rec;
+	int ret = 0;
+
+	map_rdlock();
+	rangelock_lock(&obj->range_lock, &re, start, lock_end(pool, 0, 1), 1);
+	old = atomic_load(&obj->size);
+	if (size < old) {
+		/* no mapping may reach past the new EOF before anything is freed */
+		ret = map_teardown_obj_range(obj, page_up(size), DAXMAP_MAX_OBJ_SIZE);
+		if (ret == 0) {
+			uint64_t ext_end = start + es, zero_end = page_up(old);
+			rec = log_begin(pool, LOG_OP_SHRINK, obj->slot, size, 0);
+			mutex_lock(&obj->extents_lock);
+			object_shrink_locked(obj, size, zero_end < ext_end ? zero_end : ext_end);
+			mutex_unlock(&obj->extents_lock);
+			log_end(pool, rec);
+		}
+	}
+	object_unlock_range(obj, &re);
+	map_rdunlock();
+	if (ret == 0)
+		fault_retry_errors(pool);
+	return ret;
+}
+
+static int object_grow(struct daxmap_obj *obj, uint64_t size)
+{
+	struct range_entry re;
+	uint64_t old;
+
+	map_rdlock();
+	rangelock_lock(&obj->range_lock, &re, atomic_load(&obj->size) & ~(obj->pool->extent_size - 1),
+		       lock_end(obj->pool, 0, 1), 1);
+	old = atomic_load(&obj->size);
+	if (size > old)
+		object_grow_locked(obj, old, size);
+	object_unlock_range(obj, &re);
 	map_rdunlock();
 	return 0;
 }
@@ -466,10 +634,105 @@ int daxmap_obj_truncate(daxmap_obj *obj, uint64_t size)
 	old = atomic_load(&obj->size);
 	if (size == old)
 		return 0;
-	if (size < old)
-		return ERR(-EOPNOTSUPP, "shrinking an object (%llu -> %llu) is not supported yet",
-			   (unsigned long long)old, (unsigned long long)size);
-	return object_grow(obj, old, size);
+	return size < old ? object_shrink(obj, size) : object_grow(obj, size);
+}
+
+int daxmap_obj_punch_hole(daxmap_obj *obj, uint64_t off, uint64_t len)
+{
+	struct daxmap_pool *pool;
+	uint64_t es, end, size;
+	struct range_entry re;
+	unsigned rec;
+	int ret;
+
+	if ((ret = object_check(obj)) < 0 || (ret = range_check(off, len, "punch hole")) < 0)
+		return ret;
+	pool = obj->pool;
+	es = pool->extent_size;
+	map_rdlock();
+	rangelock_lock(&obj->range_lock, &re, off & ~(es - 1), lock_end(pool, off + len, 0), 1);
+	/* like FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE: nothing past EOF changes */
+	size = atomic_load(&obj->size);
+	end = off + len < size ? off + len : size;
+	if (off < end) {
+		uint64_t whole_lo = ((off + es - 1) / es) * es, whole_hi = (end / es) * es;
+		/* whole extents leave every mapping before they are freed;
+		 * partial ones stay mapped and are zeroed in place */
+		if (whole_lo < whole_hi)
+			ret = map_teardown_obj_range(obj, whole_lo, whole_hi);
+		if (ret == 0) {
+			rec = log_begin(pool, LOG_OP_PUNCH, obj->slot, off, end);
+			mutex_lock(&obj->extents_lock);
+			object_punch_locked(obj, off, end);
+			mutex_unlock(&obj->extents_lock);
+			log_end(pool, rec);
+		}
+	}
+	object_unlock_range(obj, &re);
+	map_rdunlock();
+	if (ret == 0)
+		fault_retry_errors(pool);
+	return ret;
+}
+
+int daxmap_obj_zero_range(daxmap_obj *obj, uint64_t off, uint64_t len)
+{
+	struct daxmap_pool *pool;
+	uint64_t end, size;
+	struct range_entry re;
+	unsigned rec;
+	int ret, grows;
+
+	if ((ret = object_check(obj)) < 0 || (ret = range_check(off, len, "zero range")) < 0)
+		return ret;
+	pool = obj->pool;
+	end = off + len;
+	map_rdlock();
+	grows = end > atomic_load(&obj->size);
+	rangelock_lock(&obj->range_lock, &re, off & ~(pool->extent_size - 1),
+		       lock_end(pool, end, grows), 1);
+	size = atomic_load(&obj->size);
+	if (off < size) {
+		/* in place: the extents stay allocated, mappings stay valid */
+		uint64_t zend = end < size ? end : size;
+		rec = log_begin(pool, LOG_OP_ZERO, obj->slot, off, zend);
+		mutex_lock(&obj->extents_lock);
+		object_zero_bytes_locked(obj, off, zend);
+		mutex_unlock(&obj->extents_lock);
+		log_end(pool, rec);
+	}
+	/* like FALLOC_FL_ZERO_RANGE without KEEP_SIZE: a range past EOF
+	 * extends the object (the new part is a hole and reads zero) */
+	if (grows && end > size)
+		object_grow_locked(obj, size, end);
+	object_unlock_range(obj, &re);
+	map_rdunlock();
+	return 0;
+}
+
+int daxmap_obj_allocate(daxmap_obj *obj, uint64_t off, uint64_t len)
+{
+	struct daxmap_pool *pool;
+	uint64_t end, pidx;
+	struct range_entry re;
+	int ret, grows;
+
+	if ((ret = object_check(obj)) < 0 || (ret = range_check(off, len, "allocate")) < 0)
+		return ret;
+	pool = obj->pool;
+	end = off + len;
+	map_rdlock();
+	grows = end > atomic_load(&obj->size);
+	rangelock_lock(&obj->range_lock, &re, off & ~(pool->extent_size - 1),
+		       lock_end(pool, end, grows), 1);
+	for (uint64_t e = off >> pool->extent_shift; ret == 0 && (e << pool->extent_shift) < end; e++)
+		ret = object_extent_alloc(obj, e, &pidx);
+	/* like fallocate(2) mode 0: the size grows only when all succeeded */
+	if (ret == 0 && end > atomic_load(&obj->size))
+		object_grow_locked(obj, atomic_load(&obj->size), end);
+	object_unlock_range(obj, &re);
+	map_rdunlock();
+	return ret;
 }
 
 /* takes obj->extents_lock */

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "extmap.h"
+#include "log.h"
 #include "pool.h"
 #include "rangelock.h"
 
@@ -34,6 +35,8 @@ struct daxmap_obj {
 int object_load(struct daxmap_pool *pool);
 /* Finishes interrupted unlinks and frees extents past EOF (after alloc_init). */
 void object_recover(struct daxmap_pool *pool);
+/* Runs a logged operation again (recovery at open; see log.h). */
+int object_replay(struct daxmap_pool *pool, enum log_op op, uint32_t slot, uint64_t a, uint64_t b);
 /* Frees every in-memory object (pool close). */
 void object_unload(struct daxmap_pool *pool);
 

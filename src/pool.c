@@ -16,6 +16,7 @@
 
 #include "alloc.h"
 #include "fault.h"
+#include "log.h"
 #include "map.h"
 #include "object.h"
 #include "out.h"
@@ -186,7 +187,9 @@ static void pool_atfork_child(void) NO_TSA
 			close(p->fault.uffd);
 		if (p->fault.stop_fd >= 0)
 			close(p->fault.stop_fd);
-		p->fd = p->fault.uffd = p->fault.stop_fd = -1;
+		if (p->fault.kick_fd >= 0)
+			close(p->fault.kick_fd);
+		p->fd = p->fault.uffd = p->fault.stop_fd = p->fault.kick_fd = -1;
 	}
 	open_pools = NULL;
 	pthread_mutex_init(&pools_lock.m, NULL);
@@ -205,6 +208,8 @@ static void pool_free(struct daxmap_pool *pool)
 	object_unload(pool);
 	if (pool->alloc.free_zeroed)
 		alloc_fini(pool);
+	if (pool->log.records)
+		log_fini(pool);
 	if (pool->base)
 		pmem_unmap(pool->base, pool->mapped_len);
 	if (pool->fd >= 0)
@@ -258,9 +263,12 @@ static int pool_start(struct daxmap_pool *pool, const struct daxmap_pool_opts *o
 	pool->nextents = h.nextents;
 	pool->max_objects = h.max_objects;
 
-	if ((ret = object_load(pool)) < 0)
+	if ((ret = log_load(pool)) < 0 || (ret = object_load(pool)) < 0 ||
+	    (ret = alloc_init(pool)) < 0)
 		return ret;
-	if ((ret = alloc_init(pool)) < 0)
+	/* finish what a crash interrupted: logged operations, then unlinks
+	 * and extents past EOF */
+	if ((ret = log_replay(pool)) < 0)
 		return ret;
 	object_recover(pool);
 	if ((ret = alloc_start_zeroer(pool)) < 0)
@@ -293,7 +301,7 @@ static struct daxmap_pool *pool_alloc(const char *path)
 	if (!pool)
 		return NULL;
 	pool->fd = -1;
-	pool->fault.uffd = pool->fault.stop_fd = -1;
+	pool->fault.uffd = pool->fault.stop_fd = pool->fault.kick_fd = -1;
 	pool->path = strdup(path);
 	if (!pool->path) {
 		free(pool);

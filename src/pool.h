@@ -12,8 +12,10 @@
 #include "layout.h"
 #include "libdaxmap.h"
 #include "lock.h"
+#include "rangelock.h"
 
 struct dm_mapping;
+struct log_record;
 
 /* allocator state, owned by alloc.c */
 struct alloc {
@@ -44,6 +46,9 @@ struct fault_ctx {
 	uintptr_t *err_addr /* under err_lock */; /* pages poisoned for an error (not
 				  EOF): cleared again for a fresh attempt; grows as needed */
 	unsigned err_count /* under err_lock */, err_cap /* under err_lock */;
+	struct dm_mutex retry_lock; /* protects: retry list */
+	struct range_parked *retry /* under retry_lock */; /* parked faults to run again */
+	int kick_fd; /* eventfd: written when the retry list gets work */
 	int uffd;
 	int stop_fd; /* eventfd: handler threads exit when it is readable */
 	uint64_t features;
@@ -51,6 +56,15 @@ struct fault_ctx {
 	unsigned nthreads;
 	pthread_t *threads;
 	void *zero_src; /* extent_size bytes of read-only zeros, the source of hole reads */
+};
+
+/* intent log state, owned by log.c */
+struct log_state {
+	struct dm_mutex lock; /* protects: busy, seq */
+	pthread_cond_t free_cond; /* signalled when a record is released */
+	uint64_t busy /* under lock */; /* bit per record in use */
+	uint64_t seq /* under lock */;
+	struct log_record *records;
 };
 
 struct pool_counters {
@@ -77,6 +91,7 @@ struct daxmap_pool {
 	struct alloc alloc;
 	struct objtab objtab;
 	struct fault_ctx fault;
+	struct log_state log;
 	struct pool_counters counters;
 	_Atomic uint64_t nmappings;
 	int forked; /* set in a child after fork: the handle is dead there */

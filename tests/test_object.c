@@ -445,10 +445,7 @@ static void test_truncate_grow_keeps_data_and_allocates_nothing(void)
 	/* the new range reads zero (hole reads allocate nothing) */
 	CU_ASSERT(p[3 * MiB] == 0 && p[2 * MiB] == 0);
 	CU_ASSERT(pstat(pool).used == st.extent_size);
-	/* shrinking is not supported yet: refused, size and bytes kept */
-	CU_ASSERT(daxmap_obj_truncate(obj, 4096) == -EOPNOTSUPP);
-	CU_ASSERT(strlen(daxmap_errormsg()) > 0);
-	CU_ASSERT(daxmap_obj_truncate(obj, 0) == -EOPNOTSUPP);
+	/* (shrinking: tests/test_truncate.c) */
 	CU_ASSERT(osize(obj) == 3 * MiB + 1);
 	CU_ASSERT(p[4999] == 0x44);
 	TU_OK(daxmap_unmap(addr, 8 * MiB));
