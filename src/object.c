@@ -318,7 +318,7 @@ static int object_create_locked(struct daxmap_pool *pool, const char *name, size
 {
 	struct daxmap_obj *obj;
 	struct obj_slot *s;
-	uint64_t goal;
+	uint64_t goal = 0;
 	uint32_t i;
 	int ret;
 
@@ -352,7 +352,7 @@ static int object_create_locked(struct daxmap_pool *pool, const char *name, size
 int daxmap_obj_open(daxmap_obj **objp, daxmap_pool *pool, const char *name, int flags)
 {
 	struct daxmap_obj *obj;
-	size_t len;
+	size_t len = 0;
 	int ret;
 
 	if (!objp)
@@ -408,7 +408,7 @@ int daxmap_obj_close(daxmap_obj *obj)
 int daxmap_obj_unlink(daxmap_pool *pool, const char *name)
 {
 	struct daxmap_obj *obj;
-	size_t len;
+	size_t len = 0;
 	int ret;
 
 	if ((ret = pool_check(pool)) < 0 || (ret = name_check(name, &len)) < 0)
