@@ -51,7 +51,7 @@ int alloc_init(struct daxmap_pool *pool) NO_TSA
 	uint64_t words = (pool->nextents + 63) / 64;
 
 	memset(a, 0, sizeof(*a));
-	mutex_init(&pool->alloc.lock);
+	mutex_init(&pool->alloc.lock, lockclass_alloc);
 	pthread_cond_init(&a->zeroer_cond, NULL);
 	pthread_cond_init(&a->zeroed_cond, NULL);
 	a->free_zeroed = calloc(words ? words : 1, sizeof(uint64_t));
@@ -236,6 +236,7 @@ static void *alloc_zeroer(void *arg)
 		pthread_cond_broadcast(&a->zeroed_cond);
 	}
 	mutex_unlock(&pool->alloc.lock);
+	lockdep_assert_none_held("zeroer thread");
 	return NULL;
 }
 

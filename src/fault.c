@@ -94,8 +94,8 @@ int fault_open(struct daxmap_pool *pool)
 	struct uffdio_api api;
 	int fd;
 
-	mutex_init(&f->err_lock);
-	mutex_init(&f->retry_lock);
+	mutex_init(&f->err_lock, lockclass_err);
+	mutex_init(&f->retry_lock, lockclass_retry);
 	f->retry = NULL;
 	f->uffd = f->stop_fd = f->kick_fd = -1;
 	fd = uffd_open_fd(&f->user_mode_only);
@@ -478,6 +478,7 @@ static void fault_handle(struct daxmap_pool *pool, const struct uffd_msg *msg,
 		    (int)tid, write ? "write" : "read", daxmap_errormsg());
 	if (done)
 		fault_account(pool, t0);
+	lockdep_assert_none_held("fault handler");
 }
 
 /* Clears the poison markers left by errors so those pages fault afresh. */
@@ -580,6 +581,7 @@ static void *fault_thread(void *arg)
 		    errno != EAGAIN)
 			LOG(OUT_ERROR, "reading the kick eventfd failed: %s", strerror(errno));
 	}
+	lockdep_assert_none_held("fault handler thread");
 	return NULL;
 }
 

@@ -26,7 +26,7 @@ int log_load(struct daxmap_pool *pool) NO_TSA
 {
 	struct log_state *l = &pool->log;
 
-	mutex_init(&l->lock);
+	mutex_init(&l->lock, lockclass_log);
 	pthread_cond_init(&l->free_cond, NULL);
 	l->busy = 0;
 	l->seq = 0;

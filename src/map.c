@@ -23,7 +23,7 @@
 #include "object.h"
 #include "out.h"
 
-struct dm_rwlock maps_lock = {PTHREAD_RWLOCK_INITIALIZER};
+struct dm_rwlock maps_lock = RWLOCK_INITIALIZER(lockclass_maps_lock);
 
 /* the registry: live mappings sorted by address; under maps_lock */
 static struct dm_mapping **maps GUARDED_BY(maps_lock);
@@ -369,5 +369,5 @@ void map_fork_child(void) NO_TSA
 	/* the child has none of the mappings (all MADV_DONTFORK); forget them */
 	maps = NULL;
 	nmaps = maps_cap = 0;
-	pthread_rwlock_init(&maps_lock.rw, NULL);
+	rwlock_reinit_child(&maps_lock);
 }

@@ -37,8 +37,8 @@ static struct daxmap_obj *object_new(struct daxmap_pool *pool, uint32_t slot)
 	obj->slot = slot;
 	obj->goal = pool->slots[slot].goal;
 	atomic_init(&obj->size, pool->slots[slot].size);
-	rangelock_init(&obj->range_lock);
-	mutex_init(&obj->extents_lock);
+	rangelock_init(&obj->range_lock, lockclass_range);
+	mutex_init(&obj->extents_lock, lockclass_extents);
 	extmap_init(&obj->extmap);
 	return obj;
 }
@@ -131,7 +131,7 @@ int object_load(struct daxmap_pool *pool) NO_TSA
 	struct objtab *ot = &pool->objtab;
 	int ret;
 
-	mutex_init(&ot->lock);
+	mutex_init(&ot->lock, lockclass_objtab);
 	ot->live = 0;
 	ot->objs = calloc(pool->max_objects, sizeof(*ot->objs));
 	if (!ot->objs)

@@ -22,7 +22,7 @@
 #include "out.h"
 
 /* protects: the list of open pools (fork handling walks it) */
-static struct dm_mutex pools_lock = {PTHREAD_MUTEX_INITIALIZER};
+static struct dm_mutex pools_lock = MUTEX_INITIALIZER(lockclass_pools_lock);
 static struct daxmap_pool *open_pools GUARDED_BY(pools_lock);
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
@@ -192,7 +192,7 @@ static void pool_atfork_child(void) NO_TSA
 		p->fd = p->fault.uffd = p->fault.stop_fd = p->fault.kick_fd = -1;
 	}
 	open_pools = NULL;
-	pthread_mutex_init(&pools_lock.m, NULL);
+	mutex_reinit_child(&pools_lock);
 }
 
 static void pool_atfork_install(void)

@@ -41,9 +41,14 @@ static void range_setup(struct range_entry *re, uint64_t start, uint64_t end, in
 	re->next = NULL;
 }
 
-void rangelock_init(struct rangelock *rl) NO_TSA
+void rangelock_init_class(struct rangelock *rl, struct lockclass *c) NO_TSA
 {
-	mutex_init(&rl->mu);
+#ifdef DAXMAP_LOCKDEP
+	rl->cls = c;
+#else
+	(void)c;
+#endif
+	mutex_init(&rl->mu, lockclass_rangelock_mu);
 	pthread_cond_init(&rl->cond, NULL);
 	rl->head = rl->tail = NULL;
 	rl->parked = NULL;
@@ -60,6 +65,7 @@ void rangelock_destroy(struct rangelock *rl) NO_TSA
 void rangelock_lock(struct rangelock *rl, struct range_entry *re, uint64_t start, uint64_t end,
 		    int exclusive) NO_TSA
 {
+	lockdep_acquire(LOCK_CLASS_OF(rl), rl, exclusive ? LOCKDEP_EXCL : LOCKDEP_SHARED);
 	range_setup(re, start, end, exclusive);
 	mutex_lock(&rl->mu);
 	range_append(rl, re);
@@ -96,6 +102,9 @@ int rangelock_trylock(struct rangelock *rl, struct range_entry *re, uint64_t sta
 		ret = -EBUSY;
 	}
 	mutex_unlock(&rl->mu);
+	if (ret == 0)
+		lockdep_acquire(LOCK_CLASS_OF(rl), rl,
+				(exclusive ? LOCKDEP_EXCL : LOCKDEP_SHARED) | LOCKDEP_TRY);
 	return ret;
 }
 
@@ -105,6 +114,7 @@ struct range_parked *rangelock_unlock(struct rangelock *rl, struct range_entry *
 	struct range_entry *prev = NULL, *p;
 	struct range_parked *parked;
 
+	lockdep_release(LOCK_CLASS_OF(rl), rl);
 	mutex_lock(&rl->mu);
 	assert(re->granted);
 	for (p = rl->head; p && p != re; p = p->next)

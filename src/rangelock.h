@@ -34,12 +34,17 @@ struct range_parked {
 
 struct CAPABILITY("range lock") rangelock {
 	struct dm_mutex mu; /* protects: the entry list and the parked list below */
+#ifdef DAXMAP_LOCKDEP
+	struct lockclass *cls; /* the validator sees the whole lock as one lock of this class */
+#endif
 	pthread_cond_t cond;
 	struct range_entry *head /* under mu */, *tail /* under mu */;
 	struct range_parked *parked /* under mu */;
 };
 
-void rangelock_init(struct rangelock *rl);
+/* rangelock_init(rl, class): the class names the lock for the validator (lockdep.h). */
+#define rangelock_init(rl, c) rangelock_init_class((rl), LOCKDEP_CLASS(c))
+void rangelock_init_class(struct rangelock *rl, struct lockclass *c);
 void rangelock_destroy(struct rangelock *rl);
 /* Waits until [start, end) can be held in the given mode, and holds it. */
 void rangelock_lock(struct rangelock *rl, struct range_entry *re, uint64_t start, uint64_t end,

@@ -17,6 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The lock validator (compiled in) checks these locks as one class of the test's own. */
+static struct lockclass test_range_class = LOCKCLASS("test range lock", 0);
+
 /* How long a test waits for something that must happen (ms). */
 #define MUST_HAPPEN_MS 5000
 /* How long a test watches for something that must not happen (ms). */
@@ -119,7 +122,7 @@ static void test_disjoint_exclusive_ranges_held_concurrently(void)
 	struct rangelock rl;
 	struct locker a, b;
 
-	rangelock_init(&rl);
+	rangelock_init(&rl, test_range_class);
 	locker_start(&a, &rl, 0, 4096, 1, NULL);
 	CU_ASSERT_FATAL(wait_flag(&a.entered, 1, MUST_HAPPEN_MS));
 	/* [4096, 8192) touches [0, 4096) but does not overlap it */
@@ -139,7 +142,7 @@ static void test_overlapping_exclusive_blocks_until_release(void)
 	struct range_entry re;
 	struct locker b;
 
-	rangelock_init(&rl);
+	rangelock_init(&rl, test_range_class);
 	rangelock_lock(&rl, &re, 100, 200, 1);
 	/* overlap by a single unit at the end of the held range */
 	locker_start(&b, &rl, 199, 300, 1, NULL);
@@ -160,7 +163,7 @@ static void test_shared_overlapping_ranges_proceed_together(void)
 	struct range_entry re;
 	struct locker b, c;
 
-	rangelock_init(&rl);
+	rangelock_init(&rl, test_range_class);
 	rangelock_lock(&rl, &re, 0, 1000, 0);
 	locker_start(&b, &rl, 500, 1500, 0, NULL);
 	locker_start(&c, &rl, 0, 1000, 0, NULL);
@@ -180,7 +183,7 @@ static void test_shared_holder_blocks_overlapping_exclusive(void)
 	struct range_entry re;
 	struct locker b;
 
-	rangelock_init(&rl);
+	rangelock_init(&rl, test_range_class);
 	rangelock_lock(&rl, &re, 0, 1000, 0);
 	locker_start(&b, &rl, 999, 2000, 1, NULL);
 	CU_ASSERT(wait_queue_len(&rl, 2, MUST_HAPPEN_MS));
@@ -199,7 +202,7 @@ static void test_exclusive_holder_blocks_overlapping_shared(void)
 	struct range_entry re;
 	struct locker b;
 
-	rangelock_init(&rl);
+	rangelock_init(&rl, test_range_class);
 	rangelock_lock(&rl, &re, 1000, 2000, 1);
 	locker_start(&b, &rl, 0, 1001, 0, NULL);
 	CU_ASSERT(wait_queue_len(&rl, 2, MUST_HAPPEN_MS));
@@ -224,7 +227,7 @@ static void test_waiting_exclusive_not_overtaken_by_later_shared(void)
 	struct locker w, r, other;
 	atomic_int seq = 0;
 
-	rangelock_init(&rl);
+	rangelock_init(&rl, test_range_class);
 	rangelock_lock(&rl, &re, 0, 100, 0);
 	(void)atomic_fetch_add(&seq, 1); /* main is grant 0 */
 	locker_start(&w, &rl, 0, 100, 1, &seq);
@@ -313,7 +316,7 @@ static void test_random_ranges_conflicting_holders_never_overlap(void)
 	pthread_t t[RAND_THREADS];
 
 	rand_seed = tu_seed("rangelock random");
-	rangelock_init(&rand_rl);
+	rangelock_init(&rand_rl, test_range_class);
 	memset(cells, 0, sizeof(cells));
 	atomic_store(&violations, 0);
 	atomic_store(&grants_excl, 0);
