@@ -243,18 +243,30 @@ static void fault_sigbus(struct daxmap_pool *pool, struct dm_mapping *m, uintptr
 static int fault_fill_zeros(struct daxmap_pool *pool, struct dm_mapping *m, uintptr_t lo,
 			    uintptr_t hi)
 {
-	size_t ps = page_size();
+	size_t ps = page_size(), step = 0; /* 0: the whole rest in one call */
 
 	while (lo < hi) {
 		struct uffdio_copy c;
 		memset(&c, 0, sizeof(c));
 		c.dst = lo;
 		c.src = (uintptr_t)pool->fault.zero_src;
-		c.len = hi - lo;
+		c.len = step ? step : hi - lo;
 		c.mode = UFFDIO_COPY_MODE_DONTWAKE |
 			 ((m->prot & PROT_WRITE) ? UFFDIO_COPY_MODE_WP : 0);
-		if (ioctl(pool->fault.uffd, UFFDIO_COPY, &c) == 0)
-			break;
+		if (ioctl(pool->fault.uffd, UFFDIO_COPY, &c) == 0) {
+			if (!step)
+				break;
+			lo += step;
+			continue;
+		}
+		if (errno == ENOENT && !step) {
+			/* the range spans two VMAs: a teardown's fresh range
+			 * (shrink: from the page past EOF) is not merged by the
+			 * kernel with a neighbour that holds zero pages, and
+			 * UFFDIO_COPY works within one VMA. Go page by page. */
+			step = ps;
+			continue;
+		}
 		if (errno == EAGAIN) {
 			if (c.copy > 0)
 				lo += (uintptr_t)c.copy;
