@@ -308,13 +308,50 @@ out_unmap:
 	return ret;
 }
 
-int map_teardown_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end)
+/*
+ * Punch's way back to fault-on-touch: a new anonymous mapping in place,
+ * registered, then emptied. Unlike a moved range, it lies at its own
+ * address, so the kernel merges it with its registered neighbours and
+ * punch/refault cycles do not pile up VMAs. Between the mmap and the
+ * registration a store by another thread lands in plain anonymous memory;
+ * the MADV_DONTNEED after the registration discards it, exactly as if it had
+ * come just before the punch, which then zeroes it anyway. No store survives
+ * in anonymous memory, and the range reads zero as a punched range must.
+ * (A shrink cannot use this: a read past the new EOF in that window would
+ * see zeros instead of the old data or SIGBUS.)
+ */
+static int map_replace_in_place(struct dm_mapping *m, char *target, size_t len)
+{
+	int ret;
+
+	if (mmap(target, len, m->prot, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0) == MAP_FAILED)
+		return ERR(-errno, "cannot remap %p+%zu for a punch", (void *)target, len);
+	if (madvise(target, len, MADV_DONTFORK) < 0)
+		ret = ERR(-errno, "madvise(MADV_DONTFORK) failed");
+	else
+		ret = fault_register(m->pool, target, len, m->prot);
+	if (ret < 0) {
+		/* never leave an unregistered range behind: make it loud */
+		mmap(target, len, PROT_NONE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		     -1, 0);
+		LOG(OUT_ERROR, "%p+%zu of a mapping is now inaccessible: %s", (void *)target, len,
+		    daxmap_errormsg());
+		return ret;
+	}
+	if (madvise(target, len, MADV_DONTNEED) < 0)
+		return ERR(-errno, "madvise(MADV_DONTNEED) after a punch failed");
+	return 0;
+}
+
+int map_teardown_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end, int in_place)
 {
 	unsigned shift = obj->pool->extent_shift;
 
 	for (size_t i = 0; i < nmaps; i++) {
 		struct dm_mapping *m = maps[i];
 		uint64_t lo, hi;
+		char *target;
 		int ret;
 
 		if (m->obj != obj)
@@ -323,7 +360,9 @@ int map_teardown_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end)
 		hi = end < m->obj_off + m->len ? end : m->obj_off + m->len;
 		if (lo >= hi)
 			continue;
-		ret = map_swap_in_fresh(m, m->va + (lo - m->obj_off), (size_t)(hi - lo));
+		target = m->va + (lo - m->obj_off);
+		ret = in_place ? map_replace_in_place(m, target, (size_t)(hi - lo))
+			       : map_swap_in_fresh(m, target, (size_t)(hi - lo));
 		if (ret < 0)
 			return ret;
 		for (uint64_t e = lo >> shift; e <= (hi - 1) >> shift; e++)

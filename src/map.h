@@ -47,12 +47,14 @@ void map_zap_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end)
 
 /*
  * Turns object range [start, end) (page aligned) of every mapping of obj
- * back into fault-on-touch, atomically for concurrent accesses: a fresh
- * registered range is moved over it with mremap(). Caller holds the range
- * exclusively and no other object lock (a handler must be free to read the
- * remap event that the mremap waits for).
+ * back into fault-on-touch. in_place 0 (shrink): atomically for concurrent
+ * accesses, a fresh registered range is moved over it with mremap(); the
+ * caller holds no other object lock (a handler must be free to read the
+ * remap event that the mremap waits for). in_place 1 (punch): replaced where
+ * it is, so it merges with its neighbours (see map.c for why that is safe
+ * for a punch). Caller holds the range exclusively.
  */
-int map_teardown_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end)
+int map_teardown_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end, int in_place)
 	REQUIRES_SHARED(maps_lock);
 
 /*

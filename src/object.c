@@ -588,7 +588,7 @@ static int object_shrink(struct daxmap_obj *obj, uint64_t size)
 	old = atomic_load(&obj->size);
 	if (size < old) {
 		/* no mapping may reach past the new EOF before anything is freed */
-		ret = map_teardown_obj_range(obj, page_up(size), DAXMAP_MAX_OBJ_SIZE);
+		ret = map_teardown_obj_range(obj, page_up(size), DAXMAP_MAX_OBJ_SIZE, 0);
 		if (ret == 0) {
 			uint64_t ext_end = start + es, zero_end = page_up(old);
 			rec = log_begin(pool, LOG_OP_SHRINK, obj->slot, size, 0);
@@ -659,7 +659,7 @@ int daxmap_obj_punch_hole(daxmap_obj *obj, uint64_t off, uint64_t len)
 		/* whole extents leave every mapping before they are freed;
 		 * partial ones stay mapped and are zeroed in place */
 		if (whole_lo < whole_hi)
-			ret = map_teardown_obj_range(obj, whole_lo, whole_hi);
+			ret = map_teardown_obj_range(obj, whole_lo, whole_hi, 1);
 		if (ret == 0) {
 			rec = log_begin(pool, LOG_OP_PUNCH, obj->slot, off, end);
 			mutex_lock(&obj->extents_lock);
