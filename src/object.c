@@ -51,11 +51,8 @@ static void object_delete(struct daxmap_obj *obj) NO_TSA
 	free(obj);
 }
 
-static int slot_validate(struct daxmap_pool *pool, uint32_t i)
+int slot_check(const struct obj_slot *s, uint32_t i, uint64_t off, uint64_t nextents)
 {
-	const struct obj_slot *s = &pool->slots[i];
-	uint64_t off = slot_offset(pool, i);
-
 	if (s->state == SLOT_FREE)
 		return 0; /* contents of a free slot are not meaningful (a create may have
 			     been interrupted before its commit) */
@@ -76,11 +73,47 @@ static int slot_validate(struct daxmap_pool *pool, uint32_t i)
 	if (s->size > DAXMAP_MAX_OBJ_SIZE)
 		return ERR(-EUCLEAN, "object slot %u at offset %llu: size %llu beyond maximum", i,
 			   (unsigned long long)off, (unsigned long long)s->size);
-	if (s->goal >= pool->nextents && pool->nextents > 0)
+	if (s->goal >= nextents && nextents > 0)
 		return ERR(-EUCLEAN, "object slot %u at offset %llu: goal %llu beyond %llu extents",
 			   i, (unsigned long long)off, (unsigned long long)s->goal,
-			   (unsigned long long)pool->nextents);
+			   (unsigned long long)nextents);
 	return 0;
+}
+
+static int slot_validate(struct daxmap_pool *pool, uint32_t i)
+{
+	return slot_check(&pool->slots[i], i, slot_offset(pool, i), pool->nextents);
+}
+
+int ext_entry_check(uint64_t ent, uint64_t i, uint64_t off, uint32_t max_objects,
+		    unsigned extent_shift)
+{
+	uint64_t tag = ext_entry_tag(ent), e;
+	uint32_t slot;
+
+	if (tag == EXT_TAG_FREE || tag == EXT_TAG_DIRTY) {
+		if (ent != (tag << EXT_TAG_SHIFT))
+			return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: "
+				   "free entry with stray bits %#llx",
+				   (unsigned long long)i, (unsigned long long)off,
+				   (unsigned long long)ent);
+		return 0;
+	}
+	if (tag != EXT_TAG_ALLOC)
+		return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: bad tag",
+			   (unsigned long long)i, (unsigned long long)off);
+	slot = ext_entry_slot(ent);
+	e = ext_entry_index(ent);
+	if (slot >= max_objects)
+		return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: owner slot "
+			   "%u is not a live object", (unsigned long long)i,
+			   (unsigned long long)off, slot);
+	if (e >= (DAXMAP_MAX_OBJ_SIZE >> extent_shift))
+		return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: object "
+			   "extent %llu beyond the maximum object size",
+			   (unsigned long long)i, (unsigned long long)off,
+			   (unsigned long long)e);
+	return 1;
 }
 
 static int object_load_extents(struct daxmap_pool *pool) NO_TSA
@@ -88,33 +121,23 @@ static int object_load_extents(struct daxmap_pool *pool) NO_TSA
 	uint64_t exttab_off = (uint64_t)((char *)pool->exttab - pool->base);
 
 	for (uint64_t i = 0; i < pool->nextents; i++) {
-		uint64_t ent = pool->exttab[i], tag = ext_entry_tag(ent), e;
+		uint64_t ent = pool->exttab[i], e;
 		uint64_t off = exttab_off + i * sizeof(uint64_t);
 		struct daxmap_obj *obj;
 		uint32_t slot;
+		int ret = ext_entry_check(ent, i, off, pool->max_objects, pool->extent_shift);
 
-		if (tag == EXT_TAG_FREE || tag == EXT_TAG_DIRTY) {
-			if (ent != (tag << EXT_TAG_SHIFT))
-				return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: "
-					   "free entry with stray bits %#llx",
-					   (unsigned long long)i, (unsigned long long)off,
-					   (unsigned long long)ent);
+		if (ret <= 0) {
+			if (ret < 0)
+				return ret;
 			continue;
 		}
-		if (tag != EXT_TAG_ALLOC)
-			return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: bad tag",
-				   (unsigned long long)i, (unsigned long long)off);
 		slot = ext_entry_slot(ent);
 		e = ext_entry_index(ent);
-		if (slot >= pool->max_objects || (obj = pool->objtab.objs[slot]) == NULL)
+		if ((obj = pool->objtab.objs[slot]) == NULL)
 			return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: owner slot "
 				   "%u is not a live object", (unsigned long long)i,
 				   (unsigned long long)off, slot);
-		if (e >= (DAXMAP_MAX_OBJ_SIZE >> pool->extent_shift))
-			return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: object "
-				   "extent %llu beyond the maximum object size",
-				   (unsigned long long)i, (unsigned long long)off,
-				   (unsigned long long)e);
 		if (extmap_get(&obj->extmap, e) != EXTMAP_NONE)
 			return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: object "
 				   "slot %u has two extents at index %llu", (unsigned long long)i,
