@@ -149,6 +149,52 @@ static int object_load_extents(struct daxmap_pool *pool) NO_TSA
 	return 0;
 }
 
+struct name_key {
+	uint64_t hash;
+	uint32_t slot;
+};
+
+static int name_key_cmp(const void *a, const void *b)
+{
+	const struct name_key *x = a, *y = b;
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/* Live objects have distinct names by construction; two with one name mean
+ * a damaged table (only the first could ever be opened). */
+static int object_check_names(struct daxmap_pool *pool) NO_TSA
+{
+	struct name_key *k = malloc((pool->objtab.live ? pool->objtab.live : 1) * sizeof(*k));
+	uint64_t n = 0;
+	int ret = 0;
+
+	if (!k)
+		return ERR(-ENOMEM, "out of memory checking object names");
+	for (uint32_t i = 0; i < pool->max_objects; i++) {
+		const struct obj_slot *s = &pool->slots[i];
+		uint64_t h = UINT64_C(1469598103934665603);
+		if (!pool->objtab.objs[i] || pool->objtab.objs[i]->dying)
+			continue;
+		for (uint32_t c = 0; c < s->name_len; c++)
+			h = (h ^ (unsigned char)s->name[c]) * UINT64_C(1099511628211);
+		k[n].hash = h;
+		k[n++].slot = i;
+	}
+	qsort(k, n, sizeof(*k), name_key_cmp);
+	for (uint64_t i = 1; i < n && ret == 0; i++)
+		for (uint64_t j = i; ret == 0 && j-- > 0 && k[j].hash == k[i].hash;) {
+			const struct obj_slot *a = &pool->slots[k[j].slot], *b = &pool->slots[k[i].slot];
+			if (a->name_len == b->name_len && !memcmp(a->name, b->name, a->name_len))
+				ret = ERR(-EUCLEAN, "object slot %u at offset %llu: its name is also the "
+					  "name of slot %u", k[i].slot,
+					  (unsigned long long)slot_offset(pool, k[i].slot), k[j].slot);
+		}
+	free(k);
+	return ret;
+}
+
 int object_load(struct daxmap_pool *pool) NO_TSA
 {
 	struct objtab *ot = &pool->objtab;
@@ -171,6 +217,8 @@ int object_load(struct daxmap_pool *pool) NO_TSA
 		else
 			ot->live++;
 	}
+	if ((ret = object_check_names(pool)) < 0)
+		return ret;
 	return object_load_extents(pool);
 }
 

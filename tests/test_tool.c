@@ -283,6 +283,21 @@ static void test_check_slot(void)
 	CU_ASSERT(strstr(out, "not a live object") == NULL);
 }
 
+static void test_check_dup_name(void)
+{
+	const char *path = make_pool("dup");
+	unsigned char slot[256];
+	daxmap_pool *pool;
+
+	/* slot 0 copied to slot 3: two live objects named "a" */
+	peek(path, OBJTAB_OFF, slot, sizeof(slot));
+	poke(path, OBJTAB_OFF + 3 * 256, slot, sizeof(slot));
+	CU_ASSERT(tool("check", path, NULL) == 1);
+	HAS("object slot 3 at offset 66304: name \"a\" is also the name of slot 0");
+	CU_ASSERT(daxmap_pool_open(&pool, path) == -EUCLEAN);
+	CU_ASSERT(strstr(daxmap_errormsg(), "also the name of slot 0") != NULL);
+}
+
 static void test_check_extent(void)
 {
 	const char *path = make_pool("ext");
@@ -449,6 +464,7 @@ int main(void)
 		{"check: clean", test_check_clean},
 		{"check: flipped header byte", test_check_header},
 		{"check: corrupted slot", test_check_slot},
+		{"check: two objects with one name", test_check_dup_name},
 		{"check: corrupted extent entries", test_check_extent},
 		{"check: truncated file", test_check_truncated},
 		{"check: pending log record", test_check_log},
