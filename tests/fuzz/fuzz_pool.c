@@ -12,7 +12,8 @@
  *
  * Each input is then checked (daxmap_pool_check), opened, listed, and every
  * object is opened, mapped and read: its first pages and its last page
- * before EOF. Every data byte of the pool is zero, so any non-zero byte read
+ * before EOF, then punched, zeroed in part and shrunk. Every data byte
+ * of the pool is zero, so any non-zero byte read
  * means the library mapped something that is not this pool's data: abort.
  * A crash, a hang, a sanitizer report, a leak or that abort is a finding.
  */
@@ -224,6 +225,14 @@ void fuzz_pool_exercise(void)
 		read_range(obj, 0, 4 * (size_t)page, size);
 		if (size > 4 * (uint64_t)page)
 			read_range(obj, (size - 1) & ~((uint64_t)page - 1), (size_t)page, size);
+		/* change its extents too: punch, zero and shrink only write zeros,
+		 * so the data stays all zero; errors are fine, crashes are not */
+		if (size > 0) {
+			daxmap_obj_punch_hole(obj, (uint64_t)page, 2 * (uint64_t)page);
+			daxmap_obj_zero_range(obj, size / 3, (uint64_t)page);
+			daxmap_obj_truncate(obj, size / 2);
+			read_range(obj, 0, 2 * (size_t)page, size / 2);
+		}
 		if (daxmap_obj_close(obj) < 0)
 			die("obj close");
 	}
