@@ -236,6 +236,49 @@ DAXMAP_API int daxmap_unmap(void *addr, size_t len);
  */
 DAXMAP_API int daxmap_persist(const void *addr, size_t len);
 
+/* Flags of daxmap_pool_check(). */
+#define DAXMAP_CHECK_FORCE 0x1    /* check a pool that is open elsewhere */
+#define DAXMAP_CHECK_PROGRESS 0x2 /* report progress on large pools */
+#define DAXMAP_CHECK_DATA 0x4     /* also read every free extent: must be zero */
+
+/*
+ * Checks the pool file at `path` without changing anything: it needs no
+ * userfaultfd and opens the file read-only. It walks the header (every
+ * byte, as open does), the intent log, every object slot, every extent-table
+ * entry and the accounting (every data extent is free, waiting to be zeroed,
+ * or owned by exactly one (live object, extent index)); with
+ * DAXMAP_CHECK_DATA it also reads every free, zeroed extent and requires
+ * zeros there (a non-zero byte would become stale data in an object).
+ *
+ * report(msg, arg), when not NULL, gets one line per finding, without a
+ * trailing newline, each starting with its kind:
+ *   "damaged: "  a problem that makes daxmap_pool_open() fail or the pool
+ *                wrong, naming the structure and its byte offset in the file;
+ *   "notice: "   a state the next open repairs by itself: a committed log
+ *                record ("will be replayed on the next open"), an unlink
+ *                that a crash interrupted, extents past an object's EOF left
+ *                by an interrupted shrink, torn log records;
+ *   "progress: " with DAXMAP_CHECK_PROGRESS: every 8 MiB of extent table or
+ *                object table read, and when a table is done;
+ *   "summary: "  the last line: objects, extents, findings.
+ * After 1000 "damaged" lines the rest are counted, not listed.
+ *
+ * Concurrency: the check holds a shared flock(2) on the file while it runs,
+ * so a daxmap_pool_open() meanwhile fails with -EBUSY. A pool that is open
+ * (it holds the exclusive lock) is refused with -EBUSY unless flags has
+ * DAXMAP_CHECK_FORCE: then it is checked anyway, a "notice: in use: results
+ * may be inconsistent" line comes first, and changes made during the check
+ * may show up as false findings.
+ *
+ * Returns 0 when the pool is clean (notices allowed), 1 when it is damaged
+ * (also for a file that is not a pool at all, or is truncated), or a
+ * negative errno when the check could not run: -EINVAL (NULL path, unknown
+ * flags, not a regular file), -ENOENT, -EACCES, -EBUSY, -EPROTONOSUPPORT
+ * (pool of a newer version), -ENOMEM, -EIO.
+ */
+DAXMAP_API int daxmap_pool_check(const char *path, int flags,
+				 void (*report)(const char *msg, void *arg), void *arg);
+
 /* The message of the last error of the calling thread ("" if none). */
 DAXMAP_API const char *daxmap_errormsg(void);
 

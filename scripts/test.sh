@@ -25,3 +25,9 @@ echo "== suite on a disk file system (${DAXMAP_DISK_TEST_DIR:-/var/tmp})"
 echo "== full suite (pools in ${DAXMAP_TEST_DIR:-/dev/shm})"
 cd build-test
 ctest --output-on-failure
+
+echo "== fuzzing pool images (${DAXMAP_FUZZ_TIME:-60}s; DAXMAP_FUZZ_TIME=0 skips)"
+cd ..
+if [ "${DAXMAP_FUZZ_TIME:-60}" != 0 ]; then
+	./scripts/fuzz.sh "${DAXMAP_FUZZ_TIME:-60}"
+fi

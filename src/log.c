@@ -33,16 +33,24 @@ int log_load(struct daxmap_pool *pool) NO_TSA
 	l->records = (struct log_record *)(pool->base + POOL_LOG_OFF);
 	for (unsigned i = 0; i < LOG_RECORDS; i++) {
 		const struct log_record *r = &l->records[i];
-		if (!record_valid(r))
-			continue;
-		if (r->op > LOG_OP_ZERO || r->slot >= pool->max_objects || r->a > DAXMAP_MAX_OBJ_SIZE ||
-		    r->b > DAXMAP_MAX_OBJ_SIZE || r->reserved[0] || r->reserved[1])
-			return ERR(-EUCLEAN, "log record %u at offset %zu is not a valid operation", i,
-				   POOL_LOG_OFF + i * sizeof(*r));
-		if (r->seq >= l->seq)
+		int ret = log_record_check(r, i, pool->max_objects);
+		if (ret < 0)
+			return ret;
+		if (ret > 0 && r->seq >= l->seq)
 			l->seq = r->seq + 1;
 	}
 	return 0;
+}
+
+int log_record_check(const struct log_record *r, unsigned i, uint32_t max_objects)
+{
+	if (!record_valid(r))
+		return 0;
+	if (r->op > LOG_OP_ZERO || r->slot >= max_objects || r->a > DAXMAP_MAX_OBJ_SIZE ||
+	    r->b > DAXMAP_MAX_OBJ_SIZE || r->reserved[0] || r->reserved[1])
+		return ERR(-EUCLEAN, "log record %u at offset %zu is not a valid operation", i,
+			   POOL_LOG_OFF + i * sizeof(*r));
+	return 1;
 }
 
 void log_fini(struct daxmap_pool *pool) NO_TSA

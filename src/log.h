@@ -35,6 +35,12 @@ struct log_record {
 
 /* Validates the log area; called at open. */
 int log_load(struct daxmap_pool *pool);
+/*
+ * Checks record i on its own: 0 when empty or torn (bad checksum: never
+ * begun, ignored), 1 for a committed record that the next open replays,
+ * -EUCLEAN with a message for a committed record that is no valid operation.
+ */
+int log_record_check(const struct log_record *r, unsigned i, uint32_t max_objects);
 /* Runs every recorded operation again, oldest first, then clears the log. */
 int log_replay(struct daxmap_pool *pool);
 /* Durably records an operation; returns its record index. Takes pool->log.lock. */

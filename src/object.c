@@ -51,11 +51,8 @@ static void object_delete(struct daxmap_obj *obj) NO_TSA
 	free(obj);
 }
 
-static int slot_validate(struct daxmap_pool *pool, uint32_t i)
+int slot_check(const struct obj_slot *s, uint32_t i, uint64_t off, uint64_t nextents)
 {
-	const struct obj_slot *s = &pool->slots[i];
-	uint64_t off = slot_offset(pool, i);
-
 	if (s->state == SLOT_FREE)
 		return 0; /* contents of a free slot are not meaningful (a create may have
 			     been interrupted before its commit) */
@@ -76,11 +73,47 @@ static int slot_validate(struct daxmap_pool *pool, uint32_t i)
 	if (s->size > DAXMAP_MAX_OBJ_SIZE)
 		return ERR(-EUCLEAN, "object slot %u at offset %llu: size %llu beyond maximum", i,
 			   (unsigned long long)off, (unsigned long long)s->size);
-	if (s->goal >= pool->nextents && pool->nextents > 0)
+	if (s->goal >= nextents && nextents > 0)
 		return ERR(-EUCLEAN, "object slot %u at offset %llu: goal %llu beyond %llu extents",
 			   i, (unsigned long long)off, (unsigned long long)s->goal,
-			   (unsigned long long)pool->nextents);
+			   (unsigned long long)nextents);
 	return 0;
+}
+
+static int slot_validate(struct daxmap_pool *pool, uint32_t i)
+{
+	return slot_check(&pool->slots[i], i, slot_offset(pool, i), pool->nextents);
+}
+
+int ext_entry_check(uint64_t ent, uint64_t i, uint64_t off, uint32_t max_objects,
+		    unsigned extent_shift)
+{
+	uint64_t tag = ext_entry_tag(ent), e;
+	uint32_t slot;
+
+	if (tag == EXT_TAG_FREE || tag == EXT_TAG_DIRTY) {
+		if (ent != (tag << EXT_TAG_SHIFT))
+			return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: "
+				   "free entry with stray bits %#llx",
+				   (unsigned long long)i, (unsigned long long)off,
+				   (unsigned long long)ent);
+		return 0;
+	}
+	if (tag != EXT_TAG_ALLOC)
+		return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: bad tag",
+			   (unsigned long long)i, (unsigned long long)off);
+	slot = ext_entry_slot(ent);
+	e = ext_entry_index(ent);
+	if (slot >= max_objects)
+		return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: owner slot "
+			   "%u is not a live object", (unsigned long long)i,
+			   (unsigned long long)off, slot);
+	if (e >= (DAXMAP_MAX_OBJ_SIZE >> extent_shift))
+		return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: object "
+			   "extent %llu beyond the maximum object size",
+			   (unsigned long long)i, (unsigned long long)off,
+			   (unsigned long long)e);
+	return 1;
 }
 
 static int object_load_extents(struct daxmap_pool *pool) NO_TSA
@@ -88,33 +121,23 @@ static int object_load_extents(struct daxmap_pool *pool) NO_TSA
 	uint64_t exttab_off = (uint64_t)((char *)pool->exttab - pool->base);
 
 	for (uint64_t i = 0; i < pool->nextents; i++) {
-		uint64_t ent = pool->exttab[i], tag = ext_entry_tag(ent), e;
+		uint64_t ent = pool->exttab[i], e;
 		uint64_t off = exttab_off + i * sizeof(uint64_t);
 		struct daxmap_obj *obj;
 		uint32_t slot;
+		int ret = ext_entry_check(ent, i, off, pool->max_objects, pool->extent_shift);
 
-		if (tag == EXT_TAG_FREE || tag == EXT_TAG_DIRTY) {
-			if (ent != (tag << EXT_TAG_SHIFT))
-				return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: "
-					   "free entry with stray bits %#llx",
-					   (unsigned long long)i, (unsigned long long)off,
-					   (unsigned long long)ent);
+		if (ret <= 0) {
+			if (ret < 0)
+				return ret;
 			continue;
 		}
-		if (tag != EXT_TAG_ALLOC)
-			return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: bad tag",
-				   (unsigned long long)i, (unsigned long long)off);
 		slot = ext_entry_slot(ent);
 		e = ext_entry_index(ent);
-		if (slot >= pool->max_objects || (obj = pool->objtab.objs[slot]) == NULL)
+		if ((obj = pool->objtab.objs[slot]) == NULL)
 			return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: owner slot "
 				   "%u is not a live object", (unsigned long long)i,
 				   (unsigned long long)off, slot);
-		if (e >= (DAXMAP_MAX_OBJ_SIZE >> pool->extent_shift))
-			return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: object "
-				   "extent %llu beyond the maximum object size",
-				   (unsigned long long)i, (unsigned long long)off,
-				   (unsigned long long)e);
 		if (extmap_get(&obj->extmap, e) != EXTMAP_NONE)
 			return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: object "
 				   "slot %u has two extents at index %llu", (unsigned long long)i,
@@ -124,6 +147,52 @@ static int object_load_extents(struct daxmap_pool *pool) NO_TSA
 		extmap_put(&obj->extmap, e, i);
 	}
 	return 0;
+}
+
+struct name_key {
+	uint64_t hash;
+	uint32_t slot;
+};
+
+static int name_key_cmp(const void *a, const void *b)
+{
+	const struct name_key *x = a, *y = b;
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/* Live objects have distinct names by construction; two with one name mean
+ * a damaged table (only the first could ever be opened). */
+static int object_check_names(struct daxmap_pool *pool) NO_TSA
+{
+	struct name_key *k = malloc((pool->objtab.live ? pool->objtab.live : 1) * sizeof(*k));
+	uint64_t n = 0;
+	int ret = 0;
+
+	if (!k)
+		return ERR(-ENOMEM, "out of memory checking object names");
+	for (uint32_t i = 0; i < pool->max_objects; i++) {
+		const struct obj_slot *s = &pool->slots[i];
+		uint64_t h = UINT64_C(1469598103934665603);
+		if (!pool->objtab.objs[i] || pool->objtab.objs[i]->dying)
+			continue;
+		for (uint32_t c = 0; c < s->name_len; c++)
+			h = (h ^ (unsigned char)s->name[c]) * UINT64_C(1099511628211);
+		k[n].hash = h;
+		k[n++].slot = i;
+	}
+	qsort(k, n, sizeof(*k), name_key_cmp);
+	for (uint64_t i = 1; i < n && ret == 0; i++)
+		for (uint64_t j = i; ret == 0 && j-- > 0 && k[j].hash == k[i].hash;) {
+			const struct obj_slot *a = &pool->slots[k[j].slot], *b = &pool->slots[k[i].slot];
+			if (a->name_len == b->name_len && !memcmp(a->name, b->name, a->name_len))
+				ret = ERR(-EUCLEAN, "object slot %u at offset %llu: its name is also the "
+					  "name of slot %u", k[i].slot,
+					  (unsigned long long)slot_offset(pool, k[i].slot), k[j].slot);
+		}
+	free(k);
+	return ret;
 }
 
 int object_load(struct daxmap_pool *pool) NO_TSA
@@ -148,6 +217,8 @@ int object_load(struct daxmap_pool *pool) NO_TSA
 		else
 			ot->live++;
 	}
+	if ((ret = object_check_names(pool)) < 0)
+		return ret;
 	return object_load_extents(pool);
 }
 

@@ -31,6 +31,20 @@ struct daxmap_obj {
 	int dying; /* found DYING at open: recovery frees it */
 };
 
+/*
+ * Checks one object slot (at byte offset off of the file) of a pool of
+ * nextents extents: 0 when free or sound, else -EUCLEAN with a message.
+ * Shared by open and the read-only checker.
+ */
+int slot_check(const struct obj_slot *s, uint32_t i, uint64_t off, uint64_t nextents);
+/*
+ * Checks extent table entry i (at byte offset off) on its own: 0 for a
+ * proper free entry, 1 for an allocated one whose owner slot and index are
+ * in range (the caller checks that the owner is live and unique), else
+ * -EUCLEAN with a message.
+ */
+int ext_entry_check(uint64_t ent, uint64_t i, uint64_t off, uint32_t max_objects,
+		    unsigned extent_shift);
 /* Validates the object table and the extent table and builds the objects. */
 int object_load(struct daxmap_pool *pool);
 /* Finishes interrupted unlinks and frees extents past EOF (after alloc_init). */

@@ -127,8 +127,7 @@ static int pool_args(daxmap_pool **poolp, const char *path, const struct daxmap_
 	return 0;
 }
 
-/* Checks every byte of a header read from a file of file_size bytes. */
-static int hdr_check(const struct pool_hdr *h, uint64_t file_size, const char *path)
+int pool_hdr_check(const struct pool_hdr *h, uint64_t file_size, const char *path)
 {
 	struct pool_hdr want;
 	const uint8_t *r = h->reserved;
@@ -242,7 +241,7 @@ static int pool_start(struct daxmap_pool *pool, const struct daxmap_pool_opts *o
 	n = pread(pool->fd, &h, sizeof(h), 0);
 	if (n != (ssize_t)sizeof(h))
 		return ERR(n < 0 ? -errno : -EIO, "cannot read the header of %s", pool->path);
-	if ((ret = hdr_check(&h, (uint64_t)st.st_size, pool->path)) < 0)
+	if ((ret = pool_hdr_check(&h, (uint64_t)st.st_size, pool->path)) < 0)
 		return ret;
 
 	pool->base = pmem_map_file(pool->path, 0, 0, 0, &pool->mapped_len, &pool->is_pmem);

@@ -107,6 +107,12 @@ static inline char *pool_extent_addr(struct daxmap_pool *pool, uint64_t idx)
 {
 	return pool->base + pool->data_off + (idx << pool->extent_shift);
 }
+/*
+ * Checks every byte of a header read from a file of file_size bytes: 0, or
+ * -EINVAL (not a pool), -EPROTONOSUPPORT or -EUCLEAN with a message naming
+ * the offset. Used by open and by the read-only checker (check.c).
+ */
+int pool_hdr_check(const struct pool_hdr *h, uint64_t file_size, const char *path);
 /* -EINVAL with a message when pool is NULL or was inherited across fork. */
 int pool_check(struct daxmap_pool *pool);
 

@@ -1,0 +1,477 @@
+/*
+ * The daxmap tool, through the real binary (fork + exec of DAXMAP_TOOL, the
+ * path CMake passes in): every subcommand, its --help, argument errors, and
+ * the exit codes of check on clean, damaged, pending-log, foreign, missing
+ * and in-use pools.
+ */
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef DAXMAP_TOOL
+#error "DAXMAP_TOOL must name the daxmap binary"
+#endif
+
+#define KiB (UINT64_C(1) << 10)
+#define MiB (UINT64_C(1) << 20)
+#define POOL_SIZE (32 * MiB)
+#define EXTENT (64 * KiB)
+#define MAXOBJ 16u
+#define LOG_OFF 4096u
+#define OBJTAB_OFF 65536u
+#define EXTTAB_OFF (OBJTAB_OFF + 4096u) /* 16 slots of 256 bytes, rounded to 4 KiB */
+
+static char out[1 << 16];
+
+/* Runs the tool with the given arguments (NULL-terminated); stdout and
+ * stderr go to out[]. Returns the exit status, or -1 for a signal. */
+static int tool(const char *arg, ...)
+{
+	const char *argv[16];
+	int n = 0, p[2], status;
+	size_t len = 0;
+	ssize_t r;
+	va_list ap;
+	pid_t pid;
+
+	argv[n++] = DAXMAP_TOOL;
+	va_start(ap, arg);
+	for (const char *a = arg; a && n < 15; a = va_arg(ap, const char *))
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	CU_ASSERT_FATAL(pipe(p) == 0);
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		close(p[1]);
+		execv(DAXMAP_TOOL, (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while ((r = read(p[0], out + len, sizeof(out) - 1 - len)) > 0)
+		len += (size_t)r;
+	out[len] = 0;
+	close(p[0]);
+	CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
+	if (!WIFEXITED(status)) {
+		fprintf(stderr, "daxmap %s: killed by signal %d\n", arg, WTERMSIG(status));
+		return -1;
+	}
+	return WEXITSTATUS(status);
+}
+
+#define HAS(s)                                                                                     \
+	do {                                                                                       \
+		if (!strstr(out, (s)))                                                             \
+			fprintf(stderr, "%s:%d: output lacks \"%s\":\n%s\n", __FILE__, __LINE__, (s), \
+				out);                                                              \
+		CU_ASSERT(strstr(out, (s)) != NULL);                                               \
+	} while (0)
+
+static uint64_t fletcher64(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	uint64_t lo = 0, hi = 0;
+
+	for (size_t i = 0; i < len; i += 4) {
+		uint32_t w = 0;
+		memcpy(&w, p + i, len - i >= 4 ? 4 : len - i);
+		lo += w;
+		hi += lo;
+	}
+	return (hi << 32) | (lo & 0xffffffffu);
+}
+
+static void poke(const char *path, uint64_t off, const void *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(pwrite(fd, buf, len, (off_t)off) == (ssize_t)len);
+	close(fd);
+}
+
+static void peek(const char *path, uint64_t off, void *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(pread(fd, buf, len, (off_t)off) == (ssize_t)len);
+	close(fd);
+}
+
+/* A 32 MiB pool of 64 KiB extents and 16 slots with object "a" (slot 0):
+ * 200 KiB, its first 128 KiB written with 0x5a. */
+static const char *make_pool(const char *name)
+{
+	const char *path = tu_path(name);
+	daxmap_pool *pool;
+	daxmap_obj *obj;
+	unsigned char *p;
+
+	unlink(path);
+	CU_ASSERT_FATAL(tool("create", path, "32M", "--extent-size", "64K", "--max-objects", "16",
+			     NULL) == 0);
+	TU_OK(daxmap_pool_open(&pool, path));
+	TU_OK(daxmap_obj_open(&obj, pool, "a", DAXMAP_CREATE));
+	TU_OK(daxmap_obj_truncate(obj, 200 * KiB));
+	TU_OK(daxmap_map((void **)&p, obj, 0, 256 * KiB, DAXMAP_PROT_READ | DAXMAP_PROT_WRITE));
+	memset(p, 0x5a, 128 * KiB);
+	TU_OK(daxmap_persist(p, 128 * KiB));
+	TU_OK(daxmap_unmap(p, 256 * KiB));
+	TU_OK(daxmap_obj_close(obj));
+	TU_OK(daxmap_pool_close(pool));
+	return path;
+}
+
+static void test_help(void)
+{
+	static const char *const cmds[] = {"create", "info", "ls", "stat", "rm",
+					   "truncate", "punch", "check"};
+
+	CU_ASSERT(tool("--help", NULL) == 0);
+	HAS("daxmap punch PATH NAME OFF LEN");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		char want[64];
+		CU_ASSERT(tool(cmds[i], "--help", NULL) == 0);
+		snprintf(want, sizeof(want), "usage: daxmap %s", cmds[i]);
+		HAS(want);
+	}
+	CU_ASSERT(tool(NULL) == 2);
+	CU_ASSERT(tool("frobnicate", "x", NULL) == 2);
+	HAS("unknown command");
+	CU_ASSERT(tool("stat", "x", NULL) == 2); /* missing NAME */
+	CU_ASSERT(tool("ls", "x", "y", NULL) == 2);
+}
+
+static void test_create(void)
+{
+	const char *path = tu_path("create");
+	const char *bad[] = {"", "12Q", "-16M", "+16M", " 16M", "16MM", "0x100000",
+			     "18446744073709551616", "16777216T", "17179869184G"};
+
+	unlink(path);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CU_ASSERT(tool("create", path, bad[i], NULL) == 2);
+		CU_ASSERT(access(path, F_OK) != 0);
+	}
+	CU_ASSERT(tool("create", path, "1M", NULL) == 1); /* below the minimum */
+	HAS("pool size");
+	CU_ASSERT(tool("create", path, "16M", "--extent-size", "3K", NULL) == 1);
+	CU_ASSERT(tool("create", path, "16M", "--max-objects", "0", NULL) == 2);
+	CU_ASSERT(tool("create", path, "16M", "--bogus", NULL) == 2);
+	CU_ASSERT(access(path, F_OK) != 0);
+	CU_ASSERT(tool("create", path, "16M", NULL) == 0);
+	CU_ASSERT(tool("create", path, "16M", NULL) == 1); /* exists */
+	CU_ASSERT(tool("info", path, NULL) == 0);
+	HAS("size          16777216");
+	HAS("objects       0 of 4096");
+	CU_ASSERT(tool("check", path, NULL) == 0);
+	HAS(": clean");
+}
+
+static void test_objects(void)
+{
+	const char *path = make_pool("objects");
+	daxmap_pool *pool;
+	daxmap_obj *obj;
+	unsigned char *p;
+	uint64_t size;
+
+	CU_ASSERT(tool("ls", path, NULL) == 0);
+	HAS("204800  a");
+	CU_ASSERT(tool("info", path, NULL) == 0);
+	HAS("extent size   65536");
+	HAS("objects       1 of 16");
+	HAS("used          131072");
+	CU_ASSERT(tool("stat", path, "a", NULL) == 0);
+	HAS("size  204800");
+	CU_ASSERT(tool("stat", path, "nope", NULL) == 1);
+	HAS("no object nope");
+
+	/* punch the first extent: size kept, the range reads zero, the rest not */
+	CU_ASSERT(tool("punch", path, "a", "0", "64K", NULL) == 0);
+	CU_ASSERT(tool("punch", path, "a", "0", "0", NULL) == 1); /* len 0 */
+	CU_ASSERT(tool("punch", path, "a", "18446744073709551615", "2", NULL) == 1); /* wraps */
+	CU_ASSERT(tool("punch", path, "a", "0", "1Z", NULL) == 2);
+	CU_ASSERT(tool("info", path, NULL) == 0);
+	HAS("used          65536");
+	TU_OK(daxmap_pool_open(&pool, path));
+	TU_OK(daxmap_obj_open(&obj, pool, "a", 0));
+	TU_OK(daxmap_obj_size(obj, &size));
+	CU_ASSERT(size == 200 * KiB);
+	TU_OK(daxmap_map((void **)&p, obj, 0, 256 * KiB, DAXMAP_PROT_READ));
+	CU_ASSERT(p[0] == 0 && p[64 * KiB - 1] == 0);
+	CU_ASSERT(p[64 * KiB] == 0x5a && p[128 * KiB - 1] == 0x5a);
+	TU_OK(daxmap_unmap(p, 256 * KiB));
+	TU_OK(daxmap_obj_close(obj));
+	TU_OK(daxmap_pool_close(pool));
+
+	CU_ASSERT(tool("truncate", path, "a", "1G", NULL) == 0);
+	CU_ASSERT(tool("stat", path, "a", NULL) == 0);
+	HAS("size  1073741824");
+	CU_ASSERT(tool("truncate", path, "a", "100K", NULL) == 0);
+	CU_ASSERT(tool("stat", path, "a", NULL) == 0);
+	HAS("size  102400");
+	CU_ASSERT(tool("truncate", path, "a", "128T", NULL) == 1); /* beyond the maximum */
+	HAS("maximum object size");
+	CU_ASSERT(tool("truncate", path, "a", "99999999999999999999", NULL) == 2);
+	CU_ASSERT(tool("check", path, NULL) == 0);
+
+	CU_ASSERT(tool("rm", path, "a", NULL) == 0);
+	CU_ASSERT(tool("rm", path, "a", NULL) == 1);
+	CU_ASSERT(tool("ls", path, NULL) == 0);
+	CU_ASSERT(strstr(out, "  a") == NULL);
+	CU_ASSERT(tool("info", path, NULL) == 0);
+	HAS("used          0");
+	CU_ASSERT(tool("check", path, NULL) == 0);
+	HAS("0 problems");
+	CU_ASSERT(tool("ls", tu_path("missing"), NULL) == 1);
+}
+
+static void test_check_clean(void)
+{
+	const char *path = make_pool("clean");
+
+	CU_ASSERT(tool("check", path, NULL) == 0);
+	HAS(": clean");
+	HAS("1 objects (0 being unlinked), 2 of 480 extents allocated");
+	CU_ASSERT(tool("check", path, "--data", "--progress", NULL) == 0);
+	HAS("progress: extent table");
+	HAS(": clean");
+	CU_ASSERT(tool("check", path, "--bogus", NULL) == 2);
+}
+
+static void test_check_header(void)
+{
+	const char *path = make_pool("hdr");
+	unsigned char b;
+
+	peek(path, 200, &b, 1);
+	b ^= 0x10;
+	poke(path, 200, &b, 1);
+	CU_ASSERT(tool("check", path, NULL) == 1);
+	HAS("damaged: ");
+	HAS("checksum");
+	HAS(": damaged");
+	/* the library refuses it too */
+	daxmap_pool *pool;
+	CU_ASSERT(daxmap_pool_open(&pool, path) == -EUCLEAN);
+}
+
+static void test_check_slot(void)
+{
+	const char *path = make_pool("slot");
+	unsigned char b = 'z';
+
+	poke(path, OBJTAB_OFF + 40, &b, 1); /* first name byte of slot 0 */
+	CU_ASSERT(tool("check", path, NULL) == 1);
+	HAS("object slot 0 at offset 65536: checksum mismatch");
+	/* its extents are not reported again as orphans */
+	CU_ASSERT(strstr(out, "not a live object") == NULL);
+}
+
+static void test_check_dup_name(void)
+{
+	const char *path = make_pool("dup");
+	unsigned char slot[256];
+	daxmap_pool *pool;
+
+	/* slot 0 copied to slot 3: two live objects named "a" */
+	peek(path, OBJTAB_OFF, slot, sizeof(slot));
+	poke(path, OBJTAB_OFF + 3 * 256, slot, sizeof(slot));
+	CU_ASSERT(tool("check", path, NULL) == 1);
+	HAS("object slot 3 at offset 66304: name \"a\" is also the name of slot 0");
+	CU_ASSERT(daxmap_pool_open(&pool, path) == -EUCLEAN);
+	CU_ASSERT(strstr(daxmap_errormsg(), "also the name of slot 0") != NULL);
+}
+
+static void test_check_extent(void)
+{
+	const char *path = make_pool("ext");
+	uint64_t e, ents[480];
+	char want[128];
+
+	/* a free entry with stray bits, at entry 100 */
+	e = 0x1234;
+	poke(path, EXTTAB_OFF + 100 * 8, &e, 8);
+	CU_ASSERT(tool("check", path, NULL) == 1);
+	snprintf(want, sizeof(want), "extent table entry 100 at offset %u: free entry with stray bits",
+		 EXTTAB_OFF + 100 * 8);
+	HAS(want);
+
+	/* an entry owned by a free slot */
+	e = (UINT64_C(2) << 62) | (UINT64_C(5) << 40) | 0;
+	poke(path, EXTTAB_OFF + 100 * 8, &e, 8);
+	CU_ASSERT(tool("check", path, NULL) == 1);
+	HAS("owner slot 5 is not a live object");
+
+	/* two entries for (slot 0, index 0) */
+	peek(path, EXTTAB_OFF, ents, sizeof(ents));
+	for (unsigned i = 0; i < 480; i++)
+		if (ents[i] == (UINT64_C(2) << 62)) {
+			e = ents[i];
+			break;
+		}
+	poke(path, EXTTAB_OFF + 100 * 8, &e, 8);
+	CU_ASSERT(tool("check", path, NULL) == 1);
+	HAS("is held by more than one entry");
+	daxmap_pool *pool;
+	CU_ASSERT(daxmap_pool_open(&pool, path) == -EUCLEAN);
+
+	/* an extent past EOF is a notice: the next open frees it */
+	e = (UINT64_C(2) << 62) | 9;
+	poke(path, EXTTAB_OFF + 100 * 8, &e, 8);
+	CU_ASSERT(tool("check", path, NULL) == 0);
+	HAS("lies past its EOF");
+	HAS(": clean");
+}
+
+static void test_check_truncated(void)
+{
+	const char *path = make_pool("trunc");
+
+	CU_ASSERT(truncate(path, 8 * MiB) == 0);
+	CU_ASSERT(tool("check", path, NULL) == 1);
+	HAS("truncated");
+	CU_ASSERT(truncate(path, 100) == 0);
+	CU_ASSERT(tool("check", path, NULL) == 1);
+	HAS("smaller than a pool header");
+	CU_ASSERT(truncate(path, 0) == 0);
+	CU_ASSERT(tool("check", path, NULL) == 1);
+}
+
+static void test_check_log(void)
+{
+	const char *path = make_pool("log");
+	uint64_t rec[8] = {1 /* shrink */, 0 /* slot */, 4096 /* new size */, 0, 7 /* seq */, 0, 0, 0};
+	daxmap_pool *pool;
+	daxmap_obj *obj;
+	uint64_t size;
+
+	rec[7] = fletcher64(rec, 56);
+	poke(path, LOG_OFF + 3 * 64, rec, sizeof(rec));
+	CU_ASSERT(tool("check", path, NULL) == 0);
+	HAS("log record 3 at offset 4288: pending shrink of object slot 0");
+	HAS("will be replayed on the next open");
+	HAS("1 log records to replay");
+	HAS(": clean");
+	/* and it is: the shrink happens at open */
+	TU_OK(daxmap_pool_open(&pool, path));
+	TU_OK(daxmap_obj_open(&obj, pool, "a", 0));
+	TU_OK(daxmap_obj_size(obj, &size));
+	CU_ASSERT(size == 4096);
+	TU_OK(daxmap_obj_close(obj));
+	TU_OK(daxmap_pool_close(pool));
+	CU_ASSERT(tool("check", path, NULL) == 0);
+	HAS("0 log records to replay");
+
+	/* a committed record for a free slot cannot be replayed: damaged */
+	rec[1] = 4;
+	rec[7] = fletcher64(rec, 56);
+	poke(path, LOG_OFF, rec, sizeof(rec));
+	CU_ASSERT(tool("check", path, NULL) == 1);
+	HAS("not a live object: the next open cannot replay it");
+	/* a torn record (bad checksum) is only a notice */
+	rec[7]++;
+	poke(path, LOG_OFF, rec, sizeof(rec));
+	CU_ASSERT(tool("check", path, NULL) == 0);
+	HAS("torn");
+}
+
+static void test_check_foreign(void)
+{
+	const char *path = tu_path("foreign");
+	char junk[8192];
+	int fd;
+
+	memset(junk, 'x', sizeof(junk));
+	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT(write(fd, junk, sizeof(junk)) == (ssize_t)sizeof(junk));
+	close(fd);
+	CU_ASSERT(tool("check", path, NULL) == 1);
+	HAS("not a daxmap pool");
+	CU_ASSERT(tool("check", tu_path("missing"), NULL) == 2);
+	HAS("could not check");
+	CU_ASSERT(tool("check", tu_dir(), NULL) == 2); /* a directory */
+}
+
+static void test_check_in_use(void)
+{
+	const char *path = make_pool("busy");
+	daxmap_pool *pool;
+	int fd;
+
+	TU_OK(daxmap_pool_open(&pool, path));
+	CU_ASSERT(tool("check", path, NULL) == 2);
+	HAS("open elsewhere");
+	CU_ASSERT(tool("check", path, "--force", NULL) == 0);
+	HAS("in use");
+	TU_OK(daxmap_pool_close(pool));
+	/* the checker changes nothing: same bytes before and after */
+	{
+		static char before[EXTTAB_OFF + 4096], after[EXTTAB_OFF + 4096];
+		peek(path, 0, before, sizeof(before));
+		CU_ASSERT(tool("check", path, "--data", NULL) == 0);
+		peek(path, 0, after, sizeof(after));
+		CU_ASSERT(memcmp(before, after, sizeof(before)) == 0);
+	}
+	/* a read-only file can be checked */
+	CU_ASSERT(chmod(path, 0400) == 0);
+	fd = open(path, O_RDONLY);
+	CU_ASSERT(fd >= 0);
+	close(fd);
+	CU_ASSERT(tool("check", path, NULL) == 0);
+}
+
+static void test_check_stale_free(void)
+{
+	const char *path = make_pool("stale");
+	unsigned char b = 1;
+	uint64_t ents[480];
+	unsigned i;
+
+	/* a byte in a free, zeroed extent: only --data looks */
+	peek(path, EXTTAB_OFF, ents, sizeof(ents));
+	for (i = 0; i < 480 && ents[i] != 0; i++)
+		;
+	CU_ASSERT_FATAL(i < 480);
+	poke(path, 2 * MiB + i * EXTENT + 777, &b, 1);
+	CU_ASSERT(tool("check", path, NULL) == 0);
+	CU_ASSERT(tool("check", path, "--data", NULL) == 1);
+	HAS("free and marked zeroed but holds non-zero bytes");
+}
+
+int main(void)
+{
+	static const struct tu_test tests[] = {
+		{"help and usage", test_help},
+		{"create", test_create},
+		{"ls info stat punch truncate rm", test_objects},
+		{"check: clean", test_check_clean},
+		{"check: flipped header byte", test_check_header},
+		{"check: corrupted slot", test_check_slot},
+		{"check: two objects with one name", test_check_dup_name},
+		{"check: corrupted extent entries", test_check_extent},
+		{"check: truncated file", test_check_truncated},
+		{"check: pending log record", test_check_log},
+		{"check: foreign and missing files", test_check_foreign},
+		{"check: pool in use; read-only", test_check_in_use},
+		{"check --data: stale bytes in free space", test_check_stale_free},
+		{NULL, NULL},
+	};
+	return tu_run("daxmap tool", tests);
+}
