@@ -47,6 +47,7 @@
 #define MAXEXT 256 /* object extents the checker tracks per object */
 #define LINE 64u
 #define PAGE 4096u
+#define MAXMETA 16 /* dirty metadata words tried one by one per crash point */
 #define RW (DAXMAP_PROT_READ | DAXMAP_PROT_WRITE)
 
 /* the intent log area (src/log.h): LOG_RECORDS records of 64 bytes, op first */
@@ -248,6 +249,20 @@ static void mkobj(struct child *c, const char *name, uint64_t size, unsigned tag
 	CK(daxmap_obj_close(o));
 }
 
+/* Writes tag data over [lo, hi) of object `name` again, durably. */
+static void refill(struct child *c, const char *name, uint64_t lo, uint64_t hi, unsigned tag)
+{
+	daxmap_obj *o;
+	uint8_t *a;
+
+	CK(daxmap_obj_open(&o, c->pool, name, 0));
+	CK(daxmap_map((void **)&a, o, 0, page_up(hi), RW));
+	fill(a, lo, hi, tag);
+	CK(daxmap_persist(a, page_up(hi)));
+	CK(daxmap_unmap(a, page_up(hi)));
+	CK(daxmap_obj_close(o));
+}
+
 static void op_create(struct child *c)
 {
 	daxmap_obj *o;
@@ -355,9 +370,22 @@ static void op_truncate(struct child *c, const char *name, uint64_t size)
 	CK(daxmap_obj_close(o));
 }
 
+/*
+ * The setups of shrink, punch and zero range run the same kind of operation
+ * on the object once before, with other arguments, and then restore its
+ * data: the log record that the operation under test reuses held that
+ * earlier, completed operation.
+ */
 static void setup_shrink(struct child *c)
 {
+	daxmap_obj *o;
+
 	mkobj(c, "s", SHRINK_OLD, T_SHRINK);
+	CK(daxmap_obj_open(&o, c->pool, "s", 0));
+	CK(daxmap_obj_truncate(o, E / 2));
+	CK(daxmap_obj_truncate(o, SHRINK_OLD));
+	CK(daxmap_obj_close(o));
+	refill(c, "s", E / 2, SHRINK_OLD, T_SHRINK);
 }
 
 static void op_shrink(struct child *c)
@@ -381,7 +409,13 @@ static void exp_shrink(struct expect *x, uint64_t nextents)
 
 static void setup_punch(struct child *c)
 {
+	daxmap_obj *o;
+
 	mkobj(c, "p", PUNCH_SIZE, T_PUNCH);
+	CK(daxmap_obj_open(&o, c->pool, "p", 0));
+	CK(daxmap_obj_punch_hole(o, 4 * E, E / 2));
+	CK(daxmap_obj_close(o));
+	refill(c, "p", 4 * E, 4 * E + E / 2, T_PUNCH);
 }
 
 static void op_punch(struct child *c)
@@ -410,7 +444,13 @@ static void exp_punch(struct expect *x, uint64_t nextents)
 
 static void setup_zero(struct child *c)
 {
+	daxmap_obj *o;
+
 	mkobj(c, "z", ZERO_SIZE, T_ZERO);
+	CK(daxmap_obj_open(&o, c->pool, "z", 0));
+	CK(daxmap_obj_zero_range(o, 2 * E, 100));
+	CK(daxmap_obj_close(o));
+	refill(c, "z", 2 * E, 2 * E + 100, T_ZERO);
 }
 
 static void op_zero(struct child *c)
@@ -559,18 +599,42 @@ static void scenario_expect(int si, struct expect *x, uint64_t nextents)
 	scenarios[si].expect(x, nextents);
 }
 
-/* ---- which dirty lines reach the crash image ----------------------------- */
+/* ---- which dirty bytes reach the crash image ------------------------------ */
 
 /*
- * Variant 0: none (only what was persisted); 1: all; from 2 on, a random
- * half: of the lines (even variants: cache-line eviction) or of the pages
- * (odd variants: kernel writeback of whole dirty pages).
+ * A crash image is the shadow plus some of the 8-byte words where the live
+ * pool differed from it at the crash. Variant 0: none of them (only what
+ * was persisted); 1: all; from 2 on, a random half, chosen by (variant - 2)
+ * % 3 in units of cache lines (eviction), pages (kernel writeback of whole
+ * dirty pages) or words (lines torn at 8-byte granularity; an aligned
+ * 8-byte store itself is never torn). V_ONLY and V_ALLBUT take exactly one
+ * metadata word `target`, or all but it: every way a metadata update can
+ * be half-durable word by word, for the small updates that metadata makes.
  */
-static int line_survives(uint64_t seed, uint64_t point, int variant, uint64_t off)
+#define V_ONLY (-1)
+#define V_ALLBUT (-2)
+
+static int word_survives(uint64_t seed, uint64_t point, int variant, uint64_t target, uint64_t off)
 {
+	uint64_t unit;
+
+	if (variant == V_ONLY)
+		return off == target;
+	if (variant == V_ALLBUT)
+		return off != target;
 	if (variant <= 1)
 		return variant;
-	uint64_t unit = (variant & 1) ? off / PAGE : off / LINE;
+	switch ((variant - 2) % 3) {
+	case 0:
+		unit = off / LINE;
+		break;
+	case 1:
+		unit = off / PAGE;
+		break;
+	default:
+		unit = off / 8;
+		break;
+	}
 	return (int)(mix(seed ^ mix(point * 1000 + (uint64_t)variant) ^ mix(unit + 0x5bd1e995)) & 1);
 }
 
@@ -646,27 +710,34 @@ static int write_all(int fd, const void *p, size_t n, off_t off)
 	return 0;
 }
 
-/* The crash image: the shadow, then the surviving dirty lines over it. */
-static int write_image(const char *path, const char *shadow, size_t len, const struct line *lines,
-		       size_t nlines, uint64_t seed, uint64_t point, int variant)
+/*
+ * Builds the crash image in buf: the shadow, then the surviving differing
+ * words over it. Returns a hash of the set of surviving words (images with
+ * the same set are the same image).
+ */
+static uint64_t build_image(char *buf, const char *shadow, size_t len, const struct line *lines,
+			    size_t nlines, uint64_t seed, uint64_t point, int variant, uint64_t target)
 {
-	static char *buf;
-	static size_t buflen;
-	int fd, ret;
+	uint64_t h = 0;
 
-	if (buflen < len) {
-		free(buf);
-		buf = malloc(len);
-		buflen = buf ? len : 0;
-		if (!buf)
-			return -1;
-	}
 	memcpy(buf, shadow, len);
 	for (size_t i = 0; i < nlines; i++)
-		if (line_survives(seed, point, variant, lines[i].off))
-			memcpy(buf + lines[i].off, lines[i].data, LINE);
-	/* overwritten in place (same size): cheaper on tmpfs than a fresh file */
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		for (unsigned w = 0; w < LINE; w += 8) {
+			uint64_t off = lines[i].off + w;
+			if (memcmp(shadow + off, lines[i].data + w, 8) != 0 &&
+			    word_survives(seed, point, variant, target, off)) {
+				memcpy(buf + off, lines[i].data + w, 8);
+				h += mix(off + 1);
+			}
+		}
+	return h;
+}
+
+/* Writes the image file, overwritten in place (cheaper on tmpfs than a new file). */
+static int write_image(const char *path, const char *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600), ret;
+
 	if (fd < 0)
 		return -1;
 	ret = write_all(fd, buf, len, 0);
@@ -690,8 +761,12 @@ static void ct_point(const char *base)
 		FILE *f;
 		snprintf(img, sizeof(img), "%s/crash", ct.dir);
 		snprintf(st, sizeof(st), "%s/crash.stage", ct.dir);
-		if (write_image(img, ct.shadow, ct.len, ct.lines, ct.nlines, ct.seed, ct.points,
-				ct.variant) < 0 || !(f = fopen(st, "w"))) {
+		char *buf = malloc(ct.len);
+		if (!buf)
+			abort();
+		build_image(buf, ct.shadow, ct.len, ct.lines, ct.nlines, ct.seed, ct.points,
+			    ct.variant, 0);
+		if (write_image(img, buf, ct.len) < 0 || !(f = fopen(st, "w"))) {
 			perror("child: crash image");
 			_exit(2);
 		}
@@ -1267,6 +1342,9 @@ static void run_scenario(int si)
 	f = fopen(p, "r");
 	CU_ASSERT_FATAL(f != NULL);
 	snprintf(img, sizeof(img), "%s/image", dir);
+	char *ibuf = malloc(len);
+	CU_ASSERT_FATAL(ibuf != NULL && len >= sizeof(struct pool_hdr));
+	uint64_t meta_end = ((const struct pool_hdr *)shadow)->data_off;
 	for (;;) {
 		struct rec r;
 		if (fread(&r, sizeof(r), 1, f) != 1)
@@ -1285,13 +1363,35 @@ static void run_scenario(int si)
 		points++;
 		if (r.c > maxlines)
 			maxlines = r.c;
-		/* none and all dirty lines, then random subsets (fewer when they
-		 * cannot differ) */
-		int nvar = r.c == 0 ? 1 : r.c == 1 ? 2 : 2 + nrandom;
-		for (int v = 0; v < nvar; v++) {
-			CU_ASSERT_FATAL(write_image(img, shadow, len, lines, r.c, base_seed, r.a, v) == 0);
+		/* none and all dirty words, random subsets, then each dirty
+		 * metadata word alone and all but it; each distinct image once */
+		int nvar = 2 + nrandom, nmeta = 0;
+		uint64_t meta[2 * MAXMETA], seen[2 + 64 + 2 * MAXMETA];
+		int nseen = 0;
+		for (uint64_t i = 0; i < r.c && nmeta < MAXMETA; i++)
+			for (unsigned w = 0; w < LINE && lines[i].off + w < meta_end && nmeta < MAXMETA;
+			     w += 8)
+				if (memcmp(shadow + lines[i].off + w, lines[i].data + w, 8) != 0)
+					meta[nmeta++] = lines[i].off + w;
+		for (int vi = 0; vi < nvar + 2 * nmeta; vi++) {
+			int v = vi < nvar ? vi : (vi - nvar) % 2 ? V_ALLBUT : V_ONLY;
+			uint64_t target = vi < nvar ? 0 : meta[(vi - nvar) / 2], hv;
+			int dup = 0;
+			hv = build_image(ibuf, shadow, len, lines, r.c, base_seed, r.a, v, target);
+			for (int k = 0; k < nseen; k++)
+				dup |= seen[k] == hv;
+			if (dup)
+				continue;
+			if (nseen < (int)(sizeof(seen) / sizeof(seen[0])))
+				seen[nseen++] = hv;
+			CU_ASSERT_FATAL(write_image(img, ibuf, len) == 0);
 			states++;
 			if (!check_image(si, img, r.b, msg, sizeof(msg))) {
+				if (v < 0)
+					snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg),
+						 " [%s the word at offset %llu]",
+						 v == V_ONLY ? "only" : "all but",
+						 (unsigned long long)target);
 				report_failure(scen, img, r.a, v, r.b, msg, &nfail);
 			}
 		}
@@ -1341,6 +1441,7 @@ static void run_scenario(int si)
 	total_real += real;
 	free(lines);
 	free(shadow);
+	free(ibuf);
 	/* the images of this scenario are not needed any more */
 	if (!nfail) {
 		snprintf(p, sizeof(p), "rm -rf '%s'", dir);
