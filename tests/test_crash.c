@@ -1269,8 +1269,10 @@ out:
 
 static char self_exe[4096];
 static uint64_t base_seed;
-static int nrandom = 3;   /* random subsets per crash point (DAXMAP_CRASH_SEEDS) */
-static int nreal = 2;     /* real-crash children per scenario (DAXMAP_CRASH_REAL) */
+/* random subsets per crash point, as many of lines, pages and words (DAXMAP_CRASH_SEEDS) */
+static int nrandom = 6;
+/* real-crash children per scenario (DAXMAP_CRASH_REAL) */
+static int nreal = 3;
 static uint64_t total_states, total_points, total_real;
 
 static int run_child(const char *scen, const char *dir, const char *crash_at, const char *variant,
