@@ -59,12 +59,30 @@ void log_fini(struct daxmap_pool *pool) NO_TSA
 	mutex_destroy(&pool->log.lock);
 }
 
+/*
+ * Voids a record: op first (the record is void from that store on), then
+ * every other word. Only the whole record being zero makes a later record
+ * in this place safe: log_begin writes it word by word, and a crash may
+ * leave any subset of those words durable (failure atomicity is 8 bytes).
+ * Had the old words stayed, the new op word alone (same op as the old
+ * record) would complete the old record, checksum and all, and open would
+ * replay that earlier operation over data written since.
+ */
 static void record_clear(struct daxmap_pool *pool, unsigned idx)
 {
 	struct log_record *r = &pool->log.records[idx];
 
 	__atomic_store_n(&r->op, LOG_OP_NONE, __ATOMIC_RELEASE);
-	pool_persist(pool, &r->op, sizeof(r->op));
+	r->slot = r->a = r->b = r->seq = 0;
+	r->reserved[0] = r->reserved[1] = 0;
+	r->checksum = 0;
+	pool_persist(pool, r, sizeof(*r));
+}
+
+static int record_zero(const struct log_record *r)
+{
+	return !r->op && !r->slot && !r->a && !r->b && !r->seq && !r->reserved[0] &&
+	       !r->reserved[1] && !r->checksum;
 }
 
 int log_replay(struct daxmap_pool *pool) NO_TSA
@@ -87,9 +105,10 @@ int log_replay(struct daxmap_pool *pool) NO_TSA
 		    (unsigned long long)r->op, (unsigned long long)r->slot);
 		record_clear(pool, best);
 	}
-	/* torn records (bad checksum) never started: wipe them */
+	/* torn records (bad checksum) never started: wipe them, and the
+	 * leftovers of records that older versions voided by op alone */
 	for (unsigned i = 0; i < LOG_RECORDS; i++)
-		if (l->records[i].op != LOG_OP_NONE)
+		if (!record_zero(&l->records[i]))
 			record_clear(pool, i);
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "crashtest.h"
 #include "fault.h"
 #include "log.h"
 #include "map.h"
@@ -43,6 +44,7 @@ uint64_t layout_checksum(const void *buf, uint64_t len)
 
 void pool_persist(struct daxmap_pool *pool, const void *addr, size_t len)
 {
+	crashtest_persist(pool, addr, len); /* a persistence point (crash-test builds) */
 	if (pool->is_pmem)
 		pmem_persist(addr, len);
 	else if (pmem_msync(addr, len) < 0)
@@ -51,7 +53,7 @@ void pool_persist(struct daxmap_pool *pool, const void *addr, size_t len)
 
 void pool_zero_persist(struct daxmap_pool *pool, void *addr, size_t len)
 {
-	if (pool->is_pmem) {
+	if (pool->is_pmem && !crashtest_hooked()) {
 		pmem_memset_persist(addr, 0, len);
 	} else {
 		memset(addr, 0, len);
