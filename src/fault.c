@@ -155,21 +155,63 @@ int fault_register(struct daxmap_pool *pool, void *va, size_t len, int prot)
 	return 0;
 }
 
+/* A fault message parked on a range lock until the range's holder unlocks. */
+struct fault_parked {
+	struct range_parked link; /* first: the lock hands back &link */
+	struct uffd_msg msg;
+};
+
+/*
+ * UFFDIO_COPY and UFFDIO_POISON fail with EAGAIN while a remap event is
+ * unread, and the mremap() that raised it (a teardown by truncate or punch)
+ * returns only once a handler has read it. Every handler may be retrying such
+ * an ioctl at once, so the retry loop must read the userfaultfd itself: the
+ * events it finds are consumed, the fault messages go to the retry list for
+ * the handlers to run later. Takes fault.retry_lock (through fault_requeue).
+ */
+static void fault_read_pending(struct daxmap_pool *pool)
+{
+	struct uffd_msg msg;
+
+	while (read(pool->fault.uffd, &msg, sizeof(msg)) == (ssize_t)sizeof(msg)) {
+		struct fault_parked *node;
+
+		if (msg.event != UFFD_EVENT_PAGEFAULT) {
+			LOG(OUT_DEBUG, "userfaultfd event %u read while retrying", msg.event);
+			continue;
+		}
+		counter_add(&pool->counters.faults, 1);
+		if ((node = malloc(sizeof(*node))) != NULL) {
+			node->msg = msg;
+			node->link.next = NULL;
+			fault_requeue(pool, &node->link);
+		} else {
+			/* no memory to keep it: wake the thread, whose access
+			 * faults again and brings a fresh message */
+			struct uffdio_range r = {
+				.start = (uintptr_t)msg.arg.pagefault.address & ~(uintptr_t)(page_size() - 1),
+				.len = page_size()};
+			ioctl(pool->fault.uffd, UFFDIO_WAKE, &r);
+		}
+	}
+}
+
 /* An ioctl on the uffd, retried while pending events make it EAGAIN. */
-static int uffd_ioctl(int uffd, unsigned long req, void *arg)
+static int uffd_ioctl(struct daxmap_pool *pool, unsigned long req, void *arg)
 {
 	for (;;) {
-		if (ioctl(uffd, req, arg) == 0)
+		if (ioctl(pool->fault.uffd, req, arg) == 0)
 			return 0;
 		if (errno != EAGAIN)
 			return -errno;
+		fault_read_pending(pool);
 	}
 }
 
 static void fault_wake(struct daxmap_pool *pool, uintptr_t start, size_t len)
 {
 	struct uffdio_range r = {.start = start, .len = len};
-	int ret = uffd_ioctl(pool->fault.uffd, UFFDIO_WAKE, &r);
+	int ret = uffd_ioctl(pool, UFFDIO_WAKE, &r);
 
 	if (ret < 0)
 		LOG(OUT_ERROR, "UFFDIO_WAKE at %#lx+%zu failed: %s", (unsigned long)start, len,
@@ -208,12 +250,12 @@ static void fault_sigbus(struct daxmap_pool *pool, struct dm_mapping *m, uintptr
 			}
 		}
 		if (!is_error || f->err_count < f->err_cap) {
-			ret = uffd_ioctl(f->uffd, UFFDIO_POISON, &p);
+			ret = uffd_ioctl(pool, UFFDIO_POISON, &p);
 			if (ret == -EEXIST) {
 				/* the page holds zeros of a hole read (a write to
 				 * it failed): drop them, then poison */
 				madvise((void *)page, ps, MADV_DONTNEED);
-				ret = uffd_ioctl(f->uffd, UFFDIO_POISON, &p);
+				ret = uffd_ioctl(pool, UFFDIO_POISON, &p);
 			}
 			if (ret == 0 && is_error)
 				f->err_addr[f->err_count++] = page;
@@ -270,6 +312,8 @@ static int fault_fill_zeros(struct daxmap_pool *pool, struct dm_mapping *m, uint
 		if (errno == EAGAIN) {
 			if (c.copy > 0)
 				lo += (uintptr_t)c.copy;
+			else
+				fault_read_pending(pool); /* an unread remap event: see there */
 			continue;
 		}
 		if (errno == EEXIST) {
@@ -386,12 +430,6 @@ wake:
 	fault_wake(pool, (uintptr_t)m->va + (lo - m->obj_off), hi - lo);
 	return 0;
 }
-
-/* A fault message parked on a range lock until the range's holder unlocks. */
-struct fault_parked {
-	struct range_parked link; /* first: the lock hands back &link */
-	struct uffd_msg msg;
-};
 
 /* Queues parked faults for the handler threads to run again. Takes fault.retry_lock. */
 void fault_requeue(struct daxmap_pool *pool, struct range_parked *list)
