@@ -159,6 +159,7 @@ int fault_register(struct daxmap_pool *pool, void *va, size_t len, int prot)
 struct fault_parked {
 	struct range_parked link; /* first: the lock hands back &link */
 	struct uffd_msg msg;
+	int reminder; /* parked on a range: only wake its thread when it comes back */
 };
 
 /*
@@ -183,6 +184,7 @@ static void fault_read_pending(struct daxmap_pool *pool)
 		counter_add(&pool->counters.faults, 1);
 		if ((node = malloc(sizeof(*node))) != NULL) {
 			node->msg = msg;
+			node->reminder = 0;
 			node->link.next = NULL;
 			fault_requeue(pool, &node->link);
 		} else {
@@ -491,6 +493,16 @@ static void fault_handle(struct daxmap_pool *pool, const struct uffd_msg *msg,
 	struct dm_mapping *m;
 	int ret = 0, done = 1;
 
+	if (node && node->reminder) {
+		/* A message that waited for a range's holder may be stale by
+		 * now: another fault on its extent may have mapped the page
+		 * and woken its thread, or the holder freed the extent. Acting
+		 * on it could allocate an extent nobody wants. Wake the thread
+		 * instead: if it still needs the page, it faults afresh. */
+		fault_wake(pool, addr, page_size());
+		free(node);
+		return;
+	}
 	if (!node)
 		counter_add(&pool->counters.faults, 1);
 	map_rdlock();
@@ -504,8 +516,13 @@ static void fault_handle(struct daxmap_pool *pool, const struct uffd_msg *msg,
 		uint64_t estart = off & ~(pool->extent_size - 1);
 		struct range_entry re;
 
-		if (!node && (node = malloc(sizeof(*node))) != NULL)
+		if (!node && (node = malloc(sizeof(*node))) != NULL) {
 			node->msg = *msg;
+			node->reminder = 0;
+		}
+		if (node)
+			node->reminder = 1; /* before the trylock: once parked, the
+					       node is the unlocker's to hand back */
 		if (!node) {
 			ret = ERR(-ENOMEM, "out of memory for a fault");
 			fault_sigbus(pool, m, addr, tid, 1);
