@@ -351,7 +351,7 @@ out:
 
 int kv_put(struct kv *kv, const void *key, size_t klen, const void *val, size_t vlen)
 {
-	uint64_t off;
+	uint64_t off, spot;
 	int ret;
 
 	if ((ret = check_key(kv, key, klen)) < 0)
@@ -360,8 +360,14 @@ int kv_put(struct kv *kv, const void *key, size_t klen, const void *val, size_t 
 		return kv_err(-EINVAL, "NULL value");
 	if (vlen > KV_MAX_VALUE)
 		return kv_err(-E2BIG, "value of %zu bytes: the limit is %u", vlen, KV_MAX_VALUE);
-	/* at most 3/4 of the slots used keeps probe sequences short, and ends them */
-	if (kv->keys + kv->deleted + kv->nputs + 1 > kv->nslots / 4 * 3)
+	/*
+	 * At most 3/4 of the slots in use keeps probe sequences short and ends
+	 * them. Near the limit only a put that takes no empty slot may go on
+	 * (inside a batch we cannot tell: refused).
+	 */
+	if (kv->keys + kv->deleted + kv->nputs + 1 > kv->nslots / 4 * 3 &&
+	    (kv->in_batch || (find(kv, key, klen, hash64(key, klen, 0), &spot) < 0 &&
+			      kv->slot[spot] == SLOT_EMPTY)))
 		return kv_err(-ENOSPC, "index full: %llu keys, %llu deleted slots of %llu",
 			      (unsigned long long)kv->keys, (unsigned long long)kv->deleted,
 			      (unsigned long long)kv->nslots);
