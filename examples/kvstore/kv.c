@@ -291,9 +291,9 @@ static int commit(struct kv *kv)
 				 * earlier slot than the deleted one: the delete must be
 				 * durable first, or a crash could keep both copies.
 				 */
-				if (deleted_any && lo <= hi &&
-				    (ret = persist(&kv->slot[lo], (hi - lo + 1) * 8)) < 0)
+				if (deleted_any && (ret = persist(&kv->slot[lo], (hi - lo + 1) * 8)) < 0)
 					goto out;
+				deleted_any = 0;
 				kv->deleted -= kv->slot[i] == SLOT_DELETED;
 				kv->keys++;
 			}
