@@ -555,9 +555,7 @@ static int load(struct kv *kv, uint64_t log_size)
 			start = 0;
 		}
 	}
-	/* the tail's chunk may be a hole: allocate it before the first store */
-	if (daxmap_obj_allocate(kv->log_obj, kv->tail_chunk * CHUNK, CHUNK) < 0)
-		return kv_err(-ENOSPC, "cannot allocate the log's tail: %s", daxmap_errormsg());
+	/* the tail's chunk holds a live record or the superblock: it is allocated */
 	return 0;
 }
 
