@@ -81,7 +81,9 @@ struct dmv_node {
 	int nshared; /* handles holding SHARED or more */
 	struct dmv_shm *shm; /* (vfs_lock) */
 	pthread_mutex_t size_lock;
-	uint64_t size;     /* (size_lock) the object's size */
+	int pad;           /* journal or WAL: the object grows in whole extents */
+	uint64_t size;     /* (size_lock) the file's size, as SQLite sees it */
+	uint64_t obj_size; /* (size_lock) the object's size: size, or more when pad */
 	uint64_t alloc_hi; /* (size_lock) [0, alloc_hi) is allocated: stores there cannot fail */
 	uint64_t dirty_lo, dirty_hi; /* (size_lock) written since the last xSync */
 };
@@ -315,6 +317,8 @@ static int node_get(struct dmv_node **out, struct dmv_pool *p, const char *name,
 		goto out_unmap;
 	}
 	pthread_mutex_init(&n->size_lock, NULL);
+	n->obj_size = n->size;
+	n->pad = !!(flags & (SQLITE_OPEN_MAIN_JOURNAL | SQLITE_OPEN_WAL | SQLITE_OPEN_SUPER_JOURNAL));
 	n->pool = p;
 	n->refs = 1;
 	n->dirty_lo = UINT64_MAX;
@@ -346,6 +350,9 @@ static void node_put(struct dmv_node *n)
 			break;
 		}
 	}
+	/* a clean close leaves no padding (a crash may: see README.md) */
+	if (n->obj_size > n->size && !n->delete_on_close && daxmap_obj_truncate(n->obj, n->size) < 0)
+		dmv_error(SQLITE_IOERR_TRUNCATE, "closing %s: %s", n->name, daxmap_errormsg());
 	/* unmap and close before unlink: unlink refuses a mapped object */
 	if (daxmap_unmap(n->map, DMV_MAP_LEN) < 0 || daxmap_obj_close(n->obj) < 0)
 		dmv_error(SQLITE_IOERR_CLOSE, "closing %s: %s", n->name, daxmap_errormsg());
@@ -460,24 +467,31 @@ static int dmv_write(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 of
 		return SQLITE_FULL;
 	}
 	pthread_mutex_lock(&n->size_lock);
-	if (end > n->alloc_hi || end > n->size) {
-		/* allocate before storing: a store into a hole of a full pool would be SIGBUS */
-		ret = daxmap_obj_allocate(n->obj, (uint64_t)off, (uint64_t)amt);
+	if (end > n->alloc_hi || end > n->obj_size) {
+		uint64_t es = n->pool->extent_size;
+		/*
+		 * Allocate before storing: a store into a hole of a full pool would be
+		 * SIGBUS. A journal or WAL grows in whole extents: the library maps an
+		 * extent only up to EOF, so growing page by page costs one fault per page.
+		 */
+		uint64_t alloc_end = n->pad ? (end + es - 1) / es * es : end;
+		ret = daxmap_obj_allocate(n->obj, (uint64_t)off, alloc_end - (uint64_t)off);
 		if (ret < 0) {
 			pthread_mutex_unlock(&n->size_lock);
 			dmv_error(dmv_errno_rc(ret, SQLITE_IOERR_WRITE), "%s: allocating %d bytes at %lld: %s",
 				  n->name, amt, (long long)off, daxmap_errormsg());
 			return dmv_errno_rc(ret, SQLITE_IOERR_WRITE);
 		}
-		if (end > n->size)
-			n->size = end;
+		if (alloc_end > n->obj_size)
+			n->obj_size = alloc_end;
 		if ((uint64_t)off <= n->alloc_hi) {
-			uint64_t es = n->pool->extent_size;
 			uint64_t hi = (end + es - 1) / es * es; /* allocate works in whole extents */
 			if (hi > n->alloc_hi)
 				n->alloc_hi = hi;
 		}
 	}
+	if (end > n->size)
+		n->size = end;
 	pthread_mutex_unlock(&n->size_lock);
 	memcpy(n->map + off, buf, (size_t)amt);
 	/* dirty only once stored: an xSync after this write returned covers it */
@@ -500,12 +514,17 @@ static int dmv_truncate(sqlite3_file *f, sqlite3_int64 size)
 	if ((uint64_t)size > DMV_MAP_LEN)
 		return SQLITE_FULL;
 	pthread_mutex_lock(&n->size_lock);
-	if ((uint64_t)size > n->size) {
+	if ((uint64_t)size > n->obj_size) {
 		/* growing: allocate now, so that the pool is full here and not at a later store */
-		ret = daxmap_obj_allocate(n->obj, n->size, (uint64_t)size - n->size);
-	} else if ((uint64_t)size < n->size) {
+		ret = daxmap_obj_allocate(n->obj, n->obj_size, (uint64_t)size - n->obj_size);
+		if (ret == 0)
+			n->obj_size = (uint64_t)size;
+	} else if ((uint64_t)size > n->size) {
+		/* within the padding, which is never written (a shrink cuts it off): zeros */
+	} else if ((uint64_t)size < n->obj_size) {
 		ret = daxmap_obj_truncate(n->obj, (uint64_t)size);
 		if (ret == 0) {
+			n->obj_size = (uint64_t)size;
 			uint64_t es = n->pool->extent_size;
 			uint64_t lo = (uint64_t)size / es * es; /* extents past it are freed */
 			if (n->alloc_hi > lo)
@@ -568,6 +587,32 @@ static int dmv_file_control(sqlite3_file *f, int op, void *arg)
 		*lim = fh->mmap_limit;
 		if (want >= 0)
 			fh->mmap_limit = want;
+		return SQLITE_OK;
+	}
+	case SQLITE_FCNTL_SIZE_HINT: {
+		/*
+		 * SQLite is about to write the database up to this size (commit,
+		 * checkpoint): grow it in one step, as unix does with a chunk size. The
+		 * library maps an extent only up to EOF, so growing page by page would
+		 * cost one fault per page; and a full pool shows up here, before any write.
+		 */
+		struct dmv_node *n = fh->node;
+		sqlite3_int64 hint = *(sqlite3_int64 *)arg;
+		int ret = 0;
+		if (n->pad || hint < 0 || (uint64_t)hint > DMV_MAP_LEN)
+			return SQLITE_OK;
+		pthread_mutex_lock(&n->size_lock);
+		if ((uint64_t)hint > n->obj_size) {
+			ret = daxmap_obj_allocate(n->obj, n->obj_size, (uint64_t)hint - n->obj_size);
+			if (ret == 0)
+				n->size = n->obj_size = (uint64_t)hint;
+		}
+		pthread_mutex_unlock(&n->size_lock);
+		if (ret < 0) {
+			dmv_error(dmv_errno_rc(ret, SQLITE_IOERR_WRITE), "%s: growing to %lld: %s", n->name,
+				  (long long)hint, daxmap_errormsg());
+			return dmv_errno_rc(ret, SQLITE_IOERR_WRITE);
+		}
 		return SQLITE_OK;
 	}
 	case SQLITE_FCNTL_VFSNAME:
