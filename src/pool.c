@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libpmem.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -354,6 +356,52 @@ int daxmap_pool_open(daxmap_pool **pool, const char *path)
 	return daxmap_pool_open_opts(pool, path, NULL);
 }
 
+/*
+ * The new pool's file: unnamed (O_TMPFILE) in the directory of `path`, so
+ * that a create killed half way leaves nothing at `path`; it gets its name
+ * only once it is a whole pool (pool_create_publish). Where the file system
+ * has no O_TMPFILE, the file is made at `path` with O_EXCL. *named says which.
+ */
+static int pool_create_file(const char *path, mode_t mode, int *named)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+	int fd;
+
+	if (stat(path, &st) == 0)
+		return ERR(-EEXIST, "cannot create pool %s: it exists", path);
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else if ((size_t)(slash - path) < sizeof(dir))
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	else
+		return ERR(-ENAMETOOLONG, "pool path %s is too long", path);
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+	if (fd >= 0) {
+		*named = 0;
+		return fd;
+	}
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return ERR(-errno, "cannot create pool %s", path);
+	*named = 1;
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	return fd >= 0 ? fd : ERR(-errno, "cannot create pool %s", path);
+}
+
+/* Gives the finished, durable pool file its name; -EEXIST if taken meanwhile. */
+static int pool_create_publish(int fd, const char *path)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0)
+		return ERR(-errno, "cannot create pool %s", path);
+	return 0;
+}
+
 int daxmap_pool_create_opts(daxmap_pool **poolp, const char *path, uint64_t size, mode_t mode,
 			    const struct daxmap_pool_opts *opts)
 {
@@ -361,7 +409,7 @@ int daxmap_pool_create_opts(daxmap_pool **poolp, const char *path, uint64_t size
 	struct daxmap_pool *pool;
 	struct pool_hdr h;
 	uint64_t meta;
-	int ret, rc;
+	int ret, rc, named = 1;
 
 	if ((ret = pool_args(poolp, path, opts, &o)) < 0)
 		return ret;
@@ -399,9 +447,9 @@ int daxmap_pool_create_opts(daxmap_pool **poolp, const char *path, uint64_t size
 
 	if (!(pool = pool_alloc(path)))
 		return ERR(-ENOMEM, "out of memory");
-	pool->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	pool->fd = pool_create_file(path, mode, &named);
 	if (pool->fd < 0) {
-		ret = ERR(-errno, "cannot create pool %s", path);
+		ret = pool->fd;
 		goto out_free;
 	}
 	if ((ret = pool_lock_file(pool)) < 0)
@@ -413,17 +461,23 @@ int daxmap_pool_create_opts(daxmap_pool **poolp, const char *path, uint64_t size
 		goto out_unlink;
 	}
 	/* the header goes last: a crash before it leaves a file that is
-	 * plainly not a pool */
+	 * plainly not a pool (and with O_TMPFILE, no file at all) */
 	if (pwrite(pool->fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || fsync(pool->fd) < 0) {
 		ret = ERR(-errno ? -errno : -EIO, "cannot write the header of %s", path);
 		goto out_unlink;
+	}
+	if (!named) {
+		if ((ret = pool_create_publish(pool->fd, path)) < 0)
+			goto out_free;
+		named = 1;
 	}
 	if ((ret = pool_start(pool, &o)) < 0)
 		goto out_unlink;
 	*poolp = pool;
 	return 0;
 out_unlink:
-	unlink(path);
+	if (named)
+		unlink(path);
 out_free:
 	pool_free(pool);
 	return ret;
