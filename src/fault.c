@@ -157,13 +157,24 @@ int fault_register(struct daxmap_pool *pool, void *va, size_t len, int prot)
 	return 0;
 }
 
-/* An ioctl on the uffd, retried while pending events make it EAGAIN. */
+/*
+ * EAGAIN from UFFDIO_COPY/POISON means events (a remap by a teardown) are
+ * pending, and they complete only once a handler has read them from the
+ * uffd. Retrying in place could spin forever: every handler retrying, or
+ * one retrying under err_lock while the others wait for it, and none
+ * reading. So an ioctl is retried only a few times; then the fault message
+ * goes back to the retry list (-EAGAIN up to fault_handle) and its handler
+ * reads the uffd before it runs the message again.
+ */
+#define FAULT_EAGAIN_TRIES 8
+
+/* An ioctl on the uffd, retried a few times while pending events make it EAGAIN. */
 static int uffd_ioctl(int uffd, unsigned long req, void *arg)
 {
-	for (;;) {
+	for (int i = 0;; i++) {
 		if (ioctl(uffd, req, arg) == 0)
 			return 0;
-		if (errno != EAGAIN)
+		if (errno != EAGAIN || i == FAULT_EAGAIN_TRIES)
 			return -errno;
 	}
 }
@@ -257,13 +268,12 @@ static void fault_retry_wakes(struct daxmap_pool *pool)
  * or EFAULT in a system call. Without UFFDIO_POISON: a queued SIGBUS
  * (SI_QUEUE, si_addr set), user-mode faults only.
  */
-static void fault_sigbus(struct daxmap_pool *pool, struct dm_mapping *m, uintptr_t page, pid_t tid,
-			 int is_error)
+static int fault_sigbus(struct daxmap_pool *pool, struct dm_mapping *m, uintptr_t page, pid_t tid,
+			int is_error)
 {
 	struct fault_ctx *f = &pool->fault;
 	size_t ps = page_size();
 
-	counter_add(&pool->counters.faults_sigbus, 1);
 	if (f->features & UFFD_FEATURE_POISON) {
 		/* DONTWAKE: an error's marker is recorded (so that an unlink or
 		 * the retry timer clears it) before the thread can see its
@@ -294,15 +304,20 @@ static void fault_sigbus(struct daxmap_pool *pool, struct dm_mapping *m, uintptr
 				f->err_addr[f->err_count++] = page;
 		}
 		mutex_unlock(&f->err_lock);
+		if (ret == -EAGAIN)
+			return ret; /* events pending: the caller runs the fault again */
+		counter_add(&pool->counters.faults_sigbus, 1);
 		if (ret == 0) {
 			atomic_fetch_add(&m->poisoned, 1);
 			fault_wake(pool, page, ps);
-			return;
+			return 0;
 		}
 		if (ret != -ENOSPC)
 			LOG(OUT_ERROR, "UFFDIO_POISON at %#lx failed: %s", (unsigned long)page,
 			    strerror(-ret));
 	}
+	else
+		counter_add(&pool->counters.faults_sigbus, 1);
 	siginfo_t si;
 	memset(&si, 0, sizeof(si));
 	si.si_signo = SIGBUS;
@@ -311,6 +326,7 @@ static void fault_sigbus(struct daxmap_pool *pool, struct dm_mapping *m, uintptr
 	if (syscall(SYS_rt_tgsigqueueinfo, getpid(), tid, SIGBUS, &si) < 0)
 		LOG(OUT_ERROR, "cannot send SIGBUS to thread %d: %s", (int)tid, strerror(errno));
 	fault_wake(pool, page, ps);
+	return 0;
 }
 
 /* Zeros for a read of a hole: copied, write-protected, so the first write
@@ -320,7 +336,7 @@ static int fault_fill_zeros(struct daxmap_pool *pool, struct dm_mapping *m, uint
 {
 	size_t ps = page_size();
 	/* INJECT ioctl: the UFFDIO_COPY of zeros fails */
-	int inj = INJECT(INJ_IOCTL);
+	int inj = INJECT(INJ_IOCTL), eagain = 0;
 
 	if (inj < 0)
 		return ERR(inj, "UFFDIO_COPY of zeros at %#lx failed (injected)", (unsigned long)lo);
@@ -335,9 +351,14 @@ static int fault_fill_zeros(struct daxmap_pool *pool, struct dm_mapping *m, uint
 		if (ioctl(pool->fault.uffd, UFFDIO_COPY, &c) == 0)
 			break;
 		if (errno == EAGAIN) {
-			if (c.copy > 0)
+			if (c.copy > 0) {
 				lo += (uintptr_t)c.copy;
-			continue;
+				eagain = 0;
+				continue;
+			}
+			if (++eagain <= FAULT_EAGAIN_TRIES)
+				continue;
+			return -EAGAIN; /* events pending: run the fault again later */
 		}
 		if (errno == EEXIST) {
 			/* some pages are there already (zeros from a read cut
@@ -407,9 +428,13 @@ static int fault_map_extent(struct daxmap_pool *pool, struct dm_mapping *m, uint
 	return 0;
 }
 
+/* fault_resolve_locked: uffd events are pending, run the fault again later */
+#define FAULT_AGAIN 2
+
 /*
  * Resolves the fault at page `addr` of mapping m, with extent e's range held
- * exclusively. Returns 0, or 1 for "past EOF", or a negative error.
+ * exclusively. Returns 0, or 1 for "past EOF", or FAULT_AGAIN, or a
+ * negative error.
  */
 static int fault_resolve_locked(struct daxmap_pool *pool, struct dm_mapping *m, uintptr_t addr,
 				int write) REQUIRES_SHARED(maps_lock)
@@ -439,6 +464,8 @@ static int fault_resolve_locked(struct daxmap_pool *pool, struct dm_mapping *m, 
 	if (pidx == EXTMAP_NONE && !write) {
 		ret = fault_fill_zeros(pool, m, (uintptr_t)m->va + (lo - m->obj_off),
 				       (uintptr_t)m->va + (hi - m->obj_off));
+		if (ret == -EAGAIN)
+			return FAULT_AGAIN;
 		if (ret < 0)
 			return ret;
 		goto wake;
@@ -509,10 +536,12 @@ static void fault_account(struct daxmap_pool *pool, uint64_t t0)
 
 /*
  * Handles one fault message; `node` carries it when it comes back from a
- * range lock (else NULL). takes maps_lock (shared), then tries
- * obj->range_lock (the faulting extent, exclusive) without waiting.
+ * range lock (else NULL). Returns 1 when the message went back to the retry
+ * list because uffd events are pending (the caller must read the uffd
+ * before it runs retries again), else 0. takes maps_lock (shared), then
+ * tries obj->range_lock (the faulting extent, exclusive) without waiting.
  */
-static void fault_handle(struct daxmap_pool *pool, const struct uffd_msg *msg,
+static int fault_handle(struct daxmap_pool *pool, const struct uffd_msg *msg,
 			 struct fault_parked *node)
 {
 	uint64_t t0 = now_ns(), flags = msg->arg.pagefault.flags;
@@ -521,7 +550,7 @@ static void fault_handle(struct daxmap_pool *pool, const struct uffd_msg *msg,
 	int write = (flags & (UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP)) != 0;
 	struct range_parked *parked = NULL;
 	struct dm_mapping *m;
-	int ret = 0, done = 1;
+	int ret = 0, done = 1, again = 0;
 
 	if (!node)
 		counter_add(&pool->counters.faults, 1);
@@ -540,26 +569,35 @@ static void fault_handle(struct daxmap_pool *pool, const struct uffd_msg *msg,
 			node->msg = *msg;
 		if (!node) {
 			ret = ERR(-ENOMEM, "out of memory for a fault");
-			fault_sigbus(pool, m, addr, tid, 1);
+			/* nothing to requeue: wait out pending events here */
+			while (fault_sigbus(pool, m, addr, tid, 1) == -EAGAIN)
+				usleep(100);
 		} else if (rangelock_trylock(&m->obj->range_lock, &re, estart,
 					     estart + pool->extent_size, 1, &node->link) == 0) {
 			ret = fault_resolve_locked(pool, m, addr, write);
-			if (ret != 0)
-				fault_sigbus(pool, m, addr, tid, ret < 0);
+			again = ret == FAULT_AGAIN ||
+				(ret != 0 && fault_sigbus(pool, m, addr, tid, ret < 0) == -EAGAIN);
 			parked = rangelock_unlock(&m->obj->range_lock, &re);
 		} else {
 			done = 0; /* parked: the range's holder hands it back */
 		}
 	}
 	map_rdunlock();
+	if (again) {
+		/* run it again once the pending events are read (uffd_ioctl) */
+		node->link.next = NULL;
+		fault_requeue(pool, &node->link);
+		done = 0;
+	}
 	if (done)
 		free(node);
 	fault_requeue(pool, parked);
-	if (ret < 0)
+	if (ret < 0 && !again)
 		LOG(OUT_ERROR, "fault at %#lx (thread %d, %s): SIGBUS: %s", (unsigned long)addr,
 		    (int)tid, write ? "write" : "read", daxmap_errormsg());
 	if (done)
 		fault_account(pool, t0);
+	return again;
 }
 
 /* Clears the poison markers left by errors so those pages fault afresh. */
@@ -597,12 +635,12 @@ void fault_retry_errors(struct daxmap_pool *pool)
 	fault_retry_wakes(pool);
 }
 
-static void fault_event(struct daxmap_pool *pool, const struct uffd_msg *msg)
+/* Returns 1 when the fault went back to the retry list (see fault_handle). */
+static int fault_event(struct daxmap_pool *pool, const struct uffd_msg *msg)
 {
 	switch (msg->event) {
 	case UFFD_EVENT_PAGEFAULT:
-		fault_handle(pool, msg, NULL);
-		break;
+		return fault_handle(pool, msg, NULL);
 	case UFFD_EVENT_REMAP:
 		/* reading it is what lets the mremap() return: our own
 		 * teardowns (map.c), or an application moving a mapping,
@@ -614,6 +652,7 @@ static void fault_event(struct daxmap_pool *pool, const struct uffd_msg *msg)
 		LOG(OUT_WARN, "unexpected userfaultfd event %u", msg->event);
 		break;
 	}
+	return 0;
 }
 
 /* Grace before an error's SIGBUS marker is cleared when nothing else clears it. */
@@ -630,6 +669,7 @@ static void *fault_thread(void *arg)
 	struct uffd_msg msg;
 	sigset_t all;
 	uint64_t kicks;
+	int read_first = 0; /* a fault went back for pending events: read the uffd first */
 
 	/* signals are the application's business, not this thread's */
 	sigfillset(&all);
@@ -639,14 +679,16 @@ static void *fault_thread(void *arg)
 		unsigned pending;
 		int wakes;
 
-		/* parked faults first: they are older than anything queued */
-		if ((node = fault_next_retry(pool)) != NULL) {
-			fault_handle(pool, &node->msg, node);
+		/* parked faults first: they are older than anything queued;
+		 * but after one went back for pending events, read those first */
+		if (!read_first && (node = fault_next_retry(pool)) != NULL) {
+			read_first = fault_handle(pool, &node->msg, node);
 			continue;
 		}
+		read_first = 0;
 		n = read(f->uffd, &msg, sizeof(msg));
 		if (n == (ssize_t)sizeof(msg)) {
-			fault_event(pool, &msg);
+			read_first = fault_event(pool, &msg);
 			continue;
 		}
 		if (n < 0 && errno != EAGAIN && errno != EINTR) {
