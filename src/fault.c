@@ -56,10 +56,15 @@ static uint64_t now_ns(void)
 
 static size_t page_size(void)
 {
-	static size_t ps;
-	if (!ps)
-		ps = (size_t)sysconf(_SC_PAGESIZE);
-	return ps;
+	/* atomic: handler threads and callers may be the first to ask at once */
+	static _Atomic size_t ps;
+	size_t v = atomic_load_explicit(&ps, memory_order_relaxed);
+
+	if (!v) {
+		v = (size_t)sysconf(_SC_PAGESIZE);
+		atomic_store_explicit(&ps, v, memory_order_relaxed);
+	}
+	return v;
 }
 
 static int uffd_open_fd(int *user_mode_only)
@@ -461,6 +466,9 @@ static int fault_resolve_locked(struct daxmap_pool *pool, struct dm_mapping *m, 
 		goto wake;
 	}
 	pidx = object_extent_get(obj, e);
+	/* INJECT stall: widen the window between deciding and allocating (tests) */
+	if (INJECT(INJ_STALL) < 0)
+		usleep(2000);
 	if (pidx == EXTMAP_NONE && !write) {
 		ret = fault_fill_zeros(pool, m, (uintptr_t)m->va + (lo - m->obj_off),
 				       (uintptr_t)m->va + (hi - m->obj_off));

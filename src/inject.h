@@ -27,6 +27,8 @@ enum inject_point {
 	INJ_WAKE,    /* "wake":    UFFDIO_WAKE of the faulting range */
 	INJ_ZEROER,  /* "zeroer":  a hold, not a failure: while armed, the background zeroer
 			leaves dirty extents alone (so a test can make the fault path zero) */
+	INJ_STALL,   /* "stall":   not a failure: the next N fault resolutions sleep 2 ms
+			with the range held, so racing faults really overlap in tests */
 	INJ_NPOINTS
 };
 
@@ -42,7 +44,7 @@ int inject_armed(enum inject_point p);
 
 /*
  * Arms `point` ("alloc", "zero", "persist", "mmap", "ioctl", "wake",
- * "zeroer"): its next `count` hits fail with -err (err 0 means EIO);
+ * "zeroer", "stall"): its next `count` hits fail with -err (err 0 means EIO);
  * count 0 disarms it. Returns 0, or -EINVAL for an unknown point.
  */
 DAXMAP_API int daxmap_inject_set(const char *point, unsigned count, int err);
