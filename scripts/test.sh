@@ -3,7 +3,10 @@
 #  1. gcc, Debug: every CUnit program, pools in /dev/shm (tmpfs);
 #  2. the persistence suites again with pools on a disk file system
 #     (DAXMAP_DISK_TEST_DIR, default /var/tmp), where persistence is msync;
-#  3. clang with -Wthread-safety -Werror: the lock annotations must hold.
+#  3. clang with -Wthread-safety -Werror: the lock annotations must hold;
+#  4. clang, AddressSanitizer + UndefinedBehaviorSanitizer: the whole suite;
+#  5. clang, ThreadSanitizer: the suite but test_stress (doc/LOCKING.md,
+#     "Sanitizers", says why each exclusion and suppression is there).
 # Set DAXMAP_TEST_DIR to put the first run's pools elsewhere.
 set -eu
 cd "$(dirname "$0")/.."
@@ -23,11 +26,20 @@ echo "== suite on a disk file system (${DAXMAP_DISK_TEST_DIR:-/var/tmp})"
 	ctest --output-on-failure -R 'test_(pool|fault)$')
 
 echo "== full suite (pools in ${DAXMAP_TEST_DIR:-/dev/shm})"
-cd build-test
-ctest --output-on-failure
+(cd build-test && ctest --output-on-failure)
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer: full suite"
+CC=clang ./scripts/build.sh build-asan Debug -DDAXMAP_BENCH=OFF \
+	-DDAXMAP_SANITIZE=address,undefined
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure)
+
+echo "== ThreadSanitizer: suite without test_stress"
+CC=clang ./scripts/build.sh build-tsan Debug -DDAXMAP_BENCH=OFF -DDAXMAP_SANITIZE=thread
+(cd build-tsan && TSAN_OPTIONS="suppressions=$(pwd)/../tests/tsan.supp die_after_fork=0" \
+	ctest --output-on-failure -E '^test_stress$')
 
 echo "== fuzzing pool images (${DAXMAP_FUZZ_TIME:-60}s; DAXMAP_FUZZ_TIME=0 skips)"
-cd ..
 if [ "${DAXMAP_FUZZ_TIME:-60}" != 0 ]; then
 	./scripts/fuzz.sh "${DAXMAP_FUZZ_TIME:-60}"
 fi

@@ -5,8 +5,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "extmap.h"
+#include "inject.h"
 #include "out.h"
 
 static inline int bit_test(const uint64_t *bm, uint64_t i)
@@ -95,6 +97,27 @@ static void alloc_set_entry(struct daxmap_pool *pool, uint64_t idx, uint64_t ent
 	pool_persist(pool, &pool->exttab[idx], sizeof(uint64_t));
 }
 
+/*
+ * Records extent i (out of the free bitmaps, durably zero) as allocated with
+ * one 8-byte entry store + persist: the commit point of an allocation. If
+ * the persist fails, the entry's durable state is unknown: it is rewritten
+ * as free and zeroed, and the extent goes back to the free-zeroed bitmap.
+ */
+static int alloc_commit_locked(struct daxmap_pool *pool, uint64_t i, uint64_t entry)
+	REQUIRES(pool->alloc.lock)
+{
+	int ret;
+
+	alloc_set_entry(pool, i, entry);
+	/* INJECT persist: the persist of the entry fails */
+	if ((ret = INJECT(INJ_PERSIST)) < 0) {
+		alloc_set_entry(pool, i, EXT_TAG_FREE << EXT_TAG_SHIFT);
+		bit_set(pool->alloc.free_zeroed, i);
+		pool->alloc.nzeroed++;
+	}
+	return ret;
+}
+
 /* Chooses a free extent: zeroed ones first. Returns nextents if none. */
 static uint64_t alloc_pick(struct daxmap_pool *pool, const uint64_t hints[ALLOC_HINTS],
 			   int *dirty) REQUIRES(pool->alloc.lock)
@@ -131,7 +154,7 @@ int alloc_extent(struct daxmap_pool *pool, uint64_t entry, const uint64_t hints[
 {
 	struct alloc *a = &pool->alloc;
 	uint64_t i;
-	int dirty;
+	int dirty, ret;
 
 	mutex_lock(&pool->alloc.lock);
 	for (;;) {
@@ -141,6 +164,9 @@ int alloc_extent(struct daxmap_pool *pool, uint64_t entry, const uint64_t hints[
 		/* everything free is being zeroed right now: wait for it */
 		mutex_wait(&pool->alloc.lock, &a->zeroed_cond);
 	}
+	/* INJECT alloc: this allocation fails as if nothing were free */
+	if ((ret = INJECT(INJ_ALLOC)) < 0)
+		i = pool->nextents;
 	if (i < pool->nextents) {
 		if (dirty) {
 			bit_clear(a->free_dirty, i);
@@ -149,12 +175,14 @@ int alloc_extent(struct daxmap_pool *pool, uint64_t entry, const uint64_t hints[
 		} else {
 			bit_clear(a->free_zeroed, i);
 			a->nzeroed--;
-			alloc_set_entry(pool, i, entry);
+			ret = alloc_commit_locked(pool, i, entry);
 		}
 		a->cursor = i + 1 < pool->nextents ? i + 1 : 0;
 	}
 	mutex_unlock(&pool->alloc.lock);
 
+	if (ret < 0)
+		return ERR(ret, "allocation of an extent in pool %s failed (injected)", pool->path);
 	if (i >= pool->nextents)
 		return ERR(-ENOSPC, "pool %s is full: no free extent of %llu bytes", pool->path,
 			   (unsigned long long)pool->extent_size);
@@ -162,13 +190,26 @@ int alloc_extent(struct daxmap_pool *pool, uint64_t entry, const uint64_t hints[
 		/* No zeroed extent was left. The extent is ours (out of both
 		 * bitmaps); its entry still says dirty, so a crash now leaves
 		 * it free. Zero durably, then record the allocation. */
-		pool_zero_persist(pool, pool_extent_addr(pool, i), pool->extent_size);
-		counter_add(&pool->counters.bytes_zeroed_fault, pool->extent_size);
+		/* INJECT zero: the zeroing fails; the extent goes back to
+		 * free-dirty (its entry never changed) */
+		if ((ret = INJECT(INJ_ZERO)) == 0) {
+			pool_zero_persist(pool, pool_extent_addr(pool, i), pool->extent_size);
+			counter_add(&pool->counters.bytes_zeroed_fault, pool->extent_size);
+		}
 		mutex_lock(&pool->alloc.lock);
 		a->nbusy--;
-		alloc_set_entry(pool, i, entry);
+		if (ret == 0) {
+			ret = alloc_commit_locked(pool, i, entry);
+		} else {
+			bit_set(a->free_dirty, i);
+			a->ndirty++;
+			pthread_cond_signal(&a->zeroer_cond);
+		}
 		pthread_cond_broadcast(&a->zeroed_cond);
 		mutex_unlock(&pool->alloc.lock);
+		if (ret < 0)
+			return ERR(ret, "zeroing or recording extent %llu of pool %s failed (injected)",
+				   (unsigned long long)i, pool->path);
 	}
 	counter_add(&pool->counters.extents_allocated, 1);
 	*idx = i;
@@ -219,6 +260,13 @@ static void *alloc_zeroer(void *arg)
 			mutex_wait(&pool->alloc.lock, &a->zeroer_cond);
 		if (a->zeroer_stop)
 			break;
+		/* INJECT zeroer: held by a test, so that faults zero inline */
+		if (INJECT_ARMED(INJ_ZEROER)) {
+			mutex_unlock(&pool->alloc.lock);
+			usleep(1000);
+			mutex_lock(&pool->alloc.lock);
+			continue;
+		}
 		i = bit_find(a->free_dirty, 0, pool->nextents);
 		bit_clear(a->free_dirty, i);
 		a->ndirty--;

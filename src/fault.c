@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "extmap.h"
+#include "inject.h"
 #include "map.h"
 #include "object.h"
 #include "out.h"
@@ -55,10 +56,15 @@ static uint64_t now_ns(void)
 
 static size_t page_size(void)
 {
-	static size_t ps;
-	if (!ps)
-		ps = (size_t)sysconf(_SC_PAGESIZE);
-	return ps;
+	/* atomic: handler threads and callers may be the first to ask at once */
+	static _Atomic size_t ps;
+	size_t v = atomic_load_explicit(&ps, memory_order_relaxed);
+
+	if (!v) {
+		v = (size_t)sysconf(_SC_PAGESIZE);
+		atomic_store_explicit(&ps, v, memory_order_relaxed);
+	}
+	return v;
 }
 
 static int uffd_open_fd(int *user_mode_only)
@@ -97,6 +103,7 @@ int fault_open(struct daxmap_pool *pool)
 	mutex_init(&f->err_lock, lockclass_err);
 	mutex_init(&f->retry_lock, lockclass_retry);
 	f->retry = NULL;
+	f->wake_pending = NULL;
 	f->uffd = f->stop_fd = f->kick_fd = -1;
 	fd = uffd_open_fd(&f->user_mode_only);
 	if (fd < 0)
@@ -210,14 +217,87 @@ static int uffd_ioctl(struct daxmap_pool *pool, unsigned long req, void *arg)
 	}
 }
 
-static void fault_wake(struct daxmap_pool *pool, uintptr_t start, size_t len)
+/* Immediate attempts at a wake before it is left to the handler threads. */
+#define FAULT_WAKE_TRIES 4
+
+/* A wake that failed, retried by the handler threads (list under err_lock). */
+struct fault_wake_pending {
+	struct fault_wake_pending *next;
+	uintptr_t start;
+	size_t len;
+};
+
+static int fault_wake_once(struct daxmap_pool *pool, uintptr_t start, size_t len)
 {
 	struct uffdio_range r = {.start = start, .len = len};
-	int ret = uffd_ioctl(pool, UFFDIO_WAKE, &r);
+	/* INJECT wake: UFFDIO_WAKE fails */
+	int ret = INJECT(INJ_WAKE);
 
-	if (ret < 0)
-		LOG(OUT_ERROR, "UFFDIO_WAKE at %#lx+%zu failed: %s", (unsigned long)start, len,
-		    strerror(-ret));
+	return ret < 0 ? ret : uffd_ioctl(pool, UFFDIO_WAKE, &r);
+}
+
+/*
+ * Wakes the threads waiting in faults on [start, start+len). A failed wake
+ * must not strand them (a thread in a userfaultfd fault sleeps until a wake
+ * covers its address, and nothing else would come): it is retried at once
+ * FAULT_WAKE_TRIES times, then queued for the handler threads, which retry
+ * it with no lock held every FAULT_ERR_RETRY_MS until it succeeds. The
+ * fault itself was resolved, so the thread gets no SIGBUS: it runs late.
+ * takes fault.err_lock (when the wake is queued)
+ */
+static void fault_wake(struct daxmap_pool *pool, uintptr_t start, size_t len)
+{
+	struct fault_ctx *f = &pool->fault;
+	struct fault_wake_pending *w;
+	int ret = 0;
+
+	for (int i = 0; i < FAULT_WAKE_TRIES; i++)
+		if ((ret = fault_wake_once(pool, start, len)) == 0)
+			return;
+	LOG(OUT_ERROR, "UFFDIO_WAKE at %#lx+%zu failed: %s; retrying", (unsigned long)start, len,
+	    strerror(-ret));
+	while ((w = malloc(sizeof(*w))) == NULL) {
+		/* no memory to queue it: keep trying here rather than strand */
+		usleep(1000);
+		if (fault_wake_once(pool, start, len) == 0)
+			return;
+	}
+	w->start = start;
+	w->len = len;
+	mutex_lock(&f->err_lock);
+	w->next = f->wake_pending;
+	f->wake_pending = w;
+	mutex_unlock(&f->err_lock);
+}
+
+/* Retries queued wakes once each; those that fail again stay queued.
+ * takes fault.err_lock */
+static void fault_retry_wakes(struct daxmap_pool *pool)
+{
+	struct fault_ctx *f = &pool->fault;
+	struct fault_wake_pending *list, *w, *again = NULL;
+
+	mutex_lock(&f->err_lock);
+	list = f->wake_pending;
+	f->wake_pending = NULL;
+	mutex_unlock(&f->err_lock);
+	while ((w = list) != NULL) {
+		list = w->next;
+		if (fault_wake_once(pool, w->start, w->len) == 0) {
+			free(w);
+		} else {
+			w->next = again;
+			again = w;
+		}
+	}
+	if (!again)
+		return;
+	mutex_lock(&f->err_lock);
+	for (w = again; w->next; w = w->next)
+		;
+	w->next = f->wake_pending;
+	f->wake_pending = again;
+	mutex_unlock(&f->err_lock);
 }
 
 /*
@@ -288,6 +368,11 @@ static int fault_fill_zeros(struct daxmap_pool *pool, struct dm_mapping *m, uint
 			    uintptr_t hi)
 {
 	size_t ps = page_size(), step = 0; /* 0: the whole rest in one call */
+	/* INJECT ioctl: the UFFDIO_COPY of zeros fails */
+	int inj = INJECT(INJ_IOCTL);
+
+	if (inj < 0)
+		return ERR(inj, "UFFDIO_COPY of zeros at %#lx failed (injected)", (unsigned long)lo);
 
 	while (lo < hi) {
 		struct uffdio_copy c;
@@ -365,8 +450,11 @@ static int fault_map_extent(struct daxmap_pool *pool, struct dm_mapping *m, uint
 	if (pidx >= pool->nextents || poff + (hi - lo) > pool->mapped_len)
 		return ERR(-EUCLEAN, "extent %llu lies outside pool %s", (unsigned long long)pidx,
 			   pool->path);
-	p = mmap(va, hi - lo, m->prot, MAP_FIXED | MAP_SHARED | MAP_POPULATE, pool->fd,
-		 (off_t)poff);
+	/* INJECT mmap: the mmap of the extent fails */
+	int inj = INJECT(INJ_MMAP);
+	p = inj < 0 ? (errno = -inj, MAP_FAILED)
+		    : mmap(va, hi - lo, m->prot, MAP_FIXED | MAP_SHARED | MAP_POPULATE, pool->fd,
+			   (off_t)poff);
 	if (p == MAP_FAILED) {
 		int err = errno;
 		if (err == ENOMEM)
@@ -419,6 +507,9 @@ static int fault_resolve_locked(struct daxmap_pool *pool, struct dm_mapping *m, 
 			return ret;
 		goto wake;
 	}
+	/* INJECT stall: widen the window between deciding and allocating (tests) */
+	if (INJECT(INJ_STALL) < 0)
+		usleep(2000);
 	if (pidx == EXTMAP_NONE && (ret = object_extent_alloc(obj, e, &pidx)) < 0)
 		return ret;
 	if ((ret = fault_map_extent(pool, m, pidx, estart, lo, hi)) < 0)
@@ -501,6 +592,7 @@ static void fault_handle(struct daxmap_pool *pool, const struct uffd_msg *msg,
 		 * instead: if it still needs the page, it faults afresh. */
 		fault_wake(pool, addr, page_size());
 		free(node);
+		fault_account(pool, t0); /* the message is done with */
 		return;
 	}
 	if (!node)
@@ -622,6 +714,7 @@ static void *fault_thread(void *arg)
 	for (;;) {
 		ssize_t n;
 		unsigned pending;
+		int wakes;
 
 		/* parked faults first: they are older than anything queued */
 		if ((node = fault_next_retry(pool)) != NULL) {
@@ -639,9 +732,12 @@ static void *fault_thread(void *arg)
 		}
 		mutex_lock(&f->err_lock);
 		pending = f->err_count;
+		wakes = f->wake_pending != NULL;
 		mutex_unlock(&f->err_lock);
-		if (poll(pfd, 3, pending ? FAULT_ERR_RETRY_MS : -1) == 0 && pending)
+		if (poll(pfd, 3, pending || wakes ? FAULT_ERR_RETRY_MS : -1) == 0 && pending)
 			fault_clear_errors(pool);
+		if (wakes)
+			fault_retry_wakes(pool);
 		if (pfd[1].revents & POLLIN)
 			break;
 		if (pfd[2].revents & POLLIN && read(f->kick_fd, &kicks, sizeof(kicks)) < 0 &&
@@ -698,6 +794,11 @@ void fault_stop(struct daxmap_pool *pool)
 	f->err_count = f->err_cap = 0;
 	while ((node = fault_next_retry(pool)) != NULL)
 		free(node);
+	while (f->wake_pending) {
+		struct fault_wake_pending *w = f->wake_pending;
+		f->wake_pending = w->next;
+		free(w);
+	}
 	mutex_destroy(&f->retry_lock);
 	mutex_destroy(&f->err_lock);
 }

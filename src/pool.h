@@ -41,11 +41,13 @@ struct objtab {
 };
 
 /* fault handling state, owned by fault.c */
+struct fault_wake_pending;
 struct fault_ctx {
-	struct dm_mutex err_lock; /* protects: err_addr[], err_count, err_cap */
+	struct dm_mutex err_lock; /* protects: err_addr[], err_count, err_cap, wake_pending */
 	uintptr_t *err_addr /* under err_lock */; /* pages poisoned for an error (not
 				  EOF): cleared again for a fresh attempt; grows as needed */
 	unsigned err_count /* under err_lock */, err_cap /* under err_lock */;
+	struct fault_wake_pending *wake_pending /* under err_lock */; /* failed wakes to retry */
 	struct dm_mutex retry_lock; /* protects: retry list */
 	struct range_parked *retry /* under retry_lock */; /* parked faults to run again */
 	int kick_fd; /* eventfd: written when the retry list gets work */
