@@ -746,6 +746,28 @@ int daxmap_obj_punch_hole(daxmap_obj *obj, uint64_t off, uint64_t len)
 	return ret;
 }
 
+/*
+ * Holds [off, end) exclusively for an operation that may move EOF to `end`,
+ * to the end of everything when it does: EOF moves only under a range that
+ * reaches the end. Returns whether it holds that far. A shrink that slips in
+ * before the lock is taken can make a range cross EOF: then it takes the
+ * lock again, to the end.
+ */
+static int object_lock_to(struct daxmap_obj *obj, struct range_entry *re, uint64_t off,
+			  uint64_t end) REQUIRES_SHARED(maps_lock) ACQUIRE(obj->range_lock) NO_TSA
+{
+	uint64_t start = off & ~(obj->pool->extent_size - 1);
+	int to_end = end > atomic_load(&obj->size);
+
+	rangelock_lock(&obj->range_lock, re, start, lock_end(obj->pool, end, to_end), 1);
+	if (!to_end && end > atomic_load(&obj->size)) {
+		fault_requeue(obj->pool, rangelock_unlock(&obj->range_lock, re));
+		to_end = 1;
+		rangelock_lock(&obj->range_lock, re, start, lock_end(obj->pool, end, 1), 1);
+	}
+	return to_end;
+}
+
 int daxmap_obj_zero_range(daxmap_obj *obj, uint64_t off, uint64_t len)
 {
 	struct daxmap_pool *pool;
@@ -759,9 +781,7 @@ int daxmap_obj_zero_range(daxmap_obj *obj, uint64_t off, uint64_t len)
 	pool = obj->pool;
 	end = off + len;
 	map_rdlock();
-	grows = end > atomic_load(&obj->size);
-	rangelock_lock(&obj->range_lock, &re, off & ~(pool->extent_size - 1),
-		       lock_end(pool, end, grows), 1);
+	grows = object_lock_to(obj, &re, off, end);
 	size = atomic_load(&obj->size);
 	if (off < size) {
 		/* in place: the extents stay allocated, mappings stay valid */
@@ -793,13 +813,11 @@ int daxmap_obj_allocate(daxmap_obj *obj, uint64_t off, uint64_t len)
 	pool = obj->pool;
 	end = off + len;
 	map_rdlock();
-	grows = end > atomic_load(&obj->size);
-	rangelock_lock(&obj->range_lock, &re, off & ~(pool->extent_size - 1),
-		       lock_end(pool, end, grows), 1);
+	grows = object_lock_to(obj, &re, off, end);
 	for (uint64_t e = off >> pool->extent_shift; ret == 0 && (e << pool->extent_shift) < end; e++)
 		ret = object_extent_alloc(obj, e, &pidx);
 	/* like fallocate(2) mode 0: the size grows only when all succeeded */
-	if (ret == 0 && end > atomic_load(&obj->size))
+	if (ret == 0 && grows && end > atomic_load(&obj->size))
 		object_grow_locked(obj, atomic_load(&obj->size), end);
 	object_unlock_range(obj, &re);
 	map_rdunlock();
