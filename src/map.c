@@ -394,6 +394,40 @@ void map_drop_zero_copies(struct daxmap_obj *obj, uint64_t e, struct dm_mapping 
 	}
 }
 
+void map_extend_tail(struct daxmap_obj *obj, uint64_t e, uint64_t pidx, uint64_t from,
+		     uint64_t to)
+{
+	struct daxmap_pool *pool = obj->pool;
+	uint64_t estart = e << pool->extent_shift, eend = estart + pool->extent_size;
+
+	if (to > eend)
+		to = eend;
+	if (from >= to || obj->maps == 0 || pidx >= pool->nextents)
+		return;
+	for (size_t i = 0; i < nmaps; i++) {
+		struct dm_mapping *m = maps[i];
+		uint64_t lo, hi, poff;
+		char *va;
+
+		if (m->obj != obj)
+			continue;
+		lo = from > m->obj_off ? from : m->obj_off;
+		hi = to < m->obj_off + m->len ? to : m->obj_off + m->len;
+		if (lo >= hi)
+			continue;
+		va = m->va + (lo - m->obj_off);
+		poff = pool->data_off + (pidx << pool->extent_shift) + (lo - estart);
+		/* only an optimisation: if it fails, those pages fault as usual */
+		if (mmap(va, (size_t)(hi - lo), m->prot, MAP_FIXED | MAP_SHARED | MAP_POPULATE,
+			 pool->fd, (off_t)poff) == MAP_FAILED) {
+			LOG(OUT_WARN, "extending the mapping of a grown object at %p failed: %s",
+			    (void *)va, strerror(errno));
+			continue;
+		}
+		madvise(va, (size_t)(hi - lo), MADV_DONTFORK);
+	}
+}
+
 void map_fork_prepare(void)
 {
 	/* waits for every fault resolution in flight: none is between its

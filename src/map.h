@@ -65,6 +65,15 @@ int map_teardown_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end,
 void map_drop_zero_copies(struct daxmap_obj *obj, uint64_t e, struct dm_mapping *except)
 	REQUIRES_SHARED(maps_lock);
 
+/*
+ * The object grew: in every mapping of obj, map the pool pages of its old
+ * last extent pidx (index e) over [from, to) (page aligned, cut at the end
+ * of the extent), so that an object growing a page at a time does not take
+ * one fault per page. Caller holds e's range exclusively.
+ */
+void map_extend_tail(struct daxmap_obj *obj, uint64_t e, uint64_t pidx, uint64_t from,
+		     uint64_t to) REQUIRES_SHARED(maps_lock);
+
 /* pthread_atfork hooks (installed by pool.c). */
 void map_fork_prepare(void) ACQUIRE(maps_lock);
 void map_fork_parent(void) RELEASE(maps_lock);

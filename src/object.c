@@ -595,7 +595,7 @@ int object_replay(struct daxmap_pool *pool, enum log_op op, uint32_t slot, uint6
 static void object_grow_locked(struct daxmap_obj *obj, uint64_t old, uint64_t size)
 	REQUIRES_SHARED(maps_lock)
 {
-	uint64_t tail_end = page_up(old);
+	uint64_t tail_end = page_up(old), e = old >> obj->pool->extent_shift, pidx;
 
 	mutex_lock(&obj->extents_lock);
 	/* bytes stored past the old EOF in its last page must read zero now
@@ -603,9 +603,13 @@ static void object_grow_locked(struct daxmap_obj *obj, uint64_t old, uint64_t si
 	if (tail_end > old)
 		object_zero_bytes_locked(obj, old, tail_end < size ? tail_end : size);
 	object_set_size_locked(obj, size);
+	pidx = extmap_get(&obj->extmap, e);
 	mutex_unlock(&obj->extents_lock);
 	/* pages past the old EOF may hold SIGBUS markers: clear them */
 	map_zap_obj_range(obj, tail_end, page_up(size));
+	/* the old last extent's mappings stopped at the old EOF: extend them */
+	if (pidx != EXTMAP_NONE)
+		map_extend_tail(obj, e, pidx, tail_end, page_up(size));
 }
 
 /* Checks an (off, len) argument pair: -EINVAL for len 0 or a sum that wraps,
@@ -676,17 +680,43 @@ static int object_shrink(struct daxmap_obj *obj, uint64_t size)
 	return ret;
 }
 
+/*
+ * Holds [off, end) exclusively for an operation that may move EOF to `end`,
+ * to the end of everything when it does: EOF moves only under a range that
+ * reaches the end. Returns whether it holds that far. A shrink that slips in
+ * before the lock is taken can make a range cross EOF: then it takes the
+ * lock again, to the end.
+ */
+static int object_lock_to(struct daxmap_obj *obj, struct range_entry *re, uint64_t off,
+			  uint64_t end) REQUIRES_SHARED(maps_lock) ACQUIRE(obj->range_lock) NO_TSA
+{
+	uint64_t mask = ~(obj->pool->extent_size - 1);
+
+	for (;;) {
+		uint64_t size = atomic_load(&obj->size), now;
+		int to_end = end > size;
+		/* moving EOF touches the extent holding the old EOF too */
+		uint64_t start = (to_end && size < off ? size : off) & mask;
+
+		rangelock_lock(&obj->range_lock, re, start, lock_end(obj->pool, end, to_end), 1);
+		now = atomic_load(&obj->size);
+		if (!(end > now) == !to_end && (!to_end || (now & mask) >= start))
+			return to_end;
+		/* EOF moved before we held the range: take the right one */
+		fault_requeue(obj->pool, rangelock_unlock(&obj->range_lock, re));
+	}
+}
+
 static int object_grow(struct daxmap_obj *obj, uint64_t size)
 {
 	struct range_entry re;
 	uint64_t old;
 
 	map_rdlock();
-	rangelock_lock(&obj->range_lock, &re, atomic_load(&obj->size) & ~(obj->pool->extent_size - 1),
-		       lock_end(obj->pool, 0, 1), 1);
-	old = atomic_load(&obj->size);
-	if (size > old)
+	if (object_lock_to(obj, &re, size, size)) {
+		old = atomic_load(&obj->size);
 		object_grow_locked(obj, old, size);
+	}
 	object_unlock_range(obj, &re);
 	map_rdunlock();
 	return 0;
@@ -744,28 +774,6 @@ int daxmap_obj_punch_hole(daxmap_obj *obj, uint64_t off, uint64_t len)
 	if (ret == 0)
 		fault_retry_errors(pool);
 	return ret;
-}
-
-/*
- * Holds [off, end) exclusively for an operation that may move EOF to `end`,
- * to the end of everything when it does: EOF moves only under a range that
- * reaches the end. Returns whether it holds that far. A shrink that slips in
- * before the lock is taken can make a range cross EOF: then it takes the
- * lock again, to the end.
- */
-static int object_lock_to(struct daxmap_obj *obj, struct range_entry *re, uint64_t off,
-			  uint64_t end) REQUIRES_SHARED(maps_lock) ACQUIRE(obj->range_lock) NO_TSA
-{
-	uint64_t start = off & ~(obj->pool->extent_size - 1);
-	int to_end = end > atomic_load(&obj->size);
-
-	rangelock_lock(&obj->range_lock, re, start, lock_end(obj->pool, end, to_end), 1);
-	if (!to_end && end > atomic_load(&obj->size)) {
-		fault_requeue(obj->pool, rangelock_unlock(&obj->range_lock, re));
-		to_end = 1;
-		rangelock_lock(&obj->range_lock, re, start, lock_end(obj->pool, end, 1), 1);
-	}
-	return to_end;
 }
 
 int daxmap_obj_zero_range(daxmap_obj *obj, uint64_t off, uint64_t len)

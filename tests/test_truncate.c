@@ -287,6 +287,35 @@ static void test_bad_ranges_are_refused_and_change_nothing(void)
 	fix_close(&f);
 }
 
+static void test_growing_a_page_at_a_time_faults_once_per_extent(void)
+{
+	struct fix f;
+	struct daxmap_pool_stat st0, st1;
+	uint64_t size = 4096;
+
+	fix_open(&f, "growpage.pool", size, 0x10);
+	CU_ASSERT_FATAL(daxmap_pool_stat(f.pool, &st0) == 0);
+	/* an appender: grow by one page, write it, 200 times (all in extent 0) */
+	for (int i = 0; i < 200; i++) {
+		TU_OK(daxmap_obj_truncate(f.obj, size + 4096));
+		memset(f.a + size, 0x20 + (i & 7), 4096);
+		size += 4096;
+	}
+	CU_ASSERT_FATAL(daxmap_pool_stat(f.pool, &st1) == 0);
+	printf("\n  200 one-page grows: %llu faults\n",
+	       (unsigned long long)(st1.faults - st0.faults));
+	CU_ASSERT(st1.faults - st0.faults <= 2);
+	CU_ASSERT_EQUAL(used(f.pool), EXT);
+	/* the page past the new EOF still gives SIGBUS; the data is all there */
+	uint8_t v;
+	CU_ASSERT_EQUAL(tu_try_read8(f.a + size, &v), SIGBUS);
+	fix_reopen(&f);
+	CU_ASSERT(all_eq(f.a, 4096, 0x10));
+	for (int i = 0; i < 200; i++)
+		CU_ASSERT(all_eq(f.a + 4096 + (uint64_t)i * 4096, 4096, (uint8_t)(0x20 + (i & 7))));
+	fix_close(&f);
+}
+
 /* ---- recovery of a logged operation -------------------------------------- */
 
 static uint64_t fletcher64(const void *buf, size_t len)
@@ -390,6 +419,8 @@ int main(void)
 		 test_allocate_on_full_pool_is_enospc_and_keeps_size},
 		{"bad_ranges_are_refused_and_change_nothing",
 		 test_bad_ranges_are_refused_and_change_nothing},
+		{"growing_a_page_at_a_time_faults_once_per_extent",
+		 test_growing_a_page_at_a_time_faults_once_per_extent},
 		{"logged_punch_is_finished_at_open", test_logged_punch_is_finished_at_open},
 		{"logged_shrink_is_finished_at_open", test_logged_shrink_is_finished_at_open},
 		{"torn_log_record_is_ignored", test_torn_log_record_is_ignored},
