@@ -122,8 +122,10 @@ static const char *make_pool(const char *name)
 	unsigned char *p;
 
 	unlink(path);
-	CU_ASSERT_FATAL(tool("create", path, "32M", "--extent-size", "64K", "--max-objects", "16",
-			     NULL) == 0);
+	int rc = tool("create", path, "32M", "--extent-size", "64K", "--max-objects", "16", NULL);
+	if (rc != 0)
+		fprintf(stderr, "daxmap create %s: exit %d: %s\n", path, rc, out);
+	CU_ASSERT_FATAL(rc == 0);
 	TU_OK(daxmap_pool_open(&pool, path));
 	TU_OK(daxmap_obj_open(&obj, pool, "a", DAXMAP_CREATE));
 	TU_OK(daxmap_obj_truncate(obj, 200 * KiB));
