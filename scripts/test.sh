@@ -5,9 +5,9 @@
 #     (DAXMAP_DISK_TEST_DIR, default /var/tmp), where persistence is msync;
 #  3. clang with -Wthread-safety -Werror: the lock annotations must hold;
 #  4. clang, AddressSanitizer + UndefinedBehaviorSanitizer: the whole suite;
-#  5. clang, ThreadSanitizer: the suite but test_stress, test_fsx and
-#     test_kvstore_crash (doc/LOCKING.md, "Sanitizers", says why each
-#     exclusion and suppression is there).
+#  5. clang, ThreadSanitizer: the suite but test_stress and test_fsx
+#     (doc/LOCKING.md, "Sanitizers", says why each exclusion and
+#     suppression is there).
 # Set DAXMAP_TEST_DIR to put the first run's pools elsewhere.
 set -eu
 cd "$(dirname "$0")/.."
@@ -35,10 +35,10 @@ CC=clang ./scripts/build.sh build-asan Debug -DDAXMAP_BENCH=OFF \
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure)
 
-echo "== ThreadSanitizer: suite without test_stress, test_fsx, test_kvstore_crash"
+echo "== ThreadSanitizer: suite without test_stress and test_fsx"
 CC=clang ./scripts/build.sh build-tsan Debug -DDAXMAP_BENCH=OFF -DDAXMAP_SANITIZE=thread
 (cd build-tsan && TSAN_OPTIONS="suppressions=$(pwd)/../tests/tsan.supp die_after_fork=0" \
-	ctest --output-on-failure -E '^(test_stress|test_fsx|test_kvstore_crash)$')
+	ctest --output-on-failure -E '^(test_stress|test_fsx)$')
 
 echo "== fuzzing pool images (${DAXMAP_FUZZ_TIME:-60}s; DAXMAP_FUZZ_TIME=0 skips)"
 if [ "${DAXMAP_FUZZ_TIME:-60}" != 0 ]; then

@@ -34,7 +34,9 @@
 #define CHUNK (UINT64_C(2) << 20)       /* unit of log allocation and punching: one extent */
 #define OFF_BITS 40                     /* a slot holds a 40-bit log offset ... */
 #define OFF_MASK ((UINT64_C(1) << OFF_BITS) - 1)
-#define LOG_MAP (UINT64_C(1) << OFF_BITS) /* ... so the log spans 1 TiB of address space */
+/* the log's mapping: 64 GiB of address space (reserved, nothing allocated
+ * until written), the most the store can hold; offsets fit OFF_BITS easily */
+#define LOG_MAP (UINT64_C(1) << 36)
 #define NCHUNKS (LOG_MAP / CHUNK)
 #define REC_START UINT64_C(4096)        /* records start after the superblock */
 #define SLOT_EMPTY UINT64_C(0)
