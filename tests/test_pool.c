@@ -101,23 +101,9 @@ static void copy_file(const char *from, const char *to)
 }
 
 /* Fletcher-64 over 32-bit words, as the pool format defines its checksums. */
-static uint64_t fletcher64(const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	uint64_t lo = 0, hi = 0;
-
-	for (size_t i = 0; i < len; i += 4) {
-		uint32_t w = 0;
-		memcpy(&w, p + i, len - i >= 4 ? 4 : len - i);
-		lo += w;
-		hi += lo;
-	}
-	return (hi << 32) | (lo & 0xffffffffu);
-}
-
 static void hdr_fix_checksum(unsigned char *h)
 {
-	uint64_t c = fletcher64(h, HDR_OFF_CHECKSUM);
+	uint64_t c = tu_fletcher64(h, HDR_OFF_CHECKSUM);
 	memcpy(h + HDR_OFF_CHECKSUM, &c, sizeof(c));
 }
 

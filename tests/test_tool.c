@@ -82,20 +82,6 @@ static int tool(const char *arg, ...)
 		CU_ASSERT(strstr(out, (s)) != NULL);                                               \
 	} while (0)
 
-static uint64_t fletcher64(const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	uint64_t lo = 0, hi = 0;
-
-	for (size_t i = 0; i < len; i += 4) {
-		uint32_t w = 0;
-		memcpy(&w, p + i, len - i >= 4 ? 4 : len - i);
-		lo += w;
-		hi += lo;
-	}
-	return (hi << 32) | (lo & 0xffffffffu);
-}
-
 static void poke(const char *path, uint64_t off, const void *buf, size_t len)
 {
 	int fd = open(path, O_WRONLY);
@@ -363,7 +349,7 @@ static void test_check_log(void)
 	daxmap_obj *obj;
 	uint64_t size;
 
-	rec[7] = fletcher64(rec, 56);
+	rec[7] = tu_fletcher64(rec, 56);
 	poke(path, LOG_OFF + 3 * 64, rec, sizeof(rec));
 	CU_ASSERT(tool("check", path, NULL) == 0);
 	HAS("log record 3 at offset 4288: pending shrink of object slot 0");
@@ -382,7 +368,7 @@ static void test_check_log(void)
 
 	/* a committed record for a free slot cannot be replayed: damaged */
 	rec[1] = 4;
-	rec[7] = fletcher64(rec, 56);
+	rec[7] = tu_fletcher64(rec, 56);
 	poke(path, LOG_OFF, rec, sizeof(rec));
 	CU_ASSERT(tool("check", path, NULL) == 1);
 	HAS("not a live object: the next open cannot replay it");

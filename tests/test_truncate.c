@@ -318,19 +318,6 @@ static void test_growing_a_page_at_a_time_faults_once_per_extent(void)
 
 /* ---- recovery of a logged operation -------------------------------------- */
 
-static uint64_t fletcher64(const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	uint64_t lo = 0, hi = 0;
-	for (size_t i = 0; i < len; i += 4) {
-		uint32_t w = 0;
-		memcpy(&w, p + i, len - i >= 4 ? 4 : len - i);
-		lo += w;
-		hi += lo;
-	}
-	return (hi << 32) | (lo & 0xffffffffu);
-}
-
 /* Writes an intent record into a closed pool, as if the process had died
  * right after logging (the on-media format of src/log.h). */
 static void plant_record(const char *path, uint64_t op, uint64_t slot, uint64_t a, uint64_t b,
@@ -340,7 +327,7 @@ static void plant_record(const char *path, uint64_t op, uint64_t slot, uint64_t 
 	int fd = open(path, O_RDWR);
 
 	CU_ASSERT_FATAL(fd >= 0);
-	r[7] = fletcher64(r, 56) + (torn ? 1 : 0);
+	r[7] = tu_fletcher64(r, 56) + (torn ? 1 : 0);
 	CU_ASSERT_FATAL(pwrite(fd, r, sizeof(r), 4096) == (ssize_t)sizeof(r));
 	close(fd);
 }

@@ -180,3 +180,17 @@ int tu_run(const char *suite_name, const struct tu_test *tests)
 	CU_cleanup_registry();
 	return failed ? 1 : 0;
 }
+
+uint64_t tu_fletcher64(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	uint64_t lo = 0, hi = 0;
+
+	for (size_t i = 0; i < len; i += 4) {
+		uint32_t w = 0;
+		memcpy(&w, p + i, len - i >= 4 ? 4 : len - i);
+		lo += w;
+		hi += lo;
+	}
+	return (hi << 32) | (lo & 0xffffffffu);
+}

@@ -33,6 +33,13 @@ int tu_vma_count(const void *start, size_t len);
 uint64_t tu_seed(const char *test);
 uint64_t tu_rand(uint64_t *state);
 
+/*
+ * The pool format's checksum (Fletcher-64 over 32-bit words), written here
+ * independently of src/pool.c on purpose: tests that forge or patch pool
+ * bytes check the format, not the library's own code.
+ */
+uint64_t tu_fletcher64(const void *buf, size_t len);
+
 /* Runs the CUnit registry with the given suites; returns the exit status. */
 struct tu_test {
 	const char *name;
