@@ -116,27 +116,6 @@ static const char *op_name(uint64_t op)
 	}
 }
 
-static uint64_t name_hash(const struct obj_slot *s)
-{
-	uint64_t h = UINT64_C(1469598103934665603);
-	for (uint32_t k = 0; k < s->name_len; k++)
-		h = (h ^ (unsigned char)s->name[k]) * UINT64_C(1099511628211);
-	return h;
-}
-
-struct name_key {
-	uint64_t hash;
-	uint32_t slot;
-};
-
-static int name_key_cmp(const void *a, const void *b)
-{
-	const struct name_key *x = a, *y = b;
-	if (x->hash != y->hash)
-		return x->hash < y->hash ? -1 : 1;
-	return x->slot < y->slot ? -1 : x->slot > y->slot;
-}
-
 static int u64_cmp(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -144,12 +123,12 @@ static int u64_cmp(const void *a, const void *b)
 }
 
 /* Live objects must have distinct names: open finds the first one only. */
-static int check_names(struct check *c, struct name_key *keys, uint64_t n, uint64_t objtab_off)
+static int check_names(struct check *c, struct slot_name_key *keys, uint64_t n, uint64_t objtab_off)
 {
 	struct obj_slot a, b;
 	int ret;
 
-	qsort(keys, n, sizeof(*keys), name_key_cmp);
+	qsort(keys, n, sizeof(*keys), slot_name_key_cmp);
 	for (uint64_t i = 1; i < n; i++) {
 		if (keys[i].hash != keys[i - 1].hash)
 			continue;
@@ -207,7 +186,7 @@ static int check_run(struct check *c)
 	struct log_record log[LOG_RECORDS];
 	uint8_t *state = NULL, *freebits = NULL;
 	uint64_t *size = NULL, *owned = NULL, nowned = 0, *dups = NULL, ndups = 0;
-	struct name_key *names = NULL;
+	struct slot_name_key *names = NULL;
 	uint64_t nnames = 0, nlive = 0, ndying = 0, nfree = 0, ndirty = 0, npast = 0, npending = 0;
 	char *buf = NULL;
 	uint64_t next;
@@ -272,7 +251,7 @@ static int check_run(struct check *c)
 			} else if (s->state == SLOT_LIVE) {
 				state[i] = ST_LIVE;
 				size[i] = s->size;
-				names[nnames].hash = name_hash(s);
+				names[nnames].hash = slot_name_hash(s);
 				names[nnames++].slot = i;
 				nlive++;
 			} else if (s->state == SLOT_DYING) {

@@ -149,14 +149,18 @@ static int object_load_extents(struct daxmap_pool *pool) NO_TSA
 	return 0;
 }
 
-struct name_key {
-	uint64_t hash;
-	uint32_t slot;
-};
-
-static int name_key_cmp(const void *a, const void *b)
+uint64_t slot_name_hash(const struct obj_slot *s)
 {
-	const struct name_key *x = a, *y = b;
+	/* FNV-1a */
+	uint64_t h = UINT64_C(1469598103934665603);
+	for (uint32_t k = 0; k < s->name_len; k++)
+		h = (h ^ (unsigned char)s->name[k]) * UINT64_C(1099511628211);
+	return h;
+}
+
+int slot_name_key_cmp(const void *a, const void *b)
+{
+	const struct slot_name_key *x = a, *y = b;
 	if (x->hash != y->hash)
 		return x->hash < y->hash ? -1 : 1;
 	return x->slot < y->slot ? -1 : x->slot > y->slot;
@@ -166,23 +170,19 @@ static int name_key_cmp(const void *a, const void *b)
  * a damaged table (only the first could ever be opened). */
 static int object_check_names(struct daxmap_pool *pool) NO_TSA
 {
-	struct name_key *k = malloc((pool->objtab.live ? pool->objtab.live : 1) * sizeof(*k));
+	struct slot_name_key *k = malloc((pool->objtab.live ? pool->objtab.live : 1) * sizeof(*k));
 	uint64_t n = 0;
 	int ret = 0;
 
 	if (!k)
 		return ERR(-ENOMEM, "out of memory checking object names");
 	for (uint32_t i = 0; i < pool->max_objects; i++) {
-		const struct obj_slot *s = &pool->slots[i];
-		uint64_t h = UINT64_C(1469598103934665603);
 		if (!pool->objtab.objs[i] || pool->objtab.objs[i]->dying)
 			continue;
-		for (uint32_t c = 0; c < s->name_len; c++)
-			h = (h ^ (unsigned char)s->name[c]) * UINT64_C(1099511628211);
-		k[n].hash = h;
+		k[n].hash = slot_name_hash(&pool->slots[i]);
 		k[n++].slot = i;
 	}
-	qsort(k, n, sizeof(*k), name_key_cmp);
+	qsort(k, n, sizeof(*k), slot_name_key_cmp);
 	for (uint64_t i = 1; i < n && ret == 0; i++)
 		for (uint64_t j = i; ret == 0 && j-- > 0 && k[j].hash == k[i].hash;) {
 			const struct obj_slot *a = &pool->slots[k[j].slot], *b = &pool->slots[k[i].slot];

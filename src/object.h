@@ -45,6 +45,15 @@ int slot_check(const struct obj_slot *s, uint32_t i, uint64_t off, uint64_t next
  */
 int ext_entry_check(uint64_t ent, uint64_t i, uint64_t off, uint32_t max_objects,
 		    unsigned extent_shift);
+/* Names of live slots, sorted by hash to find two objects with one name
+ * (open refuses such a pool; the checker reports it). */
+struct slot_name_key {
+	uint64_t hash;
+	uint32_t slot;
+};
+uint64_t slot_name_hash(const struct obj_slot *s);
+int slot_name_key_cmp(const void *a, const void *b);
+
 /* Validates the object table and the extent table and builds the objects. */
 int object_load(struct daxmap_pool *pool);
 /* Finishes interrupted unlinks and frees extents past EOF (after alloc_init). */
