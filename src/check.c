@@ -1,8 +1,7 @@
 /*
  * The read-only integrity checker: daxmap_pool_check(). It reads the pool
  * file with pread(2) (no mapping, no userfaultfd, nothing written) and
- * applies the same validators as open (pool_hdr_check, log_record_check,
- * slot_check, ext_entry_check), then the cross-structure checks that open
+ * applies the same validators as open (layout.h), then the cross-structure checks that open
  * does while it builds its in-memory state: owners live, no (object, index)
  * held twice, log records replayable.
  */
@@ -19,10 +18,7 @@
 
 #include "layout.h"
 #include "libdaxmap.h"
-#include "log.h"
-#include "object.h"
 #include "out.h"
-#include "pool.h"
 
 #define CHECK_MAX_DAMAGE 1000                      /* listed; the rest are counted */
 #define CHECK_CHUNK (UINT64_C(1) << 20)           /* bytes read at a time */
@@ -106,16 +102,6 @@ static void progress(struct check *c, const char *what, uint64_t done, uint64_t 
 	*next = done + CHECK_PROGRESS_EVERY;
 }
 
-static const char *op_name(uint64_t op)
-{
-	switch (op) {
-	case LOG_OP_SHRINK: return "shrink";
-	case LOG_OP_PUNCH: return "punch hole";
-	case LOG_OP_ZERO: return "zero range";
-	default: return "?";
-	}
-}
-
 static int u64_cmp(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -128,7 +114,7 @@ static int check_names(struct check *c, struct slot_name_key *keys, uint64_t n, 
 	struct obj_slot a, b;
 	int ret;
 
-	qsort(keys, n, sizeof(*keys), slot_name_key_cmp);
+	qsort(keys, n, sizeof(*keys), layout_name_key_cmp);
 	for (uint64_t i = 1; i < n; i++) {
 		if (keys[i].hash != keys[i - 1].hash)
 			continue;
@@ -203,7 +189,7 @@ static int check_run(struct check *c)
 	}
 	if ((ret = read_at(c, &h, sizeof(h), 0)) < 0)
 		return ret;
-	ret = pool_hdr_check(&h, (uint64_t)st.st_size, c->path);
+	ret = layout_hdr_check(&h, (uint64_t)st.st_size, c->path);
 	if (ret == -EPROTONOSUPPORT)
 		return ret;
 	if (ret < 0) {
@@ -215,7 +201,7 @@ static int check_run(struct check *c)
 	if ((ret = read_at(c, log, sizeof(log), POOL_LOG_OFF)) < 0)
 		return ret;
 	for (unsigned i = 0; i < LOG_RECORDS; i++) {
-		ret = log_record_check(&log[i], i, h.max_objects);
+		ret = layout_log_check(&log[i], i, h.max_objects);
 		if (ret < 0)
 			say_err(c, ret);
 		else if (ret == 0 && log[i].op != LOG_OP_NONE)
@@ -245,13 +231,13 @@ static int check_run(struct check *c)
 		for (uint32_t k = 0; k < n; k++, i++) {
 			const struct obj_slot *s = (const struct obj_slot *)(buf + (size_t)k * SLOT_SIZE);
 			uint64_t off = h.objtab_off + (uint64_t)i * SLOT_SIZE;
-			if ((ret = slot_check(s, i, off, h.nextents)) < 0) {
+			if ((ret = layout_slot_check(s, i, off, h.nextents)) < 0) {
 				say_err(c, ret);
 				state[i] = ST_BAD;
 			} else if (s->state == SLOT_LIVE) {
 				state[i] = ST_LIVE;
 				size[i] = s->size;
-				names[nnames].hash = slot_name_hash(s);
+				names[nnames].hash = layout_name_hash(s);
 				names[nnames++].slot = i;
 				nlive++;
 			} else if (s->state == SLOT_DYING) {
@@ -271,16 +257,16 @@ static int check_run(struct check *c)
 	/* log records must name a live object: replay at open fails otherwise */
 	for (unsigned i = 0; i < LOG_RECORDS; i++) {
 		const struct log_record *r = &log[i];
-		if (log_record_check(r, i, h.max_objects) <= 0)
+		if (layout_log_check(r, i, h.max_objects) <= 0)
 			continue;
 		if (state[r->slot] != ST_LIVE)
 			say(c, "damaged", "log record %u at offset %zu: %s of object slot %llu, "
 			    "which is not a live object: the next open cannot replay it", i,
-			    POOL_LOG_OFF + i * sizeof(*r), op_name(r->op), (unsigned long long)r->slot);
+			    POOL_LOG_OFF + i * sizeof(*r), layout_log_op_name(r->op), (unsigned long long)r->slot);
 		else
 			say(c, "notice", "log record %u at offset %zu: pending %s of object slot "
 			    "%llu [%llu, %llu): will be replayed on the next open", i,
-			    POOL_LOG_OFF + i * sizeof(*r), op_name(r->op), (unsigned long long)r->slot,
+			    POOL_LOG_OFF + i * sizeof(*r), layout_log_op_name(r->op), (unsigned long long)r->slot,
 			    (unsigned long long)r->a, (unsigned long long)r->b);
 	}
 
@@ -303,7 +289,7 @@ static int check_run(struct check *c)
 		for (uint64_t k = 0; k < n; k++, i++) {
 			uint64_t ent = ents[k], off = h.exttab_off + i * sizeof(uint64_t), e, eof_ext;
 			uint32_t slot;
-			int r = ext_entry_check(ent, i, off, h.max_objects,
+			int r = layout_ext_check(ent, i, off, h.max_objects,
 						(unsigned)__builtin_ctzll(h.extent_size));
 			if (r < 0) {
 				say_err(c, r);

@@ -2,8 +2,8 @@
  * Crash emulation (builds with DAXMAP_CRASHTEST only; see doc/DESIGN.md,
  * "Crash consistency: how it is tested").
  *
- * Every persistence point the library issues (pool_persist,
- * pool_zero_persist, daxmap_persist) is reported to a hook, before the bytes
+ * Every persistence point the library issues (media_persist,
+ * media_zero_persist, daxmap_persist) is reported to a hook, before the bytes
  * are made durable, with the range of the pool file that the persist writes
  * back: widened to pages for msync (pmem_msync aligns to pages), to cache
  * lines for cache flushes. A test (tests/test_crash.c) keeps a shadow of
@@ -33,27 +33,25 @@ __attribute__((visibility("default"))) void daxmap_crashtest_set_hook(daxmap_cra
 #endif
 
 #ifdef DAXMAP_BUILD
-struct daxmap_pool;
-struct dm_mapping;
 #ifdef DAXMAP_CRASHTEST
 /* 1 when a hook is installed. */
 int crashtest_hooked(void);
-/* A persist of [addr, addr+len) of the pool mapping. */
-void crashtest_persist(struct daxmap_pool *pool, const void *addr, size_t len);
-/* daxmap_persist of [addr, addr+len) of mapping m: the parts mapped to the pool. */
-void crashtest_persist_user(struct dm_mapping *m, const void *addr, size_t len);
+/*
+ * A persist of [off, off+len) of pool file `path`, mapped at `base`
+ * (pool_len bytes); is_pmem says how it writes back (cache lines or pages).
+ * The hook knows files and byte ranges only: it calls no module.
+ */
+void crashtest_persist(const char *path, const char *base, size_t pool_len, int is_pmem,
+		       size_t off, size_t len);
 #else
 static inline int crashtest_hooked(void)
 {
 	return 0;
 }
-static inline void crashtest_persist(struct daxmap_pool *pool, const void *addr, size_t len)
+static inline void crashtest_persist(const char *path, const char *base, size_t pool_len,
+				     int is_pmem, size_t off, size_t len)
 {
-	(void)pool, (void)addr, (void)len;
-}
-static inline void crashtest_persist_user(struct dm_mapping *m, const void *addr, size_t len)
-{
-	(void)m, (void)addr, (void)len;
+	(void)path, (void)base, (void)pool_len, (void)is_pmem, (void)off, (void)len;
 }
 #endif
 #endif

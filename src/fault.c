@@ -42,124 +42,13 @@
 #include "map.h"
 #include "object.h"
 #include "out.h"
-#include "uffd_compat.h"
-
-#define FAULT_FEATURES_REQUIRED                                                                    \
-	(UFFD_FEATURE_THREAD_ID | UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_EVENT_REMAP)
+#include "page.h"
 
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static size_t page_size(void)
-{
-	/* atomic: handler threads and callers may be the first to ask at once */
-	static _Atomic size_t ps;
-	size_t v = atomic_load_explicit(&ps, memory_order_relaxed);
-
-	if (!v) {
-		v = (size_t)sysconf(_SC_PAGESIZE);
-		atomic_store_explicit(&ps, v, memory_order_relaxed);
-	}
-	return v;
-}
-
-static int uffd_open_fd(int *user_mode_only)
-{
-	int fd, dev;
-
-	*user_mode_only = 0;
-	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (fd >= 0)
-		return fd;
-	dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
-	if (dev >= 0) {
-		fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
-		close(dev);
-		if (fd >= 0)
-			return fd;
-	}
-	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
-	if (fd >= 0) {
-		*user_mode_only = 1;
-		LOG(OUT_WARN, "userfaultfd handles user-mode faults only: a system call that "
-			      "reads into an untouched mapped page fails with EFAULT (run as root, "
-			      "give access to /dev/userfaultfd, or set "
-			      "vm.unprivileged_userfaultfd=1)");
-		return fd;
-	}
-	return -errno;
-}
-
-int fault_open(struct daxmap_pool *pool)
-{
-	struct fault_ctx *f = &pool->fault;
-	struct uffdio_api api;
-	int fd;
-
-	mutex_init(&f->err_lock, lockclass_err);
-	mutex_init(&f->retry_lock, lockclass_retry);
-	f->retry = NULL;
-	f->wake_pending = NULL;
-	f->uffd = f->stop_fd = f->kick_fd = -1;
-	fd = uffd_open_fd(&f->user_mode_only);
-	if (fd < 0)
-		return ERR(fd, "cannot open a userfaultfd: run as root, give this user read-write "
-			       "access to /dev/userfaultfd, or set the sysctl "
-			       "vm.unprivileged_userfaultfd=1");
-	f->uffd = fd;
-	/* ask for everything we can use; then check what we must have */
-	memset(&api, 0, sizeof(api));
-	api.api = UFFD_API;
-	api.features = FAULT_FEATURES_REQUIRED | UFFD_FEATURE_POISON;
-	if (ioctl(fd, UFFDIO_API, &api) < 0) {
-		memset(&api, 0, sizeof(api));
-		api.api = UFFD_API;
-		api.features = FAULT_FEATURES_REQUIRED;
-		if (ioctl(fd, UFFDIO_API, &api) < 0)
-			return ERR(-errno, "userfaultfd lacks features this library needs "
-					   "(thread id, write-protect faults, remap events): "
-					   "Linux 5.7 or later is required");
-	}
-	f->features = api.features;
-	if (!(f->features & UFFD_FEATURE_POISON))
-		LOG(OUT_WARN, "kernel has no UFFDIO_POISON (Linux 6.6+): SIGBUS for faults past "
-			      "EOF is sent as a queued signal (si_code SI_QUEUE)");
-	f->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	f->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (f->stop_fd < 0 || f->kick_fd < 0)
-		return ERR(-errno, "cannot create an eventfd");
-	f->zero_src = mmap(NULL, pool->extent_size, PROT_READ,
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (f->zero_src == MAP_FAILED) {
-		f->zero_src = NULL;
-		return ERR(-errno, "cannot reserve the zero source of hole reads");
-	}
-	madvise(f->zero_src, pool->extent_size, MADV_DONTFORK);
-	return 0;
-}
-
-int fault_register(struct daxmap_pool *pool, void *va, size_t len, int prot)
-{
-	struct uffdio_register reg;
-
-	memset(&reg, 0, sizeof(reg));
-	reg.range.start = (uintptr_t)va;
-	reg.range.len = len;
-	/* a writable mapping is also registered for write-protect faults: a
-	 * hole that was read (zeros, write-protected) must still bring its
-	 * first write to us, never to anonymous memory */
-	reg.mode = UFFDIO_REGISTER_MODE_MISSING |
-		   ((prot & PROT_WRITE) ? UFFDIO_REGISTER_MODE_WP : 0);
-	if (ioctl(pool->fault.uffd, UFFDIO_REGISTER, &reg) < 0)
-		return ERR(-errno, "UFFDIO_REGISTER of %zu bytes at %p failed", len, va);
-	if (!(reg.ioctls & ((uint64_t)1 << _UFFDIO_COPY)) ||
-	    !(reg.ioctls & ((uint64_t)1 << _UFFDIO_WAKE)))
-		return ERR(-ENOTSUP, "userfaultfd range lacks UFFDIO_COPY/UFFDIO_WAKE");
-	return 0;
 }
 
 /* A fault message parked on a range lock until the range's holder unlocks. */
@@ -177,43 +66,43 @@ struct fault_parked {
  * events it finds are consumed, the fault messages go to the retry list for
  * the handlers to run later. Takes fault.retry_lock (through fault_requeue).
  */
-static void fault_read_pending(struct daxmap_pool *pool)
+static void fault_read_pending(struct fault_ctx *f)
 {
 	struct uffd_msg msg;
 
-	while (read(pool->fault.uffd, &msg, sizeof(msg)) == (ssize_t)sizeof(msg)) {
+	while (read(f->uffd->fd, &msg, sizeof(msg)) == (ssize_t)sizeof(msg)) {
 		struct fault_parked *node;
 
 		if (msg.event != UFFD_EVENT_PAGEFAULT) {
 			LOG(OUT_DEBUG, "userfaultfd event %u read while retrying", msg.event);
 			continue;
 		}
-		counter_add(&pool->counters.faults, 1);
+		counter_add(&f->counters->faults, 1);
 		if ((node = malloc(sizeof(*node))) != NULL) {
 			node->msg = msg;
 			node->reminder = 0;
 			node->link.next = NULL;
-			fault_requeue(pool, &node->link);
+			fault_requeue(f, &node->link);
 		} else {
 			/* no memory to keep it: wake the thread, whose access
 			 * faults again and brings a fresh message */
 			struct uffdio_range r = {
 				.start = (uintptr_t)msg.arg.pagefault.address & ~(uintptr_t)(page_size() - 1),
 				.len = page_size()};
-			ioctl(pool->fault.uffd, UFFDIO_WAKE, &r);
+			ioctl(f->uffd->fd, UFFDIO_WAKE, &r);
 		}
 	}
 }
 
 /* An ioctl on the uffd, retried while pending events make it EAGAIN. */
-static int uffd_ioctl(struct daxmap_pool *pool, unsigned long req, void *arg)
+static int uffd_ioctl(struct fault_ctx *f, unsigned long req, void *arg)
 {
 	for (;;) {
-		if (ioctl(pool->fault.uffd, req, arg) == 0)
+		if (ioctl(f->uffd->fd, req, arg) == 0)
 			return 0;
 		if (errno != EAGAIN)
 			return -errno;
-		fault_read_pending(pool);
+		fault_read_pending(f);
 	}
 }
 
@@ -227,13 +116,12 @@ struct fault_wake_pending {
 	size_t len;
 };
 
-static int fault_wake_once(struct daxmap_pool *pool, uintptr_t start, size_t len)
+static int fault_wake_once(struct fault_ctx *f, uintptr_t start, size_t len)
 {
 	struct uffdio_range r = {.start = start, .len = len};
-	/* INJECT wake: UFFDIO_WAKE fails */
 	int ret = INJECT(INJ_WAKE);
 
-	return ret < 0 ? ret : uffd_ioctl(pool, UFFDIO_WAKE, &r);
+	return ret < 0 ? ret : uffd_ioctl(f, UFFDIO_WAKE, &r);
 }
 
 /*
@@ -245,21 +133,20 @@ static int fault_wake_once(struct daxmap_pool *pool, uintptr_t start, size_t len
  * fault itself was resolved, so the thread gets no SIGBUS: it runs late.
  * takes fault.err_lock (when the wake is queued)
  */
-static void fault_wake(struct daxmap_pool *pool, uintptr_t start, size_t len)
+static void fault_wake(struct fault_ctx *f, uintptr_t start, size_t len)
 {
-	struct fault_ctx *f = &pool->fault;
-	struct fault_wake_pending *w;
+		struct fault_wake_pending *w;
 	int ret = 0;
 
 	for (int i = 0; i < FAULT_WAKE_TRIES; i++)
-		if ((ret = fault_wake_once(pool, start, len)) == 0)
+		if ((ret = fault_wake_once(f, start, len)) == 0)
 			return;
 	LOG(OUT_ERROR, "UFFDIO_WAKE at %#lx+%zu failed: %s; retrying", (unsigned long)start, len,
 	    strerror(-ret));
 	while ((w = malloc(sizeof(*w))) == NULL) {
 		/* no memory to queue it: keep trying here rather than strand */
 		usleep(1000);
-		if (fault_wake_once(pool, start, len) == 0)
+		if (fault_wake_once(f, start, len) == 0)
 			return;
 	}
 	w->start = start;
@@ -272,10 +159,9 @@ static void fault_wake(struct daxmap_pool *pool, uintptr_t start, size_t len)
 
 /* Retries queued wakes once each; those that fail again stay queued.
  * takes fault.err_lock */
-static void fault_retry_wakes(struct daxmap_pool *pool)
+static void fault_retry_wakes(struct fault_ctx *f)
 {
-	struct fault_ctx *f = &pool->fault;
-	struct fault_wake_pending *list, *w, *again = NULL;
+		struct fault_wake_pending *list, *w, *again = NULL;
 
 	mutex_lock(&f->err_lock);
 	list = f->wake_pending;
@@ -283,7 +169,7 @@ static void fault_retry_wakes(struct daxmap_pool *pool)
 	mutex_unlock(&f->err_lock);
 	while ((w = list) != NULL) {
 		list = w->next;
-		if (fault_wake_once(pool, w->start, w->len) == 0) {
+		if (fault_wake_once(f, w->start, w->len) == 0) {
 			free(w);
 		} else {
 			w->next = again;
@@ -306,14 +192,13 @@ static void fault_retry_wakes(struct daxmap_pool *pool)
  * or EFAULT in a system call. Without UFFDIO_POISON: a queued SIGBUS
  * (SI_QUEUE, si_addr set), user-mode faults only.
  */
-static void fault_sigbus(struct daxmap_pool *pool, struct dm_mapping *m, uintptr_t page, pid_t tid,
+static void fault_sigbus(struct fault_ctx *f, struct dm_mapping *m, uintptr_t page, pid_t tid,
 			 int is_error)
 {
-	struct fault_ctx *f = &pool->fault;
-	size_t ps = page_size();
+		size_t ps = page_size();
 
-	counter_add(&pool->counters.faults_sigbus, 1);
-	if (f->features & UFFD_FEATURE_POISON) {
+	counter_add(&f->counters->faults_sigbus, 1);
+	if (f->uffd->features & UFFD_FEATURE_POISON) {
 		/* DONTWAKE: an error's marker is recorded (so that an unlink or
 		 * the retry timer clears it) before the thread can see its
 		 * SIGBUS; with no memory to record it, send a queued signal and
@@ -332,12 +217,12 @@ static void fault_sigbus(struct daxmap_pool *pool, struct dm_mapping *m, uintptr
 			}
 		}
 		if (!is_error || f->err_count < f->err_cap) {
-			ret = uffd_ioctl(pool, UFFDIO_POISON, &p);
+			ret = uffd_ioctl(f, UFFDIO_POISON, &p);
 			if (ret == -EEXIST) {
 				/* the page holds zeros of a hole read (a write to
 				 * it failed): drop them, then poison */
 				madvise((void *)page, ps, MADV_DONTNEED);
-				ret = uffd_ioctl(pool, UFFDIO_POISON, &p);
+				ret = uffd_ioctl(f, UFFDIO_POISON, &p);
 			}
 			if (ret == 0 && is_error)
 				f->err_addr[f->err_count++] = page;
@@ -345,7 +230,7 @@ static void fault_sigbus(struct daxmap_pool *pool, struct dm_mapping *m, uintptr
 		mutex_unlock(&f->err_lock);
 		if (ret == 0) {
 			atomic_fetch_add(&m->poisoned, 1);
-			fault_wake(pool, page, ps);
+			fault_wake(f, page, ps);
 			return;
 		}
 		if (ret != -ENOSPC)
@@ -359,16 +244,15 @@ static void fault_sigbus(struct daxmap_pool *pool, struct dm_mapping *m, uintptr
 	si.si_addr = (void *)page;
 	if (syscall(SYS_rt_tgsigqueueinfo, getpid(), tid, SIGBUS, &si) < 0)
 		LOG(OUT_ERROR, "cannot send SIGBUS to thread %d: %s", (int)tid, strerror(errno));
-	fault_wake(pool, page, ps);
+	fault_wake(f, page, ps);
 }
 
 /* Zeros for a read of a hole: copied, write-protected, so the first write
  * to any of these pages comes back to us as a WP fault. */
-static int fault_fill_zeros(struct daxmap_pool *pool, struct dm_mapping *m, uintptr_t lo,
+static int fault_fill_zeros(struct fault_ctx *f, struct dm_mapping *m, uintptr_t lo,
 			    uintptr_t hi)
 {
 	size_t ps = page_size(), step = 0; /* 0: the whole rest in one call */
-	/* INJECT ioctl: the UFFDIO_COPY of zeros fails */
 	int inj = INJECT(INJ_IOCTL);
 
 	if (inj < 0)
@@ -378,11 +262,11 @@ static int fault_fill_zeros(struct daxmap_pool *pool, struct dm_mapping *m, uint
 		struct uffdio_copy c;
 		memset(&c, 0, sizeof(c));
 		c.dst = lo;
-		c.src = (uintptr_t)pool->fault.zero_src;
+		c.src = (uintptr_t)f->zero_src;
 		c.len = step ? step : hi - lo;
 		c.mode = UFFDIO_COPY_MODE_DONTWAKE |
 			 ((m->prot & PROT_WRITE) ? UFFDIO_COPY_MODE_WP : 0);
-		if (ioctl(pool->fault.uffd, UFFDIO_COPY, &c) == 0) {
+		if (ioctl(f->uffd->fd, UFFDIO_COPY, &c) == 0) {
 			if (!step)
 				break;
 			lo += step;
@@ -400,7 +284,7 @@ static int fault_fill_zeros(struct daxmap_pool *pool, struct dm_mapping *m, uint
 			if (c.copy > 0)
 				lo += (uintptr_t)c.copy;
 			else
-				fault_read_pending(pool); /* an unread remap event: see there */
+				fault_read_pending(f); /* an unread remap event: see there */
 			continue;
 		}
 		if (errno == EEXIST) {
@@ -411,63 +295,22 @@ static int fault_fill_zeros(struct daxmap_pool *pool, struct dm_mapping *m, uint
 		}
 		return ERR(-errno, "UFFDIO_COPY of zeros at %#lx failed", (unsigned long)lo);
 	}
-	counter_add(&pool->counters.faults_hole_read, 1);
+	counter_add(&f->counters->faults_hole_read, 1);
 	return 0;
 }
 
-/* "N of M mappings in use", for the message of a failed mmap. */
-static const char *fault_vma_report(void)
-{
-	static __thread char buf[64];
-	long used = 0, max = 0;
-	FILE *f = fopen("/proc/self/maps", "re");
-	int c;
-
-	if (f) {
-		while ((c = getc(f)) != EOF)
-			used += c == '\n';
-		fclose(f);
-	}
-	f = fopen("/proc/sys/vm/max_map_count", "re");
-	if (f) {
-		if (fscanf(f, "%ld", &max) != 1)
-			max = 0;
-		fclose(f);
-	}
-	snprintf(buf, sizeof(buf), "%ld of %ld in use", used, max);
-	return buf;
-}
-
 /* The pool pages of extent pidx over [lo, hi) of the mapping. */
-static int fault_map_extent(struct daxmap_pool *pool, struct dm_mapping *m, uint64_t pidx,
+static int fault_map_extent(struct fault_ctx *f, struct dm_mapping *m, uint64_t pidx,
 			    uint64_t estart, uint64_t lo, uint64_t hi)
 {
-	char *va = m->va + (lo - m->obj_off);
-	uint64_t poff = pool->data_off + (pidx << pool->extent_shift) + (lo - estart);
-	void *p;
+	int ret = INJECT(INJ_MMAP);
 
-	/* a damaged extent map must never make us map outside the pool */
-	if (pidx >= pool->nextents || poff + (hi - lo) > pool->mapped_len)
-		return ERR(-EUCLEAN, "extent %llu lies outside pool %s", (unsigned long long)pidx,
-			   pool->path);
-	/* INJECT mmap: the mmap of the extent fails */
-	int inj = INJECT(INJ_MMAP);
-	p = inj < 0 ? (errno = -inj, MAP_FAILED)
-		    : mmap(va, hi - lo, m->prot, MAP_FIXED | MAP_SHARED | MAP_POPULATE, pool->fd,
-			   (off_t)poff);
-	if (p == MAP_FAILED) {
-		int err = errno;
-		if (err == ENOMEM)
-			return ERR(-ENOMEM, "mmap of pool extent %llu at %p failed: the process may "
-					    "be at its limit of memory mappings (%s); raise the "
-					    "sysctl vm.max_map_count or map fewer, larger objects",
-				   (unsigned long long)pidx, (void *)va, fault_vma_report());
-		return ERR(-err, "mmap of pool extent %llu at %p failed", (unsigned long long)pidx,
-			   (void *)va);
-	}
-	/* a child of fork() must not inherit pool pages: see doc/DESIGN.md */
-	madvise(va, hi - lo, MADV_DONTFORK);
-	counter_add(&pool->counters.faults_write, 1);
+	if (ret < 0)
+		return ERR(ret, "mmap of pool extent %llu at %p failed (injected)",
+			   (unsigned long long)pidx, (void *)(m->va + (lo - m->obj_off)));
+	if ((ret = map_pool_pages(m, pidx, estart, lo, hi)) < 0)
+		return ret;
+	counter_add(&f->counters->faults_write, 1);
 	return 0;
 }
 
@@ -475,44 +318,41 @@ static int fault_map_extent(struct daxmap_pool *pool, struct dm_mapping *m, uint
  * Resolves the fault at page `addr` of mapping m, with extent e's range held
  * exclusively. Returns 0, or 1 for "past EOF", or a negative error.
  */
-static int fault_resolve_locked(struct daxmap_pool *pool, struct dm_mapping *m, uintptr_t addr,
+static int fault_resolve_locked(struct fault_ctx *f, struct dm_mapping *m, uintptr_t addr,
 				int write) REQUIRES_SHARED(maps_lock)
 {
 	struct daxmap_obj *obj = m->obj;
 	uint64_t off = m->obj_off + (addr - (uintptr_t)m->va);
-	uint64_t e = off >> pool->extent_shift;
-	uint64_t estart = e << pool->extent_shift, eend = estart + pool->extent_size;
-	uint64_t map_end = m->obj_off + m->len;
-	uint64_t size = atomic_load(&obj->size);
-	uint64_t eof = (size + page_size() - 1) & ~(uint64_t)(page_size() - 1);
-	uint64_t lo, hi, part_end, pidx;
+	uint64_t e = off >> f->md->extent_shift;
+	uint64_t estart = e << f->md->extent_shift;
+	uint64_t eof = page_up(atomic_load(&obj->size));
+	uint64_t lo = estart, part_end = estart + f->md->extent_size, hi, pidx;
 	int ret;
 
 	/* checked after taking the range: a truncate we waited for moved EOF */
 	if (off >= eof)
 		return 1;
-	lo = estart > m->obj_off ? estart : m->obj_off;
-	part_end = eend < map_end ? eend : map_end;
+	map_clip(m, &lo, &part_end); /* the extent's part inside the mapping */
 	hi = part_end < eof ? part_end : eof;
 	if (map_test_resolved(m, e)) {
 		/* another thread mapped it while this message waited */
-		counter_add(&pool->counters.faults_noop, 1);
+		counter_add(&f->counters->faults_noop, 1);
 		goto wake;
 	}
 	pidx = object_extent_get(obj, e);
 	if (pidx == EXTMAP_NONE && !write) {
-		ret = fault_fill_zeros(pool, m, (uintptr_t)m->va + (lo - m->obj_off),
+		ret = fault_fill_zeros(f, m, (uintptr_t)m->va + (lo - m->obj_off),
 				       (uintptr_t)m->va + (hi - m->obj_off));
 		if (ret < 0)
 			return ret;
 		goto wake;
 	}
-	/* INJECT stall: widen the window between deciding and allocating (tests) */
+	/* tests (injection builds) widen the window between deciding and allocating */
 	if (INJECT(INJ_STALL) < 0)
 		usleep(2000);
 	if (pidx == EXTMAP_NONE && (ret = object_extent_alloc(obj, e, &pidx)) < 0)
 		return ret;
-	if ((ret = fault_map_extent(pool, m, pidx, estart, lo, hi)) < 0)
+	if ((ret = fault_map_extent(f, m, pidx, estart, lo, hi)) < 0)
 		return ret;
 	if (hi == part_end)
 		map_set_resolved(m, e);
@@ -520,15 +360,14 @@ static int fault_resolve_locked(struct daxmap_pool *pool, struct dm_mapping *m, 
 	 * mapping copied for this extent while it was a hole must go */
 	map_drop_zero_copies(obj, e, m);
 wake:
-	fault_wake(pool, (uintptr_t)m->va + (lo - m->obj_off), hi - lo);
+	fault_wake(f, (uintptr_t)m->va + (lo - m->obj_off), hi - lo);
 	return 0;
 }
 
 /* Queues parked faults for the handler threads to run again. Takes fault.retry_lock. */
-void fault_requeue(struct daxmap_pool *pool, struct range_parked *list)
+void fault_requeue(struct fault_ctx *f, struct range_parked *list)
 {
-	struct fault_ctx *f = &pool->fault;
-	uint64_t one = 1;
+		uint64_t one = 1;
 
 	if (!list)
 		return;
@@ -545,10 +384,9 @@ void fault_requeue(struct daxmap_pool *pool, struct range_parked *list)
 }
 
 /* takes fault.retry_lock */
-static struct fault_parked *fault_next_retry(struct daxmap_pool *pool)
+static struct fault_parked *fault_next_retry(struct fault_ctx *f)
 {
-	struct fault_ctx *f = &pool->fault;
-	struct range_parked *p;
+		struct range_parked *p;
 
 	mutex_lock(&f->retry_lock);
 	p = f->retry;
@@ -558,12 +396,12 @@ static struct fault_parked *fault_next_retry(struct daxmap_pool *pool)
 	return (struct fault_parked *)p;
 }
 
-static void fault_account(struct daxmap_pool *pool, uint64_t t0)
+static void fault_account(struct fault_ctx *f, uint64_t t0)
 {
 	uint64_t dt = now_ns() - t0;
 	unsigned bucket = dt ? 63u - (unsigned)__builtin_clzll(dt) : 0u;
 
-	counter_add(&pool->counters.latency[bucket < DAXMAP_LAT_BUCKETS ? bucket
+	counter_add(&f->counters->latency[bucket < DAXMAP_LAT_BUCKETS ? bucket
 									  : DAXMAP_LAT_BUCKETS - 1],
 		    1);
 }
@@ -573,7 +411,7 @@ static void fault_account(struct daxmap_pool *pool, uint64_t t0)
  * range lock (else NULL). takes maps_lock (shared), then tries
  * obj->range_lock (the faulting extent, exclusive) without waiting.
  */
-static void fault_handle(struct daxmap_pool *pool, const struct uffd_msg *msg,
+static void fault_handle(struct fault_ctx *f, const struct uffd_msg *msg,
 			 struct fault_parked *node)
 {
 	uint64_t t0 = now_ns(), flags = msg->arg.pagefault.flags;
@@ -590,22 +428,22 @@ static void fault_handle(struct daxmap_pool *pool, const struct uffd_msg *msg,
 		 * and woken its thread, or the holder freed the extent. Acting
 		 * on it could allocate an extent nobody wants. Wake the thread
 		 * instead: if it still needs the page, it faults afresh. */
-		fault_wake(pool, addr, page_size());
+		fault_wake(f, addr, page_size());
 		free(node);
-		fault_account(pool, t0); /* the message is done with */
+		fault_account(f, t0); /* the message is done with */
 		return;
 	}
 	if (!node)
-		counter_add(&pool->counters.faults, 1);
+		counter_add(&f->counters->faults, 1);
 	map_rdlock();
 	m = map_lookup((void *)addr);
-	if (!m || m->pool != pool) {
+	if (!m || m->pool != f->pool) {
 		/* unmapped while the message waited: let the thread retry
 		 * (it will find nothing mapped there) */
-		fault_wake(pool, addr, page_size());
+		fault_wake(f, addr, page_size());
 	} else {
 		uint64_t off = m->obj_off + (addr - (uintptr_t)m->va);
-		uint64_t estart = off & ~(pool->extent_size - 1);
+		uint64_t estart = off & ~(f->md->extent_size - 1);
 		struct range_entry re;
 
 		if (!node && (node = malloc(sizeof(*node))) != NULL) {
@@ -617,12 +455,12 @@ static void fault_handle(struct daxmap_pool *pool, const struct uffd_msg *msg,
 					       node is the unlocker's to hand back */
 		if (!node) {
 			ret = ERR(-ENOMEM, "out of memory for a fault");
-			fault_sigbus(pool, m, addr, tid, 1);
+			fault_sigbus(f, m, addr, tid, 1);
 		} else if (rangelock_trylock(&m->obj->range_lock, &re, estart,
-					     estart + pool->extent_size, 1, &node->link) == 0) {
-			ret = fault_resolve_locked(pool, m, addr, write);
+					     estart + f->md->extent_size, 1, &node->link) == 0) {
+			ret = fault_resolve_locked(f, m, addr, write);
 			if (ret != 0)
-				fault_sigbus(pool, m, addr, tid, ret < 0);
+				fault_sigbus(f, m, addr, tid, ret < 0);
 			parked = rangelock_unlock(&m->obj->range_lock, &re);
 		} else {
 			done = 0; /* parked: the range's holder hands it back */
@@ -631,20 +469,20 @@ static void fault_handle(struct daxmap_pool *pool, const struct uffd_msg *msg,
 	map_rdunlock();
 	if (done)
 		free(node);
-	fault_requeue(pool, parked);
+	fault_requeue(f, parked);
 	if (ret < 0)
 		LOG(OUT_ERROR, "fault at %#lx (thread %d, %s): SIGBUS: %s", (unsigned long)addr,
 		    (int)tid, write ? "write" : "read", daxmap_errormsg());
 	if (done)
-		fault_account(pool, t0);
+		fault_account(f, t0);
 	lockdep_assert_none_held("fault handler");
 }
 
-/* Clears the poison markers left by errors so those pages fault afresh. */
-static void fault_clear_errors(struct daxmap_pool *pool)
+/* Clears the poison markers left by errors so those pages fault afresh.
+ * takes f->err_lock, then (not nested) maps_lock shared */
+void fault_retry_errors(struct fault_ctx *f)
 {
-	struct fault_ctx *f = &pool->fault;
-	uintptr_t *addrs;
+		uintptr_t *addrs;
 	unsigned n;
 
 	mutex_lock(&f->err_lock);
@@ -662,23 +500,18 @@ static void fault_clear_errors(struct daxmap_pool *pool)
 		/* only while a mapping of ours still covers it: never touch
 		 * memory the application got back after an unmap */
 		struct dm_mapping *m = map_lookup((void *)addrs[i]);
-		if (m && m->pool == pool)
+		if (m && m->pool == f->pool)
 			madvise((void *)addrs[i], page_size(), MADV_DONTNEED);
 	}
 	map_rdunlock();
 	free(addrs);
 }
 
-void fault_retry_errors(struct daxmap_pool *pool)
-{
-	fault_clear_errors(pool);
-}
-
-static void fault_event(struct daxmap_pool *pool, const struct uffd_msg *msg)
+static void fault_event(struct fault_ctx *f, const struct uffd_msg *msg)
 {
 	switch (msg->event) {
 	case UFFD_EVENT_PAGEFAULT:
-		fault_handle(pool, msg, NULL);
+		fault_handle(f, msg, NULL);
 		break;
 	case UFFD_EVENT_REMAP:
 		/* reading it is what lets the mremap() return: our own
@@ -698,9 +531,8 @@ static void fault_event(struct daxmap_pool *pool, const struct uffd_msg *msg)
 
 static void *fault_thread(void *arg)
 {
-	struct daxmap_pool *pool = arg;
-	struct fault_ctx *f = &pool->fault;
-	struct pollfd pfd[3] = {{.fd = f->uffd, .events = POLLIN},
+	struct fault_ctx *f = arg;
+		struct pollfd pfd[3] = {{.fd = f->uffd->fd, .events = POLLIN},
 				{.fd = f->stop_fd, .events = POLLIN},
 				{.fd = f->kick_fd, .events = POLLIN}};
 	struct fault_parked *node;
@@ -717,13 +549,13 @@ static void *fault_thread(void *arg)
 		int wakes;
 
 		/* parked faults first: they are older than anything queued */
-		if ((node = fault_next_retry(pool)) != NULL) {
-			fault_handle(pool, &node->msg, node);
+		if ((node = fault_next_retry(f)) != NULL) {
+			fault_handle(f, &node->msg, node);
 			continue;
 		}
-		n = read(f->uffd, &msg, sizeof(msg));
+		n = read(f->uffd->fd, &msg, sizeof(msg));
 		if (n == (ssize_t)sizeof(msg)) {
-			fault_event(pool, &msg);
+			fault_event(f, &msg);
 			continue;
 		}
 		if (n < 0 && errno != EAGAIN && errno != EINTR) {
@@ -735,9 +567,9 @@ static void *fault_thread(void *arg)
 		wakes = f->wake_pending != NULL;
 		mutex_unlock(&f->err_lock);
 		if (poll(pfd, 3, pending || wakes ? FAULT_ERR_RETRY_MS : -1) == 0 && pending)
-			fault_clear_errors(pool);
+			fault_retry_errors(f);
 		if (wakes)
-			fault_retry_wakes(pool);
+			fault_retry_wakes(f);
 		if (pfd[1].revents & POLLIN)
 			break;
 		if (pfd[2].revents & POLLIN && read(f->kick_fd, &kicks, sizeof(kicks)) < 0 &&
@@ -748,15 +580,34 @@ static void *fault_thread(void *arg)
 	return NULL;
 }
 
-int fault_start(struct daxmap_pool *pool)
+int fault_start(struct fault_ctx *f, struct daxmap_pool *pool, const struct pool_media *md,
+		const struct pool_uffd *uffd, struct pool_counters *counters, unsigned nthreads)
 {
-	struct fault_ctx *f = &pool->fault;
-
+	mutex_init(&f->err_lock, lockclass_err);
+	mutex_init(&f->retry_lock, lockclass_retry);
+	f->retry = NULL;
+	f->wake_pending = NULL;
+	f->pool = pool;
+	f->md = md;
+	f->uffd = uffd;
+	f->counters = counters;
+	f->nthreads = nthreads;
+	f->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	f->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (f->stop_fd < 0 || f->kick_fd < 0)
+		return ERR(-errno, "cannot create an eventfd");
+	f->zero_src = mmap(NULL, md->extent_size, PROT_READ,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (f->zero_src == MAP_FAILED) {
+		f->zero_src = NULL;
+		return ERR(-errno, "cannot reserve the zero source of hole reads");
+	}
+	madvise(f->zero_src, md->extent_size, MADV_DONTFORK);
 	f->threads = calloc(f->nthreads, sizeof(pthread_t));
 	if (!f->threads)
 		return ERR(-ENOMEM, "out of memory for fault threads");
 	for (unsigned i = 0; i < f->nthreads; i++) {
-		int rc = pthread_create(&f->threads[i], NULL, fault_thread, pool);
+		int rc = pthread_create(&f->threads[i], NULL, fault_thread, f);
 		if (rc) {
 			f->nthreads = i;
 			return ERR(-rc, "cannot start fault-handler thread %u", i);
@@ -765,12 +616,13 @@ int fault_start(struct daxmap_pool *pool)
 	return 0;
 }
 
-void fault_stop(struct daxmap_pool *pool)
+void fault_stop(struct fault_ctx *f)
 {
-	struct fault_ctx *f = &pool->fault;
 	struct fault_parked *node;
 	uint64_t one = 1;
 
+	if (!f->md)
+		return; /* never started */
 	if (f->threads) {
 		if (write(f->stop_fd, &one, sizeof(one)) != sizeof(one))
 			LOG(OUT_ERROR, "cannot stop fault threads: %s", strerror(errno));
@@ -780,19 +632,13 @@ void fault_stop(struct daxmap_pool *pool)
 		f->threads = NULL;
 	}
 	if (f->zero_src)
-		munmap(f->zero_src, pool->extent_size);
+		munmap(f->zero_src, f->md->extent_size);
 	f->zero_src = NULL;
-	if (f->uffd >= 0)
-		close(f->uffd);
-	if (f->stop_fd >= 0)
-		close(f->stop_fd);
-	if (f->kick_fd >= 0)
-		close(f->kick_fd);
-	f->uffd = f->stop_fd = f->kick_fd = -1;
+	fault_forget_child(f);
 	free(f->err_addr);
 	f->err_addr = NULL;
 	f->err_count = f->err_cap = 0;
-	while ((node = fault_next_retry(pool)) != NULL)
+	while ((node = fault_next_retry(f)) != NULL)
 		free(node);
 	while (f->wake_pending) {
 		struct fault_wake_pending *w = f->wake_pending;
@@ -801,4 +647,14 @@ void fault_stop(struct daxmap_pool *pool)
 	}
 	mutex_destroy(&f->retry_lock);
 	mutex_destroy(&f->err_lock);
+	f->md = NULL;
+}
+
+void fault_forget_child(struct fault_ctx *f)
+{
+	if (f->stop_fd >= 0)
+		close(f->stop_fd);
+	if (f->kick_fd >= 0)
+		close(f->kick_fd);
+	f->stop_fd = f->kick_fd = -1;
 }

@@ -2,7 +2,8 @@
  * Fault injection points (test builds only: see inject.h). The state is a
  * pair of atomic counters per point, process-wide; a hit takes one from
  * `left` with a compare-and-swap, so N armed failures fire exactly N times
- * however many handler threads race for them.
+ * however many handler threads race for them. A leaf: it calls no module
+ * (daxmap_inject_clear, which also touches a pool, lives in pool.c).
  */
 #include "inject.h"
 
@@ -10,9 +11,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "fault.h"
 #include "out.h"
-#include "pool.h"
 
 static const char *const inject_names[INJ_NPOINTS] = {
 	[INJ_ALLOC] = "alloc", [INJ_ZERO] = "zero",   [INJ_PERSIST] = "persist",
@@ -62,12 +61,10 @@ int daxmap_inject_set(const char *point, unsigned count, int err)
 	return 0;
 }
 
-void daxmap_inject_clear(daxmap_pool *pool)
+void inject_disarm_all(void)
 {
 	for (int p = 0; p < INJ_NPOINTS; p++)
 		atomic_store(&inject_left[p], 0);
-	if (pool)
-		fault_retry_errors(pool);
 }
 
 long daxmap_inject_hits(const char *point)

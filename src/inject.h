@@ -37,6 +37,8 @@ enum inject_point {
 int inject_hit(enum inject_point p);
 /* 1 while the point is armed, consuming nothing (for holds). */
 int inject_armed(enum inject_point p);
+/* Disarms every point (daxmap_inject_clear's first half). */
+void inject_disarm_all(void);
 #define INJECT(p) inject_hit(p)
 #define INJECT_ARMED(p) inject_armed(p)
 
@@ -52,6 +54,7 @@ DAXMAP_API int daxmap_inject_set(const char *point, unsigned count, int err);
  * Disarms every point; then, if pool is not NULL, clears the SIGBUS markers
  * that errors left in its mappings (fault_retry_errors), so the next access
  * to a failed page faults afresh at once instead of after the ~20 ms grace.
+ * Defined in pool.c (it takes the pool handle).
  */
 DAXMAP_API void daxmap_inject_clear(daxmap_pool *pool);
 /* Failures injected at `point` since the process started (-EINVAL if unknown). */

@@ -3,7 +3,7 @@
  * library runs on x86-64 and other little-endian Linux targets only).
  *
  *   0            header (4 KiB, struct pool_hdr)
- *   4 KiB        reserved for the metadata log (60 KiB, zero for now)
+ *   4 KiB        the intent log: LOG_RECORDS records of 64 bytes (log.h)
  *   64 KiB       object table: max_objects slots of 256 bytes
  *   exttab_off   extent table: one 8-byte entry per data extent
  *   data_off     data extents, 2 MiB aligned, extent_size each
@@ -26,6 +26,7 @@
 #ifndef DAXMAP_LAYOUT_H
 #define DAXMAP_LAYOUT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define POOL_MAGIC "DAXMAPPL"
@@ -112,6 +113,90 @@ static inline uint64_t ext_entry_index(uint64_t e)
 	return e & EXT_INDEX_MASK;
 }
 
+/*
+ * Intent-log records (the log's behaviour is in log.h): an operation that
+ * changes several metadata words records itself here, durably, before it
+ * starts, and clears the record once it is done.
+ */
+enum log_op {
+	LOG_OP_NONE = 0,
+	LOG_OP_SHRINK = 1, /* a: new size */
+	LOG_OP_PUNCH = 2,  /* [a, b): bytes to punch, within EOF */
+	LOG_OP_ZERO = 3,   /* [a, b): bytes to zero in place, within EOF */
+};
+
+struct log_record {
+	uint64_t op;
+	uint64_t slot;
+	uint64_t a, b;
+	uint64_t seq;
+	uint64_t reserved[2];
+	uint64_t checksum; /* fletcher64 of the fields before it */
+};
+
+#define LOG_RECORDS 64
+
+_Static_assert(sizeof(struct log_record) == 64, "log records are one cache line");
+_Static_assert(LOG_RECORDS * 64 <= POOL_OBJTAB_OFF - POOL_LOG_OFF, "log fits its area");
+
+/*
+ * The format's checksums and validators, shared by open (pool.c, object.c,
+ * log.c) and the read-only checker (check.c). Each validator checks one
+ * structure on its own and returns -EUCLEAN with a message naming the
+ * offset; cross-structure checks are the caller's.
+ */
+
+/* Fletcher-64 over 32-bit words; a trailing partial word is zero-padded. */
 uint64_t layout_checksum(const void *buf, uint64_t len);
+
+/* Where each part goes for a pool of this size (fills h's layout fields):
+ * computed, never trusted from the file. -1 when no extent fits. */
+int layout_compute(struct pool_hdr *h, uint64_t size, uint64_t extent, uint32_t max_objects);
+
+/*
+ * Checks every byte of a header read from a file of file_size bytes: 0, or
+ * -EINVAL (not a pool), -EPROTONOSUPPORT or -EUCLEAN with a message naming
+ * the offset.
+ */
+int layout_hdr_check(const struct pool_hdr *h, uint64_t file_size, const char *path);
+
+/* The checksum a slot must carry (covers goal .. end of name). */
+uint64_t layout_slot_checksum(const struct obj_slot *s);
+/*
+ * Checks object slot i (at byte offset off of the file) of a pool of
+ * nextents extents: 0 when free or sound, else -EUCLEAN.
+ */
+int layout_slot_check(const struct obj_slot *s, uint32_t i, uint64_t off, uint64_t nextents);
+
+/*
+ * Checks extent table entry i (at byte offset off) on its own: 0 for a
+ * proper free entry, 1 for an allocated one whose owner slot and index are
+ * in range (the caller checks that the owner is live and unique), else
+ * -EUCLEAN.
+ */
+int layout_ext_check(uint64_t ent, uint64_t i, uint64_t off, uint32_t max_objects,
+		     unsigned extent_shift);
+
+/* Names of live slots, sorted by hash to find two objects with one name
+ * (open refuses such a pool; the checker reports it). */
+struct slot_name_key {
+	uint64_t hash;
+	uint32_t slot;
+};
+uint64_t layout_name_hash(const struct obj_slot *s);
+int layout_name_key_cmp(const void *a, const void *b);
+
+/* The checksum a log record must carry. */
+uint64_t layout_log_checksum(const struct log_record *r);
+/* 1 for a record that is committed (op set, checksum right), else 0. */
+int layout_log_valid(const struct log_record *r);
+/*
+ * Checks log record i on its own: 0 when empty or torn (bad checksum: never
+ * begun, ignored), 1 for a committed record that the next open replays,
+ * -EUCLEAN for a committed record that is no valid operation.
+ */
+int layout_log_check(const struct log_record *r, unsigned i, uint32_t max_objects);
+/* "shrink", "punch hole", "zero range" or "?". */
+const char *layout_log_op_name(uint64_t op);
 
 #endif

@@ -5,49 +5,45 @@
  * operation is idempotent, so recovery at open simply runs each recorded
  * one again: after a crash the object has the new state, never a mix.
  *
- * The log lives at POOL_LOG_OFF: LOG_RECORDS records of 64 bytes, each with
- * a checksum (a torn record never started: it is ignored).
+ * The records (struct log_record, layout.h) live at POOL_LOG_OFF, each with
+ * a checksum (a torn record never started: it is ignored). The log knows
+ * records, not what they mean: replay hands each one to the caller's
+ * `apply` (the object table's), as OpenZFS's range lock takes its policy.
  */
 #ifndef DAXMAP_LOG_H
 #define DAXMAP_LOG_H
 
+#include <pthread.h>
 #include <stdint.h>
 
-#include "pool.h"
+#include "layout.h"
+#include "lock.h"
+#include "media.h"
 
-enum log_op {
-	LOG_OP_NONE = 0,
-	LOG_OP_SHRINK = 1, /* a: new size */
-	LOG_OP_PUNCH = 2,  /* [a, b): bytes to punch, within EOF */
-	LOG_OP_ZERO = 3,   /* [a, b): bytes to zero in place, within EOF */
+struct log_state {
+	struct dm_mutex lock; /* protects: busy, seq */
+	pthread_cond_t free_cond; /* signalled when a record is released */
+	uint64_t busy /* under lock */; /* bit per record in use */
+	uint64_t seq /* under lock */;
+	struct log_record *records; /* in the pool mapping; NULL until loaded */
+	const struct pool_media *md;
 };
 
-struct log_record {
-	uint64_t op;
-	uint64_t slot;
-	uint64_t a, b;
-	uint64_t seq;
-	uint64_t reserved[2];
-	uint64_t checksum; /* fletcher64 of the fields before it */
-};
-
-#define LOG_RECORDS 64
-
-/* Validates the log area; called at open. */
-int log_load(struct daxmap_pool *pool);
+/* Validates the log area of md and sets up l; called at open. */
+int log_load(struct log_state *l, const struct pool_media *md);
 /*
- * Checks record i on its own: 0 when empty or torn (bad checksum: never
- * begun, ignored), 1 for a committed record that the next open replays,
- * -EUCLEAN with a message for a committed record that is no valid operation.
+ * Runs every recorded operation again through apply(arg, record), oldest
+ * first, clearing each once applied, then clears torn records. A negative
+ * return from apply stops the replay and is returned.
  */
-int log_record_check(const struct log_record *r, unsigned i, uint32_t max_objects);
-/* Runs every recorded operation again, oldest first, then clears the log. */
-int log_replay(struct daxmap_pool *pool);
-/* Durably records an operation; returns its record index. Takes pool->log.lock. */
-unsigned log_begin(struct daxmap_pool *pool, enum log_op op, uint32_t slot, uint64_t a, uint64_t b)
-	EXCLUDES(pool->log.lock);
-/* Clears a record once its operation is complete and durable. Takes pool->log.lock. */
-void log_end(struct daxmap_pool *pool, unsigned idx) EXCLUDES(pool->log.lock);
-void log_fini(struct daxmap_pool *pool);
+int log_replay(struct log_state *l, int (*apply)(void *arg, const struct log_record *r),
+	       void *arg);
+/* Durably records an operation; returns its record index. Takes l->lock. */
+unsigned log_begin(struct log_state *l, enum log_op op, uint32_t slot, uint64_t a, uint64_t b)
+	EXCLUDES(l->lock);
+/* Clears a record once its operation is complete and durable. Takes l->lock. */
+void log_end(struct log_state *l, unsigned idx) EXCLUDES(l->lock);
+/* Releases what log_load set up (idempotent). */
+void log_fini(struct log_state *l);
 
 #endif

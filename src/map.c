@@ -14,15 +14,16 @@
 
 #include <errno.h>
 #include <libpmem.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "crashtest.h"
-#include "fault.h"
-#include "object.h"
 #include "out.h"
+#include "page.h"
+#include "uffd.h"
 
 struct dm_rwlock maps_lock = RWLOCK_INITIALIZER(lockclass_maps_lock);
 
@@ -120,8 +121,8 @@ static char *map_reserve(size_t len, uint64_t obj_off, uint64_t align, int prot)
 /* takes maps_lock (exclusive), then pool->objtab.lock */
 int daxmap_map(void **addr, daxmap_obj *obj, uint64_t offset, size_t len, int prot)
 {
-	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
-	struct daxmap_pool *pool;
+	size_t ps = page_size();
+	const struct pool_media *md;
 	struct dm_mapping *m = NULL;
 	uint64_t nexts, last;
 	int ret;
@@ -131,7 +132,7 @@ int daxmap_map(void **addr, daxmap_obj *obj, uint64_t offset, size_t len, int pr
 	*addr = NULL;
 	if ((ret = object_check(obj)) < 0)
 		return ret;
-	pool = obj->pool;
+	md = obj->md;
 	if (prot != PROT_READ && prot != (PROT_READ | PROT_WRITE))
 		return ERR(-EINVAL, "prot %#x: use DAXMAP_PROT_READ, optionally with "
 				    "DAXMAP_PROT_WRITE", prot);
@@ -153,9 +154,9 @@ int daxmap_map(void **addr, daxmap_obj *obj, uint64_t offset, size_t len, int pr
 	m->obj_off = offset;
 	m->prot = prot;
 	m->obj = obj;
-	m->pool = pool;
-	m->first_ext = offset >> pool->extent_shift;
-	last = (offset + len - 1) >> pool->extent_shift;
+	m->pool = obj->pool;
+	m->first_ext = offset >> md->extent_shift;
+	last = (offset + len - 1) >> md->extent_shift;
 	nexts = last - m->first_ext + 1;
 	/* large bitmaps come from calloc's fresh mmap: untouched words cost nothing */
 	m->resolved = calloc((nexts + 63) / 64, sizeof(uint64_t));
@@ -164,7 +165,7 @@ int daxmap_map(void **addr, daxmap_obj *obj, uint64_t offset, size_t len, int pr
 			  (unsigned long long)nexts);
 		goto out_free;
 	}
-	m->va = map_reserve(len, offset, pool->extent_size, prot);
+	m->va = map_reserve(len, offset, md->extent_size, prot);
 	if (!m->va) {
 		ret = ERR(-ENOMEM, "cannot reserve %zu bytes of address space", len);
 		goto out_free;
@@ -173,7 +174,7 @@ int daxmap_map(void **addr, daxmap_obj *obj, uint64_t offset, size_t len, int pr
 		ret = ERR(-errno, "madvise(MADV_DONTFORK) of the reservation failed");
 		goto out_unmap;
 	}
-	if ((ret = fault_register(pool, m->va, len, prot)) < 0)
+	if ((ret = uffd_register(obj->tab->uffd, m->va, len, prot)) < 0)
 		goto out_unmap;
 
 	rwlock_wrlock(&maps_lock);
@@ -183,7 +184,7 @@ int daxmap_map(void **addr, daxmap_obj *obj, uint64_t offset, size_t len, int pr
 	rwlock_wrunlock(&maps_lock);
 	if (ret < 0)
 		goto out_unmap;
-	atomic_fetch_add(&pool->nmappings, 1);
+	atomic_fetch_add(&obj->tab->counters->nmappings, 1);
 	*addr = m->va;
 	return 0;
 
@@ -198,7 +199,7 @@ out_free:
 /* takes maps_lock (exclusive), then pool->objtab.lock */
 int daxmap_unmap(void *addr, size_t len)
 {
-	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+	size_t ps = page_size();
 	struct dm_mapping *m;
 	int ret = 0;
 
@@ -212,7 +213,7 @@ int daxmap_unmap(void *addr, size_t len)
 		map_remove(m);
 		munmap(m->va, m->len);
 		object_map_put(m->obj);
-		atomic_fetch_sub(&m->pool->nmappings, 1);
+		atomic_fetch_sub(&m->obj->tab->counters->nmappings, 1);
 	}
 	rwlock_wrunlock(&maps_lock);
 	if (ret == 0) {
@@ -220,6 +221,42 @@ int daxmap_unmap(void *addr, size_t len)
 		free(m);
 	}
 	return ret;
+}
+
+/*
+ * A daxmap_persist of [addr, addr+len) of mapping m is a persistence point:
+ * the crash-test hook (crash-test builds) sees the pool-file ranges of the
+ * parts mapped to the pool, widened as the persist widens them (extents are
+ * page aligned in both the mapping and the pool) and clipped to the mapping.
+ */
+static void map_report_persist(struct dm_mapping *m, const void *addr, size_t len)
+	REQUIRES_SHARED(maps_lock)
+{
+	const struct pool_media *md = m->obj->md;
+	uint64_t es = md->extent_size, g = md->is_pmem ? 64 : page_size();
+	uintptr_t va = (uintptr_t)m->va, p, end;
+
+	if (!crashtest_hooked() || len == 0)
+		return;
+	p = (uintptr_t)addr & ~(uintptr_t)(g - 1);
+	end = ((uintptr_t)addr + len + g - 1) & ~(uintptr_t)(g - 1);
+	if (p < va)
+		p = va;
+	if (end > va + m->len)
+		end = va + m->len;
+	while (p < end) {
+		uint64_t off = m->obj_off + (p - va), e = off / es, pidx;
+		uintptr_t n = (uintptr_t)((e + 1) * es - off);
+
+		if (n > end - p)
+			n = end - p;
+		/* only extents mapped to the pool write anything back; holes
+		 * read as copied zeros are anonymous memory */
+		if (map_test_resolved(m, e) && (pidx = object_extent_get(m->obj, e)) != EXTMAP_NONE)
+			crashtest_persist(md->path, md->base, md->mapped_len, md->is_pmem,
+					  (size_t)media_extent_off(md, pidx, off - e * es), n);
+		p += n;
+	}
 }
 
 /* takes maps_lock (shared) */
@@ -234,10 +271,10 @@ int daxmap_persist(const void *addr, size_t len)
 	map_rdlock();
 	m = map_lookup(addr);
 	if (m && len <= (size_t)(m->va + m->len - p))
-		crashtest_persist_user(m, addr, len); /* a persistence point (crash-test builds) */
+		map_report_persist(m, addr, len);
 	if (!m || len > (size_t)(m->va + m->len - p)) {
 		ret = ERR(-EINVAL, "%p+%zu is not inside one daxmap mapping", addr, len);
-	} else if (!m->pool->is_pmem) {
+	} else if (!m->obj->md->is_pmem) {
 		/* one msync covers pool pages and holes alike (holes are
 		 * anonymous memory: nothing to write) */
 		if (pmem_msync(addr, len) < 0)
@@ -245,7 +282,7 @@ int daxmap_persist(const void *addr, size_t len)
 	} else {
 		/* real pmem: flush cache lines of extents mapped to the pool;
 		 * flushing a hole would fault it in, so msync those parts */
-		uint64_t es = m->pool->extent_size;
+		uint64_t es = m->obj->md->extent_size;
 		while (len > 0) {
 			uint64_t off = m->obj_off + (uint64_t)(p - m->va);
 			uint64_t e = off / es;
@@ -274,9 +311,9 @@ void map_zap_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end)
 
 		if (m->obj != obj || atomic_load(&m->poisoned) == 0)
 			continue;
-		lo = start > m->obj_off ? start : m->obj_off;
-		hi = end < m->obj_off + m->len ? end : m->obj_off + m->len;
-		if (lo < hi)
+		lo = start;
+		hi = end;
+		if (map_clip(m, &lo, &hi))
 			madvise(m->va + (lo - m->obj_off), hi - lo, MADV_DONTNEED);
 	}
 }
@@ -293,7 +330,7 @@ static int map_swap_in_fresh(struct dm_mapping *m, char *target, size_t len)
 		ret = ERR(-errno, "madvise(MADV_DONTFORK) failed");
 		goto out_unmap;
 	}
-	if ((ret = fault_register(m->pool, fresh, len, m->prot)) < 0)
+	if ((ret = uffd_register(m->obj->tab->uffd, fresh, len, m->prot)) < 0)
 		goto out_unmap;
 	/* one step, under the process's mmap lock: no access to the target
 	 * can land between the pool pages leaving and the registered range
@@ -333,7 +370,7 @@ static int map_replace_in_place(struct dm_mapping *m, char *target, size_t len)
 	if (madvise(target, len, MADV_DONTFORK) < 0)
 		ret = ERR(-errno, "madvise(MADV_DONTFORK) failed");
 	else
-		ret = fault_register(m->pool, target, len, m->prot);
+		ret = uffd_register(m->obj->tab->uffd, target, len, m->prot);
 	if (ret < 0) {
 		/* never leave an unregistered range behind: make it loud */
 		mmap(target, len, PROT_NONE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
@@ -349,7 +386,7 @@ static int map_replace_in_place(struct dm_mapping *m, char *target, size_t len)
 
 int map_teardown_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end, int in_place)
 {
-	unsigned shift = obj->pool->extent_shift;
+	unsigned shift = obj->md->extent_shift;
 
 	for (size_t i = 0; i < nmaps; i++) {
 		struct dm_mapping *m = maps[i];
@@ -357,11 +394,9 @@ int map_teardown_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end,
 		char *target;
 		int ret;
 
-		if (m->obj != obj)
-			continue;
-		lo = start > m->obj_off ? start : m->obj_off;
-		hi = end < m->obj_off + m->len ? end : m->obj_off + m->len;
-		if (lo >= hi)
+		lo = start;
+		hi = end;
+		if (m->obj != obj || !map_clip(m, &lo, &hi))
 			continue;
 		target = m->va + (lo - m->obj_off);
 		ret = in_place ? map_replace_in_place(m, target, (size_t)(hi - lo))
@@ -376,7 +411,7 @@ int map_teardown_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end,
 
 void map_drop_zero_copies(struct daxmap_obj *obj, uint64_t e, struct dm_mapping *except)
 {
-	uint64_t es = obj->pool->extent_size, estart = e * es, eend = estart + es;
+	uint64_t es = obj->md->extent_size, estart = e * es, eend = estart + es;
 
 	if (obj->maps < 2)
 		return; /* the common case: no other mapping (maps changes only
@@ -385,46 +420,84 @@ void map_drop_zero_copies(struct daxmap_obj *obj, uint64_t e, struct dm_mapping 
 		struct dm_mapping *m = maps[i];
 		uint64_t lo, hi;
 
+		lo = estart;
+		hi = eend;
 		if (m == except || m->obj != obj)
 			continue;
-		lo = estart > m->obj_off ? estart : m->obj_off;
-		hi = eend < m->obj_off + m->len ? eend : m->obj_off + m->len;
-		if (lo < hi && !map_test_resolved(m, e))
+		if (map_clip(m, &lo, &hi) && !map_test_resolved(m, e))
 			madvise(m->va + (lo - m->obj_off), (size_t)(hi - lo), MADV_DONTNEED);
 	}
+}
+
+/* "N of M mappings in use", for the message of a failed mmap. */
+static const char *map_vma_report(void)
+{
+	static __thread char buf[64];
+	long used = 0, max = 0;
+	FILE *f = fopen("/proc/self/maps", "re");
+	int c;
+
+	if (f) {
+		while ((c = getc(f)) != EOF)
+			used += c == '\n';
+		fclose(f);
+	}
+	f = fopen("/proc/sys/vm/max_map_count", "re");
+	if (f) {
+		if (fscanf(f, "%ld", &max) != 1)
+			max = 0;
+		fclose(f);
+	}
+	snprintf(buf, sizeof(buf), "%ld of %ld in use", used, max);
+	return buf;
+}
+
+int map_pool_pages(struct dm_mapping *m, uint64_t pidx, uint64_t estart, uint64_t lo, uint64_t hi)
+{
+	const struct pool_media *md = m->obj->md;
+	char *va = m->va + (lo - m->obj_off);
+	uint64_t poff = media_extent_off(md, pidx, lo - estart);
+
+	/* a damaged extent map must never make us map outside the pool */
+	if (pidx >= md->nextents || poff + (hi - lo) > md->mapped_len)
+		return ERR(-EUCLEAN, "extent %llu lies outside pool %s", (unsigned long long)pidx,
+			   md->path);
+	if (mmap(va, hi - lo, m->prot, MAP_FIXED | MAP_SHARED | MAP_POPULATE, md->fd,
+		 (off_t)poff) == MAP_FAILED) {
+		int err = errno;
+		if (err == ENOMEM)
+			return ERR(-ENOMEM, "mmap of pool extent %llu at %p failed: the process may "
+					    "be at its limit of memory mappings (%s); raise the "
+					    "sysctl vm.max_map_count or map fewer, larger objects",
+				   (unsigned long long)pidx, (void *)va, map_vma_report());
+		return ERR(-err, "mmap of pool extent %llu at %p failed", (unsigned long long)pidx,
+			   (void *)va);
+	}
+	/* a child of fork() must not inherit pool pages: see doc/DESIGN.md */
+	madvise(va, hi - lo, MADV_DONTFORK);
+	return 0;
 }
 
 void map_extend_tail(struct daxmap_obj *obj, uint64_t e, uint64_t pidx, uint64_t from,
 		     uint64_t to)
 {
-	struct daxmap_pool *pool = obj->pool;
-	uint64_t estart = e << pool->extent_shift, eend = estart + pool->extent_size;
+	const struct pool_media *md = obj->md;
+	uint64_t estart = e << md->extent_shift, eend = estart + md->extent_size;
 
 	if (to > eend)
 		to = eend;
-	if (from >= to || obj->maps == 0 || pidx >= pool->nextents)
+	if (from >= to || obj->maps == 0 || pidx >= md->nextents)
 		return;
 	for (size_t i = 0; i < nmaps; i++) {
 		struct dm_mapping *m = maps[i];
-		uint64_t lo, hi, poff;
-		char *va;
+		uint64_t lo = from, hi = to;
 
-		if (m->obj != obj)
+		if (m->obj != obj || !map_clip(m, &lo, &hi))
 			continue;
-		lo = from > m->obj_off ? from : m->obj_off;
-		hi = to < m->obj_off + m->len ? to : m->obj_off + m->len;
-		if (lo >= hi)
-			continue;
-		va = m->va + (lo - m->obj_off);
-		poff = pool->data_off + (pidx << pool->extent_shift) + (lo - estart);
 		/* only an optimisation: if it fails, those pages fault as usual */
-		if (mmap(va, (size_t)(hi - lo), m->prot, MAP_FIXED | MAP_SHARED | MAP_POPULATE,
-			 pool->fd, (off_t)poff) == MAP_FAILED) {
-			LOG(OUT_WARN, "extending the mapping of a grown object at %p failed: %s",
-			    (void *)va, strerror(errno));
-			continue;
-		}
-		madvise(va, (size_t)(hi - lo), MADV_DONTFORK);
+		if (map_pool_pages(m, pidx, estart, lo, hi) < 0)
+			LOG(OUT_WARN, "extending the mapping of a grown object: %s",
+			    daxmap_errormsg());
 	}
 }
 

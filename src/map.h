@@ -1,7 +1,8 @@
 /*
  * Mappings: address-space reservation, registration with the pool's
- * userfaultfd, the process-wide registry of live mappings, persist, and
- * what a fork does to them.
+ * userfaultfd, the process-wide registry of live mappings, mapping pool
+ * pages into them (map_pool_pages: the one place that does), teardown,
+ * persist, and what a fork does to them.
  */
 #ifndef DAXMAP_MAP_H
 #define DAXMAP_MAP_H
@@ -11,7 +12,7 @@
 #include <stdint.h>
 
 #include "lock.h"
-#include "pool.h"
+#include "object.h"
 
 struct dm_mapping {
 	char *va;          /* start, aligned so that va - obj_off is extent aligned
@@ -20,7 +21,7 @@ struct dm_mapping {
 	uint64_t obj_off;  /* object offset mapped at va */
 	int prot;          /* PROT_READ or PROT_READ|PROT_WRITE */
 	struct daxmap_obj *obj;
-	struct daxmap_pool *pool;
+	struct daxmap_pool *pool;  /* obj->pool: which handle's faults these are (identity) */
 	uint64_t first_ext; /* object extent index of va */
 	/* bit i: object extent first_ext+i is mapped to the pool in this mapping
 	 * over its whole part inside the mapping; set and cleared with that
@@ -38,6 +39,25 @@ void map_rdunlock(void) RELEASE_SHARED(maps_lock);
 
 /* The mapping containing addr, or NULL. */
 struct dm_mapping *map_lookup(const void *addr) REQUIRES_SHARED(maps_lock);
+
+/* Clips object range [*lo, *hi) to mapping m; 0 when nothing of it is in m. */
+static inline int map_clip(const struct dm_mapping *m, uint64_t *lo, uint64_t *hi)
+{
+	if (*lo < m->obj_off)
+		*lo = m->obj_off;
+	if (*hi > m->obj_off + m->len)
+		*hi = m->obj_off + m->len;
+	return *lo < *hi;
+}
+
+/*
+ * Maps the pool pages of extent pidx (object extent starting at object
+ * offset estart) over object range [lo, hi) of mapping m, populated and
+ * MADV_DONTFORK. Errors: -EUCLEAN (extent outside the pool), the mmap's
+ * (-ENOMEM names the VMA limit and how to raise it).
+ */
+int map_pool_pages(struct dm_mapping *m, uint64_t pidx, uint64_t estart, uint64_t lo,
+		   uint64_t hi);
 
 /* Clears page-table state (poison markers, zero pages of hole reads) of
  * every mapping of obj over object range [start, end), so that the next

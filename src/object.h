@@ -1,6 +1,8 @@
 /*
  * Objects: the object table (slots in the pool), the in-memory object that
- * all handles and mappings of one object share, its size and extent map.
+ * all handles and mappings of one object share, its size and extent map,
+ * and the metadata changes made under its extents_lock (the *_locked calls
+ * below, which truncate.c sequences and log replay repeats).
  * Every live object has an in-memory struct daxmap_obj from pool open until
  * pool close or unlink; a handle is a pointer to it with an open count.
  */
@@ -10,17 +12,40 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "alloc.h"
+#include "counters.h"
 #include "extmap.h"
-#include "log.h"
-#include "pool.h"
+#include "layout.h"
+#include "lock.h"
+#include "media.h"
 #include "rangelock.h"
 
+struct daxmap_pool;
+struct log_state;
+struct pool_uffd;
+
+/* object table state */
+struct objtab {
+	struct dm_mutex lock; /* protects: objs[], every slot's state and goal, open and map counts */
+	struct daxmap_obj **objs /* under lock */; /* open objects by slot, NULL if not open */
+	uint64_t live /* under lock */;            /* LIVE slots */
+	/* wired once by pool.c before object_load, read-only afterwards */
+	struct daxmap_pool *pool;     /* the handle: an identity here, never dereferenced */
+	const struct pool_media *md;
+	struct alloc *alloc;
+	struct log_state *log;        /* for the range operations (truncate.c) */
+	const struct pool_uffd *uffd; /* mappings of objects register with it (map.c) */
+	struct pool_counters *counters;
+};
+
 struct daxmap_obj {
-	struct daxmap_pool *pool;
+	struct objtab *tab;
+	struct daxmap_pool *pool;    /* == tab->pool: an identity below pool.c */
+	const struct pool_media *md; /* == tab->md */
 	uint32_t slot;
 	uint64_t goal;        /* pool extent index preferred for object extent 0; fixed */
-	unsigned opens;       /* open handles; under pool->objtab.lock */
-	unsigned maps;        /* live mappings; under pool->objtab.lock */
+	unsigned opens;       /* open handles; under tab->lock */
+	unsigned maps;        /* live mappings; under tab->lock */
 	_Atomic uint64_t size; /* EOF; written with range_lock held exclusively from the
 				  lower of old and new EOF to the end, and extents_lock */
 	struct rangelock range_lock;  /* protects: the object's byte ranges: a fault holds its
@@ -31,37 +56,35 @@ struct daxmap_obj {
 	int dying; /* found DYING at open: recovery frees it */
 };
 
-/*
- * Checks one object slot (at byte offset off of the file) of a pool of
- * nextents extents: 0 when free or sound, else -EUCLEAN with a message.
- * Shared by open and the read-only checker.
- */
-int slot_check(const struct obj_slot *s, uint32_t i, uint64_t off, uint64_t nextents);
-/*
- * Checks extent table entry i (at byte offset off) on its own: 0 for a
- * proper free entry, 1 for an allocated one whose owner slot and index are
- * in range (the caller checks that the owner is live and unique), else
- * -EUCLEAN with a message.
- */
-int ext_entry_check(uint64_t ent, uint64_t i, uint64_t off, uint32_t max_objects,
-		    unsigned extent_shift);
-/* Names of live slots, sorted by hash to find two objects with one name
- * (open refuses such a pool; the checker reports it). */
-struct slot_name_key {
-	uint64_t hash;
-	uint32_t slot;
-};
-uint64_t slot_name_hash(const struct obj_slot *s);
-int slot_name_key_cmp(const void *a, const void *b);
-
-/* Validates the object table and the extent table and builds the objects. */
-int object_load(struct daxmap_pool *pool);
+/* Validates the object table and the extent table of tab->md and builds
+ * the objects (tab's pointers are wired by the caller). */
+int object_load(struct objtab *tab);
 /* Finishes interrupted unlinks and frees extents past EOF (after alloc_init). */
-void object_recover(struct daxmap_pool *pool);
-/* Runs a logged operation again (recovery at open; see log.h). */
-int object_replay(struct daxmap_pool *pool, enum log_op op, uint32_t slot, uint64_t a, uint64_t b);
-/* Frees every in-memory object (pool close). */
-void object_unload(struct daxmap_pool *pool);
+void object_recover(struct objtab *tab);
+/* Runs a logged operation again (the log's replay callback; arg is the objtab). */
+int object_replay(void *arg, const struct log_record *r);
+/* Frees every in-memory object (pool close; idempotent). */
+void object_unload(struct objtab *tab);
+
+/* daxmap_obj_open and daxmap_obj_unlink on a usable pool. Take tab->lock. */
+int object_open(struct objtab *tab, struct daxmap_obj **objp, const char *name, int flags)
+	EXCLUDES(tab->lock);
+int object_unlink(struct objtab *tab, const char *name) EXCLUDES(tab->lock);
+/* daxmap_pool_list's walk. Takes tab->lock (never across the callback). */
+int object_list(struct objtab *tab, int (*cb)(const char *name, uint64_t size, void *arg),
+		void *arg) EXCLUDES(tab->lock);
+/* LIVE objects now. Takes tab->lock. */
+uint64_t object_live_count(struct objtab *tab) EXCLUDES(tab->lock);
+/* Counts of open objects and mappings (pool close checks them). Takes tab->lock. */
+void object_busy_counts(struct objtab *tab, uint64_t *opens, uint64_t *maps)
+	EXCLUDES(tab->lock);
+
+/* A mapping of obj was made or removed. Takes tab->lock. */
+void object_map_get(struct daxmap_obj *obj);
+void object_map_put(struct daxmap_obj *obj);
+
+/* Checks obj and its pool; -EINVAL with a message if unusable. */
+int object_check(struct daxmap_obj *obj);
 
 /* Pool extent of object extent e, or EXTMAP_NONE. Takes obj->extents_lock. */
 uint64_t object_extent_get(struct daxmap_obj *obj, uint64_t e) EXCLUDES(obj->extents_lock);
@@ -69,19 +92,26 @@ uint64_t object_extent_get(struct daxmap_obj *obj, uint64_t e) EXCLUDES(obj->ext
 /*
  * Pool extent of object extent e, allocated (zeroed, recorded durably) if
  * the object has none there. The caller holds e's range exclusively.
- * Takes obj->extents_lock, then pool->alloc.lock.
+ * Takes obj->extents_lock, then the allocator's lock.
  */
 int object_extent_alloc(struct daxmap_obj *obj, uint64_t e, uint64_t *pidx)
 	EXCLUDES(obj->extents_lock);
 
-/* Counts of open objects and mappings (pool close checks them). */
-void object_busy_counts(struct daxmap_pool *pool, uint64_t *opens, uint64_t *maps);
-
-/* A mapping of obj was made or removed. Takes pool->objtab.lock. */
-void object_map_get(struct daxmap_obj *obj);
-void object_map_put(struct daxmap_obj *obj);
-
-/* Checks obj and its pool; -EINVAL with a message if unusable. */
-int object_check(struct daxmap_obj *obj);
+/*
+ * Metadata changes, each with extents_lock held and the affected range held
+ * exclusively by the caller; each is idempotent (log replay runs them again).
+ */
+/* Zeroes, in the pool, the bytes of [start, end) that lie in allocated extents. */
+void object_zero_bytes_locked(struct daxmap_obj *obj, uint64_t start, uint64_t end)
+	REQUIRES(obj->extents_lock);
+/* Sets EOF, durably. */
+void object_set_size_locked(struct daxmap_obj *obj, uint64_t size) REQUIRES(obj->extents_lock);
+/* Shrinks to `size`: the part of its last extent from `size` to `zero_end`
+ * reads zero, extents past it are freed. */
+void object_shrink_locked(struct daxmap_obj *obj, uint64_t size, uint64_t zero_end)
+	REQUIRES(obj->extents_lock);
+/* Punches [off, end): whole extents freed, the partial ends zeroed. */
+void object_punch_locked(struct daxmap_obj *obj, uint64_t off, uint64_t end)
+	REQUIRES(obj->extents_lock);
 
 #endif

@@ -1,4 +1,8 @@
-/* Pool files: create, open (header checks, recovery), close, stat, list. */
+/*
+ * The pool handle: create, open (assembly of the modules, recovery), close,
+ * fork, and the public calls that take the handle (stat, list, object open
+ * and unlink; daxmap_inject_clear in injection builds).
+ */
 #define _GNU_SOURCE
 #include "pool.h"
 
@@ -16,12 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "alloc.h"
-#include "crashtest.h"
-#include "fault.h"
-#include "log.h"
+#include "inject.h"
 #include "map.h"
-#include "object.h"
 #include "out.h"
 
 /* protects: the list of open pools (fork handling walks it) */
@@ -29,86 +29,18 @@ static struct dm_mutex pools_lock = MUTEX_INITIALIZER(lockclass_pools_lock);
 static struct daxmap_pool *open_pools GUARDED_BY(pools_lock);
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-uint64_t layout_checksum(const void *buf, uint64_t len)
-{
-	/* Fletcher-64 over 32-bit words; a trailing partial word is zero-padded */
-	const unsigned char *p = buf;
-	uint64_t lo = 0, hi = 0;
-
-	for (uint64_t i = 0; i < len; i += 4) {
-		uint32_t w = 0;
-		memcpy(&w, p + i, len - i >= 4 ? 4 : (size_t)(len - i));
-		lo += w;
-		hi += lo;
-	}
-	return (hi << 32) | (lo & 0xffffffffu);
-}
-
-void pool_persist(struct daxmap_pool *pool, const void *addr, size_t len)
-{
-	crashtest_persist(pool, addr, len); /* a persistence point (crash-test builds) */
-	if (pool->is_pmem)
-		pmem_persist(addr, len);
-	else if (pmem_msync(addr, len) < 0)
-		LOG(OUT_ERROR, "msync of pool %s failed: %s", pool->path, strerror(errno));
-}
-
-void pool_zero_persist(struct daxmap_pool *pool, void *addr, size_t len)
-{
-	if (pool->is_pmem && !crashtest_hooked()) {
-		pmem_memset_persist(addr, 0, len);
-	} else {
-		/* non-temporal stores: zeroing megabytes through the cache
-		 * costs several times more and evicts the application's data */
-		pmem_memset(addr, 0, len, PMEM_F_MEM_NONTEMPORAL);
-		pool_persist(pool, addr, len);
-	}
-}
-
-int pool_check(struct daxmap_pool *pool)
+/* -EINVAL with a message when pool is NULL or was inherited across fork. */
+static int pool_usable(struct daxmap_pool *pool)
 {
 	if (!pool)
 		return ERR(-EINVAL, "pool handle is NULL");
-	if (pool->forked)
-		return ERR(-EINVAL, "pool handle %s was inherited across fork(): it is not usable "
-				    "in the child", pool->path);
-	return 0;
+	return media_usable(&pool->media);
 }
 
 void daxmap_pool_opts_init(struct daxmap_pool_opts *opts)
 {
 	if (opts)
 		memset(opts, 0, sizeof(*opts));
-}
-
-/* Where each part goes for a pool of this size: computed, never trusted from the file. */
-static int layout_compute(struct pool_hdr *h, uint64_t size, uint64_t extent, uint32_t max_objects)
-{
-	uint64_t objtab = (uint64_t)max_objects * SLOT_SIZE, exttab_off, n, data_off;
-
-	exttab_off = POOL_OBJTAB_OFF + ((objtab + 4095) & ~UINT64_C(4095));
-	if (exttab_off >= size)
-		return -1;
-	n = (size - exttab_off) / (extent + sizeof(uint64_t));
-	for (;;) {
-		uint64_t end = exttab_off + n * sizeof(uint64_t);
-		data_off = (end + POOL_DATA_ALIGN - 1) & ~(POOL_DATA_ALIGN - 1);
-		if (data_off <= size && n <= (size - data_off) / extent)
-			break;
-		if (n == 0)
-			return -1;
-		n--;
-	}
-	if (n == 0)
-		return -1;
-	h->pool_size = size;
-	h->extent_size = extent;
-	h->max_objects = max_objects;
-	h->objtab_off = POOL_OBJTAB_OFF;
-	h->exttab_off = exttab_off;
-	h->data_off = data_off;
-	h->nextents = n;
-	return 0;
 }
 
 /* Checks the arguments common to open and create; copies the options (or defaults) to *o. */
@@ -133,41 +65,6 @@ static int pool_args(daxmap_pool **poolp, const char *path, const struct daxmap_
 	return 0;
 }
 
-int pool_hdr_check(const struct pool_hdr *h, uint64_t file_size, const char *path)
-{
-	struct pool_hdr want;
-	const uint8_t *r = h->reserved;
-
-	if (memcmp(h->magic, POOL_MAGIC, sizeof(h->magic)) != 0)
-		return ERR(-EINVAL, "%s is not a daxmap pool (bad magic)", path);
-	if (h->version > POOL_VERSION)
-		return ERR(-EPROTONOSUPPORT, "%s: pool version %u is newer than this library's %u",
-			   path, h->version, POOL_VERSION);
-	if (h->checksum != layout_checksum(h, offsetof(struct pool_hdr, checksum)))
-		return ERR(-EUCLEAN, "%s: pool header checksum mismatch at offset %zu", path,
-			   offsetof(struct pool_hdr, checksum));
-	if (h->version != POOL_VERSION || h->hdr_size != POOL_HDR_SIZE || h->flags != 0)
-		return ERR(-EUCLEAN, "%s: bad version, header size or flags in the header", path);
-	for (size_t i = 0; i < sizeof(h->reserved); i++)
-		if (r[i])
-			return ERR(-EUCLEAN, "%s: reserved header byte at offset %zu is not zero",
-				   path, offsetof(struct pool_hdr, reserved) + i);
-	if (h->pool_size != file_size)
-		return ERR(-EUCLEAN, "%s: header says %llu bytes but the file has %llu "
-				     "(truncated or extended copy?)", path,
-			   (unsigned long long)h->pool_size, (unsigned long long)file_size);
-	if (h->extent_size < POOL_MIN_EXTENT || h->extent_size > POOL_MAX_EXTENT ||
-	    (h->extent_size & (h->extent_size - 1)) || h->max_objects == 0 ||
-	    h->max_objects > POOL_MAX_OBJECTS)
-		return ERR(-EUCLEAN, "%s: bad extent size or object count in the header", path);
-	memset(&want, 0, sizeof(want));
-	if (layout_compute(&want, h->pool_size, h->extent_size, h->max_objects) < 0 ||
-	    want.objtab_off != h->objtab_off || want.exttab_off != h->exttab_off ||
-	    want.data_off != h->data_off || want.nextents != h->nextents)
-		return ERR(-EUCLEAN, "%s: header layout does not match its sizes", path);
-	return 0;
-}
-
 static void pool_atfork_prepare(void) NO_TSA
 {
 	mutex_lock(&pools_lock);
@@ -186,15 +83,9 @@ static void pool_atfork_child(void) NO_TSA
 {
 	map_fork_child();
 	for (struct daxmap_pool *p = open_pools; p; p = p->next_open) {
-		p->forked = 1;
-		close(p->fd);
-		if (p->fault.uffd >= 0)
-			close(p->fault.uffd);
-		if (p->fault.stop_fd >= 0)
-			close(p->fault.stop_fd);
-		if (p->fault.kick_fd >= 0)
-			close(p->fault.kick_fd);
-		p->fd = p->fault.uffd = p->fault.stop_fd = p->fault.kick_fd = -1;
+		media_forget_child(&p->media);
+		uffd_close(&p->uffd);
+		fault_forget_child(&p->fault);
 	}
 	open_pools = NULL;
 	mutex_reinit_child(&pools_lock);
@@ -205,21 +96,16 @@ static void pool_atfork_install(void)
 	pthread_atfork(pool_atfork_prepare, pool_atfork_parent, pool_atfork_child);
 }
 
+/* Each module undoes what its own state records: safe at any point of pool_start. */
 static void pool_free(struct daxmap_pool *pool)
 {
-	if (pool->fault.uffd >= 0 || pool->fault.stop_fd >= 0 || pool->fault.threads)
-		fault_stop(pool);
-	alloc_stop_zeroer(pool);
-	object_unload(pool);
-	if (pool->alloc.free_zeroed)
-		alloc_fini(pool);
-	if (pool->log.records)
-		log_fini(pool);
-	if (pool->base)
-		pmem_unmap(pool->base, pool->mapped_len);
-	if (pool->fd >= 0)
-		close(pool->fd);
-	free(pool->path);
+	fault_stop(&pool->fault);
+	uffd_close(&pool->uffd);
+	alloc_stop_zeroer(&pool->alloc);
+	object_unload(&pool->objtab);
+	alloc_fini(&pool->alloc);
+	log_fini(&pool->log);
+	media_fini(&pool->media);
 	free(pool);
 }
 
@@ -229,66 +115,43 @@ static unsigned default_threads(void)
 	return n < 2 ? 2u : (n > 16 ? 16u : (unsigned)n);
 }
 
-/* Maps, validates and brings up a pool whose file is open and locked as pool->fd. */
+/* Maps, validates and brings up a pool whose file is open and locked as media.fd. */
 static int pool_start(struct daxmap_pool *pool, const struct daxmap_pool_opts *o)
 {
-	struct stat st;
-	struct pool_hdr h;
-	ssize_t n;
+	struct pool_media *md = &pool->media;
+	struct objtab *tab = &pool->objtab;
 	int ret;
 
-	if (fstat(pool->fd, &st) < 0)
-		return ERR(-errno, "cannot stat %s", pool->path);
-	if (!S_ISREG(st.st_mode))
-		return ERR(-EINVAL, "%s is not a regular file", pool->path);
-	if ((uint64_t)st.st_size < POOL_HDR_SIZE)
-		return ERR(-EINVAL, "%s is not a daxmap pool: %lld bytes is smaller than a pool "
-				    "header", pool->path, (long long)st.st_size);
-	n = pread(pool->fd, &h, sizeof(h), 0);
-	if (n != (ssize_t)sizeof(h))
-		return ERR(n < 0 ? -errno : -EIO, "cannot read the header of %s", pool->path);
-	if ((ret = pool_hdr_check(&h, (uint64_t)st.st_size, pool->path)) < 0)
+	if ((ret = media_map(md)) < 0 || (ret = log_load(&pool->log, md)) < 0)
 		return ret;
-
-	pool->base = pmem_map_file(pool->path, 0, 0, 0, &pool->mapped_len, &pool->is_pmem);
-	if (!pool->base)
-		return ERR(errno ? -errno : -EIO, "pmem_map_file(%s) failed: %s", pool->path,
-			   pmem_errormsg());
-	if (pool->mapped_len != h.pool_size)
-		return ERR(-EUCLEAN, "%s changed size while opening", pool->path);
-	madvise(pool->base, pool->mapped_len, MADV_DONTFORK);
-	pool->hdr = (struct pool_hdr *)pool->base;
-	if (memcmp(pool->hdr, &h, sizeof(h)) != 0)
-		return ERR(-EUCLEAN, "%s: header changed while opening", pool->path);
-	pool->slots = (struct obj_slot *)(pool->base + h.objtab_off);
-	pool->exttab = (uint64_t *)(pool->base + h.exttab_off);
-	pool->data_off = h.data_off;
-	pool->extent_size = h.extent_size;
-	pool->extent_shift = (unsigned)__builtin_ctzll(h.extent_size);
-	pool->nextents = h.nextents;
-	pool->max_objects = h.max_objects;
-
-	if ((ret = log_load(pool)) < 0 || (ret = object_load(pool)) < 0 ||
-	    (ret = alloc_init(pool)) < 0)
+	tab->pool = pool;
+	tab->md = md;
+	tab->alloc = &pool->alloc;
+	tab->log = &pool->log;
+	tab->uffd = &pool->uffd;
+	tab->counters = &pool->counters;
+	/* the object table validates every extent entry before the
+	 * allocator builds its bitmaps from them */
+	if ((ret = object_load(tab)) < 0 ||
+	    (ret = alloc_init(&pool->alloc, md, &pool->counters)) < 0)
 		return ret;
 	/* finish what a crash interrupted: logged operations, then unlinks
 	 * and extents past EOF */
-	if ((ret = log_replay(pool)) < 0)
+	if ((ret = log_replay(&pool->log, object_replay, tab)) < 0)
 		return ret;
-	object_recover(pool);
-	if ((ret = alloc_start_zeroer(pool)) < 0)
+	object_recover(tab);
+	if ((ret = alloc_start_zeroer(&pool->alloc)) < 0)
 		return ret;
 	if (o->prefault) {
 		/* fault in every data page now (on tmpfs this is where a
 		 * fallocated page gets zeroed), so first touches only map */
-		if (madvise(pool->base + pool->data_off, pool->mapped_len - pool->data_off,
+		if (madvise(md->base + md->data_off, md->mapped_len - md->data_off,
 			    MADV_POPULATE_READ) < 0)
-			LOG(OUT_WARN, "prefault of %s failed: %s", pool->path, strerror(errno));
+			LOG(OUT_WARN, "prefault of %s failed: %s", md->path, strerror(errno));
 	}
-	pool->fault.nthreads = o->fault_threads ? o->fault_threads : default_threads();
-	if ((ret = fault_open(pool)) < 0)
-		return ret;
-	if ((ret = fault_start(pool)) < 0)
+	if ((ret = uffd_open(&pool->uffd)) < 0 ||
+	    (ret = fault_start(&pool->fault, pool, md, &pool->uffd, &pool->counters,
+			       o->fault_threads ? o->fault_threads : default_threads())) < 0)
 		return ret;
 
 	pthread_once(&atfork_once, pool_atfork_install);
@@ -305,10 +168,8 @@ static struct daxmap_pool *pool_alloc(const char *path)
 
 	if (!pool)
 		return NULL;
-	pool->fd = -1;
-	pool->fault.uffd = pool->fault.stop_fd = pool->fault.kick_fd = -1;
-	pool->path = strdup(path);
-	if (!pool->path) {
+	pool->uffd.fd = pool->fault.stop_fd = pool->fault.kick_fd = -1;
+	if (media_init(&pool->media, path) < 0) {
 		free(pool);
 		return NULL;
 	}
@@ -319,11 +180,11 @@ static int pool_lock_file(struct daxmap_pool *pool)
 {
 	/* flock belongs to the open file description: a second open, in this
 	 * process or another, conflicts; the kernel drops it when the owner dies */
-	if (flock(pool->fd, LOCK_EX | LOCK_NB) < 0)
+	if (flock(pool->media.fd, LOCK_EX | LOCK_NB) < 0)
 		return errno == EWOULDBLOCK
 			       ? ERR(-EBUSY, "pool %s is open elsewhere (in this or another process)",
-				     pool->path)
-			       : ERR(-errno, "cannot lock %s", pool->path);
+				     pool->media.path)
+			       : ERR(-errno, "cannot lock %s", pool->media.path);
 	return 0;
 }
 
@@ -337,8 +198,8 @@ int daxmap_pool_open_opts(daxmap_pool **poolp, const char *path, const struct da
 		return ret;
 	if (!(pool = pool_alloc(path)))
 		return ERR(-ENOMEM, "out of memory");
-	pool->fd = open(path, O_RDWR | O_CLOEXEC);
-	if (pool->fd < 0) {
+	pool->media.fd = open(path, O_RDWR | O_CLOEXEC);
+	if (pool->media.fd < 0) {
 		ret = ERR(-errno, "cannot open pool %s", path);
 		goto out_free;
 	}
@@ -447,27 +308,28 @@ int daxmap_pool_create_opts(daxmap_pool **poolp, const char *path, uint64_t size
 
 	if (!(pool = pool_alloc(path)))
 		return ERR(-ENOMEM, "out of memory");
-	pool->fd = pool_create_file(path, mode, &named);
-	if (pool->fd < 0) {
-		ret = pool->fd;
+	pool->media.fd = pool_create_file(path, mode, &named);
+	if (pool->media.fd < 0) {
+		ret = pool->media.fd;
 		goto out_free;
 	}
 	if ((ret = pool_lock_file(pool)) < 0)
 		goto out_unlink;
 	/* fallocated space reads as zero, durably: every object slot is
 	 * free, every extent is free and zeroed */
-	if ((rc = posix_fallocate(pool->fd, 0, (off_t)size)) != 0) {
+	if ((rc = posix_fallocate(pool->media.fd, 0, (off_t)size)) != 0) {
 		ret = ERR(-rc, "cannot allocate %llu bytes for %s", (unsigned long long)size, path);
 		goto out_unlink;
 	}
 	/* the header goes last: a crash before it leaves a file that is
 	 * plainly not a pool (and with O_TMPFILE, no file at all) */
-	if (pwrite(pool->fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || fsync(pool->fd) < 0) {
+	if (pwrite(pool->media.fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	    fsync(pool->media.fd) < 0) {
 		ret = ERR(-errno ? -errno : -EIO, "cannot write the header of %s", path);
 		goto out_unlink;
 	}
 	if (!named) {
-		if ((ret = pool_create_publish(pool->fd, path)) < 0)
+		if ((ret = pool_create_publish(pool->media.fd, path)) < 0)
 			goto out_free;
 		named = 1;
 	}
@@ -494,12 +356,12 @@ int daxmap_pool_close(daxmap_pool *pool)
 
 	if (!pool)
 		return 0;
-	if (pool->forked)
-		return ERR(-EINVAL, "pool handle %s was inherited across fork()", pool->path);
-	object_busy_counts(pool, &opens, &maps);
+	if (pool->media.forked)
+		return ERR(-EINVAL, "pool handle %s was inherited across fork()", pool->media.path);
+	object_busy_counts(&pool->objtab, &opens, &maps);
 	if (opens || maps)
 		return ERR(-EBUSY, "pool %s still has %llu open objects and %llu mappings",
-			   pool->path, (unsigned long long)opens, (unsigned long long)maps);
+			   pool->media.path, (unsigned long long)opens, (unsigned long long)maps);
 	mutex_lock(&pools_lock);
 	for (struct daxmap_pool **pp = &open_pools; *pp; pp = &(*pp)->next_open)
 		if (*pp == pool) {
@@ -513,31 +375,31 @@ int daxmap_pool_close(daxmap_pool *pool)
 
 int daxmap_pool_stat(daxmap_pool *pool, struct daxmap_pool_stat *st)
 {
+	const struct pool_media *md;
 	struct pool_counters *c;
 	uint64_t nfree, ndirty;
 	int ret;
 
-	if ((ret = pool_check(pool)) < 0)
+	if ((ret = pool_usable(pool)) < 0)
 		return ret;
 	if (!st)
 		return ERR(-EINVAL, "stat is NULL");
 	memset(st, 0, sizeof(*st));
-	alloc_counts(pool, &nfree, &ndirty);
+	md = &pool->media;
 	c = &pool->counters;
-	st->size = pool->mapped_len;
-	st->data_size = pool->nextents * pool->extent_size;
-	st->extent_size = pool->extent_size;
-	st->free = nfree * pool->extent_size;
-	st->free_unzeroed = ndirty * pool->extent_size;
+	alloc_counts(&pool->alloc, &nfree, &ndirty);
+	st->size = md->mapped_len;
+	st->data_size = md->nextents * md->extent_size;
+	st->extent_size = md->extent_size;
+	st->free = nfree * md->extent_size;
+	st->free_unzeroed = ndirty * md->extent_size;
 	st->used = st->data_size - st->free;
-	mutex_lock(&pool->objtab.lock);
-	st->objects = pool->objtab.live;
-	mutex_unlock(&pool->objtab.lock);
-	st->max_objects = pool->max_objects;
-	st->mappings = atomic_load(&pool->nmappings);
+	st->objects = object_live_count(&pool->objtab);
+	st->max_objects = md->max_objects;
+	st->mappings = atomic_load(&c->nmappings);
 	st->fault_threads = pool->fault.nthreads;
-	st->is_pmem = pool->is_pmem;
-	st->user_mode_only = pool->fault.user_mode_only;
+	st->is_pmem = md->is_pmem;
+	st->user_mode_only = pool->uffd.user_mode_only;
 	st->faults = atomic_load(&c->faults);
 	st->faults_write = atomic_load(&c->faults_write);
 	st->faults_hole_read = atomic_load(&c->faults_hole_read);
@@ -557,29 +419,40 @@ int daxmap_pool_list(daxmap_pool *pool, int (*cb)(const char *name, uint64_t siz
 {
 	int ret;
 
-	if ((ret = pool_check(pool)) < 0)
+	if ((ret = pool_usable(pool)) < 0)
 		return ret;
 	if (!cb)
 		return ERR(-EINVAL, "callback is NULL");
-	/* names are copied out under the lock; the callback runs without it
-	 * (it may open, close or unlink objects) */
-	for (uint32_t i = 0; i < pool->max_objects && ret == 0; i++) {
-		char name[DAXMAP_MAX_NAME + 1];
-		uint64_t size = 0;
-		int live = 0;
-
-		mutex_lock(&pool->objtab.lock);
-		struct daxmap_obj *obj = pool->objtab.objs[i];
-		if (obj && !obj->dying) {
-			const struct obj_slot *s = &pool->slots[i];
-			memcpy(name, s->name, s->name_len);
-			name[s->name_len] = 0;
-			size = atomic_load(&obj->size);
-			live = 1;
-		}
-		mutex_unlock(&pool->objtab.lock);
-		if (live)
-			ret = cb(name, size, arg);
-	}
-	return ret;
+	return object_list(&pool->objtab, cb, arg);
 }
+
+int daxmap_obj_open(daxmap_obj **objp, daxmap_pool *pool, const char *name, int flags)
+{
+	int ret;
+
+	if (!objp)
+		return ERR(-EINVAL, "obj is NULL");
+	*objp = NULL;
+	if ((ret = pool_usable(pool)) < 0)
+		return ret;
+	return object_open(&pool->objtab, objp, name, flags);
+}
+
+int daxmap_obj_unlink(daxmap_pool *pool, const char *name)
+{
+	int ret;
+
+	if ((ret = pool_usable(pool)) < 0 || (ret = object_unlink(&pool->objtab, name)) < 0)
+		return ret;
+	fault_retry_errors(&pool->fault); /* space came back: failed faults may succeed now */
+	return 0;
+}
+
+#ifdef DAXMAP_INJECT
+void daxmap_inject_clear(daxmap_pool *pool)
+{
+	inject_disarm_all();
+	if (pool)
+		fault_retry_errors(&pool->fault);
+}
+#endif

@@ -1,0 +1,67 @@
+/*
+ * The pool's media: the pool file, mapped whole with libpmem, its geometry
+ * (from the validated header) and the persistence primitives every module
+ * uses. Also whether the handle is still usable (not inherited by fork).
+ * Everything here is set once at open and read-only afterwards, except
+ * `forked` (set in a fork child, where nothing else runs yet).
+ */
+#ifndef DAXMAP_MEDIA_H
+#define DAXMAP_MEDIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layout.h"
+
+struct pool_media {
+	char *path;
+	int fd;          /* O_RDWR; holds the flock that makes us the only opener (pool.c) */
+	char *base;      /* the whole file, mapped by pmem_map_file */
+	size_t mapped_len;
+	int is_pmem;     /* 1: persistence is cache flushes, 0: msync */
+
+	struct pool_hdr *hdr;
+	struct obj_slot *slots;
+	uint64_t *exttab;
+	uint64_t data_off, extent_size, nextents;
+	unsigned extent_shift;
+	uint32_t max_objects;
+	int forked; /* set in a child after fork: the handle is dead there */
+};
+
+/* A media with no file yet: fd -1, path copied. -ENOMEM. */
+int media_init(struct pool_media *md, const char *path);
+/*
+ * Validates the header of the open file md->fd and maps the file whole;
+ * fills the geometry. Errors as daxmap_pool_open (-EINVAL not a pool,
+ * -EUCLEAN damaged header, -EPROTONOSUPPORT, mapping errors).
+ */
+int media_map(struct pool_media *md);
+/* Unmaps and closes what media_map and the opener set up; frees the path.
+ * Safe on a media that got only part of the way. */
+void media_fini(struct pool_media *md);
+/* In a fork child: the handle is dead; the file is closed so that the pool
+ * lock goes away with the parent. */
+void media_forget_child(struct pool_media *md);
+
+/* -EINVAL with a message when the handle was inherited across fork. */
+int media_usable(const struct pool_media *md);
+
+/* Makes [addr, addr+len) of the pool mapping durable. */
+void media_persist(const struct pool_media *md, const void *addr, size_t len);
+/* Zeroes [addr, addr+len) of the pool mapping and makes the zeros durable. */
+void media_zero_persist(const struct pool_media *md, void *addr, size_t len);
+
+/* Address of pool extent idx in the pool mapping. */
+static inline char *media_extent_addr(const struct pool_media *md, uint64_t idx)
+{
+	return md->base + md->data_off + (idx << md->extent_shift);
+}
+
+/* File offset of byte `off` of pool extent idx. */
+static inline uint64_t media_extent_off(const struct pool_media *md, uint64_t idx, uint64_t off)
+{
+	return md->data_off + (idx << md->extent_shift) + off;
+}
+
+#endif

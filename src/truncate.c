@@ -1,0 +1,258 @@
+/*
+ * The range operations on an object: truncate (shrink, grow), punch hole,
+ * zero range and allocate. Each sequences, for its whole duration:
+ * maps_lock shared (to reach every mapping), the affected object range
+ * exclusively (no fault there resolves), the teardown of mappings before
+ * extents are freed, the intent log before the first metadata word changes,
+ * and the metadata change itself under extents_lock (object.c). Parked
+ * faults go back to the handlers (fault.c) once the range is released.
+ * doc/LOCKING.md has the chart.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+
+#include "extmap.h"
+#include "fault.h"
+#include "libdaxmap.h"
+#include "log.h"
+#include "map.h"
+#include "object.h"
+#include "out.h"
+#include "page.h"
+#include "pool.h"
+#include "rangelock.h"
+
+/*
+ * Grows the object from `old` to `size`; the caller holds [old, end)
+ * exclusively and maps_lock shared.
+ */
+static void object_grow_locked(struct daxmap_obj *obj, uint64_t old, uint64_t size)
+	REQUIRES_SHARED(maps_lock)
+{
+	uint64_t tail_end = page_up(old), e = old >> obj->md->extent_shift, pidx;
+
+	mutex_lock(&obj->extents_lock);
+	/* bytes stored past the old EOF in its last page must read zero now
+	 * that they become part of the object (as ftruncate does) */
+	if (tail_end > old)
+		object_zero_bytes_locked(obj, old, tail_end < size ? tail_end : size);
+	object_set_size_locked(obj, size);
+	pidx = extmap_get(&obj->extmap, e);
+	mutex_unlock(&obj->extents_lock);
+	/* pages past the old EOF may hold SIGBUS markers: clear them */
+	map_zap_obj_range(obj, tail_end, page_up(size));
+	/* the old last extent's mappings stopped at the old EOF: extend them */
+	if (pidx != EXTMAP_NONE)
+		map_extend_tail(obj, e, pidx, tail_end, page_up(size));
+}
+
+/* Checks an (off, len) argument pair: -EINVAL for len 0 or a sum that wraps,
+ * -EFBIG past the maximum object size. */
+static int range_check(uint64_t off, uint64_t len, const char *what)
+{
+	if (len == 0)
+		return ERR(-EINVAL, "%s: length is 0", what);
+	if (off > UINT64_MAX - len)
+		return ERR(-EINVAL, "%s: offset %llu + length %llu overflows", what,
+			   (unsigned long long)off, (unsigned long long)len);
+	if (off + len > DAXMAP_MAX_OBJ_SIZE)
+		return ERR(-EFBIG, "%s: offset %llu + length %llu beyond the maximum object size %llu",
+			   what, (unsigned long long)off, (unsigned long long)len,
+			   (unsigned long long)DAXMAP_MAX_OBJ_SIZE);
+	return 0;
+}
+
+/* End of the range an operation must hold: to the end of everything when it
+ * can move EOF, else to the end of its last extent. */
+static uint64_t lock_end(const struct daxmap_obj *obj, uint64_t end, int to_infinity)
+{
+	uint64_t es = obj->md->extent_size;
+	return to_infinity ? DAXMAP_MAX_OBJ_SIZE + es : ((end + es - 1) / es) * es;
+}
+
+/* Releases an operation's range and hands parked faults back. */
+static void object_unlock_range(struct daxmap_obj *obj, struct range_entry *re)
+	RELEASE(obj->range_lock)
+{
+	fault_requeue(&obj->pool->fault, rangelock_unlock(&obj->range_lock, re));
+}
+
+/*
+ * A metadata change of several words: the intent (op, la, lb) is logged
+ * durably first, then change(obj, a, b) runs under extents_lock, then the
+ * record is cleared. A crash in between replays the change (object_replay).
+ * Takes the log's lock (briefly, twice), then obj->extents_lock.
+ */
+static void logged_change(struct daxmap_obj *obj, enum log_op op, uint64_t la, uint64_t lb,
+			  void (*change)(struct daxmap_obj *, uint64_t, uint64_t), uint64_t a,
+			  uint64_t b) EXCLUDES(obj->extents_lock)
+{
+	unsigned rec = log_begin(obj->tab->log, op, obj->slot, la, lb);
+
+	mutex_lock(&obj->extents_lock);
+	change(obj, a, b);
+	mutex_unlock(&obj->extents_lock);
+	log_end(obj->tab->log, rec);
+}
+
+static int object_shrink(struct daxmap_obj *obj, uint64_t size)
+{
+	uint64_t es = obj->md->extent_size, old, start = size & ~(es - 1);
+	struct range_entry re;
+	int ret = 0;
+
+	map_rdlock();
+	rangelock_lock(&obj->range_lock, &re, start, lock_end(obj, 0, 1), 1);
+	old = atomic_load(&obj->size);
+	if (size < old) {
+		/* no mapping may reach past the new EOF before anything is freed */
+		ret = map_teardown_obj_range(obj, page_up(size), DAXMAP_MAX_OBJ_SIZE, 0);
+		if (ret == 0) {
+			uint64_t ext_end = start + es, zero_end = page_up(old);
+			logged_change(obj, LOG_OP_SHRINK, size, 0, object_shrink_locked, size,
+				      zero_end < ext_end ? zero_end : ext_end);
+		}
+	}
+	object_unlock_range(obj, &re);
+	map_rdunlock();
+	if (ret == 0)
+		fault_retry_errors(&obj->pool->fault);
+	return ret;
+}
+
+/*
+ * Holds [off, end) exclusively for an operation that may move EOF to `end`,
+ * to the end of everything when it does: EOF moves only under a range that
+ * reaches the end. Returns whether it holds that far. A shrink that slips in
+ * before the lock is taken can make a range cross EOF: then it takes the
+ * lock again, to the end.
+ */
+static int object_lock_to(struct daxmap_obj *obj, struct range_entry *re, uint64_t off,
+			  uint64_t end) REQUIRES_SHARED(maps_lock) ACQUIRE(obj->range_lock) NO_TSA
+{
+	uint64_t mask = ~(obj->md->extent_size - 1);
+
+	for (;;) {
+		uint64_t size = atomic_load(&obj->size), now;
+		int to_end = end > size;
+		/* moving EOF touches the extent holding the old EOF too */
+		uint64_t start = (to_end && size < off ? size : off) & mask;
+
+		rangelock_lock(&obj->range_lock, re, start, lock_end(obj, end, to_end), 1);
+		now = atomic_load(&obj->size);
+		if (!(end > now) == !to_end && (!to_end || (now & mask) >= start))
+			return to_end;
+		/* EOF moved before we held the range: take the right one */
+		fault_requeue(&obj->pool->fault, rangelock_unlock(&obj->range_lock, re));
+	}
+}
+
+static int object_grow(struct daxmap_obj *obj, uint64_t size)
+{
+	struct range_entry re;
+	uint64_t old;
+
+	map_rdlock();
+	if (object_lock_to(obj, &re, size, size)) {
+		old = atomic_load(&obj->size);
+		object_grow_locked(obj, old, size);
+	}
+	object_unlock_range(obj, &re);
+	map_rdunlock();
+	return 0;
+}
+
+int daxmap_obj_truncate(daxmap_obj *obj, uint64_t size)
+{
+	uint64_t old;
+	int ret;
+
+	if ((ret = object_check(obj)) < 0)
+		return ret;
+	if (size > DAXMAP_MAX_OBJ_SIZE)
+		return ERR(-EFBIG, "size %llu beyond the maximum object size %llu",
+			   (unsigned long long)size, (unsigned long long)DAXMAP_MAX_OBJ_SIZE);
+	old = atomic_load(&obj->size);
+	if (size == old)
+		return 0;
+	return size < old ? object_shrink(obj, size) : object_grow(obj, size);
+}
+
+int daxmap_obj_punch_hole(daxmap_obj *obj, uint64_t off, uint64_t len)
+{
+	uint64_t es, end, size;
+	struct range_entry re;
+	int ret;
+
+	if ((ret = object_check(obj)) < 0 || (ret = range_check(off, len, "punch hole")) < 0)
+		return ret;
+	es = obj->md->extent_size;
+	map_rdlock();
+	rangelock_lock(&obj->range_lock, &re, off & ~(es - 1), lock_end(obj, off + len, 0), 1);
+	/* like FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE: nothing past EOF changes */
+	size = atomic_load(&obj->size);
+	end = off + len < size ? off + len : size;
+	if (off < end) {
+		uint64_t whole_lo = ((off + es - 1) / es) * es, whole_hi = (end / es) * es;
+		/* whole extents leave every mapping before they are freed;
+		 * partial ones stay mapped and are zeroed in place */
+		if (whole_lo < whole_hi)
+			ret = map_teardown_obj_range(obj, whole_lo, whole_hi, 1);
+		if (ret == 0)
+			logged_change(obj, LOG_OP_PUNCH, off, end, object_punch_locked, off, end);
+	}
+	object_unlock_range(obj, &re);
+	map_rdunlock();
+	if (ret == 0)
+		fault_retry_errors(&obj->pool->fault);
+	return ret;
+}
+
+int daxmap_obj_zero_range(daxmap_obj *obj, uint64_t off, uint64_t len)
+{
+	uint64_t end, size;
+	struct range_entry re;
+	int ret, grows;
+
+	if ((ret = object_check(obj)) < 0 || (ret = range_check(off, len, "zero range")) < 0)
+		return ret;
+	end = off + len;
+	map_rdlock();
+	grows = object_lock_to(obj, &re, off, end);
+	size = atomic_load(&obj->size);
+	if (off < size) {
+		/* in place: the extents stay allocated, mappings stay valid */
+		uint64_t zend = end < size ? end : size;
+		logged_change(obj, LOG_OP_ZERO, off, zend, object_zero_bytes_locked, off, zend);
+	}
+	/* like FALLOC_FL_ZERO_RANGE without KEEP_SIZE: a range past EOF
+	 * extends the object (the new part is a hole and reads zero) */
+	if (grows && end > size)
+		object_grow_locked(obj, size, end);
+	object_unlock_range(obj, &re);
+	map_rdunlock();
+	return 0;
+}
+
+int daxmap_obj_allocate(daxmap_obj *obj, uint64_t off, uint64_t len)
+{
+	uint64_t end, pidx;
+	struct range_entry re;
+	int ret, grows;
+
+	if ((ret = object_check(obj)) < 0 || (ret = range_check(off, len, "allocate")) < 0)
+		return ret;
+	end = off + len;
+	map_rdlock();
+	grows = object_lock_to(obj, &re, off, end);
+	for (uint64_t e = off >> obj->md->extent_shift; ret == 0 && (e << obj->md->extent_shift) < end; e++)
+		ret = object_extent_alloc(obj, e, &pidx);
+	/* like fallocate(2) mode 0: the size grows only when all succeeded */
+	if (ret == 0 && grows && end > atomic_load(&obj->size))
+		object_grow_locked(obj, atomic_load(&obj->size), end);
+	object_unlock_range(obj, &re);
+	map_rdunlock();
+	return ret;
+}
+
