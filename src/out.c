@@ -18,9 +18,9 @@ static __thread char errmsg[OUT_MSG_MAX];
 
 static pthread_once_t log_once = PTHREAD_ONCE_INIT;
 static int log_level = OUT_ERROR;
-static FILE *log_file; /* set once by log_init; stderr unless DAXMAP_LOG_FILE */
+static FILE *log_file; /* set once by out_log_init; stderr unless DAXMAP_LOG_FILE */
 
-static void log_init(void)
+static void out_log_init(void)
 {
 	const char *lvl = getenv("DAXMAP_LOG_LEVEL");
 	const char *path = getenv("DAXMAP_LOG_FILE");
@@ -39,7 +39,7 @@ static void log_init(void)
 
 int out_level(void)
 {
-	pthread_once(&log_once, log_init);
+	pthread_once(&log_once, out_log_init);
 	return log_level;
 }
 
@@ -50,7 +50,7 @@ void out_log(int level, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	pthread_once(&log_once, log_init);
+	pthread_once(&log_once, out_log_init);
 	if (level > log_level)
 		return;
 	n = snprintf(line, sizeof(line), "libdaxmap[%d] %s: ", (int)getpid(),
