@@ -26,12 +26,24 @@
 
 enum { ST_FREE, ST_LIVE, ST_DYING, ST_BAD };
 
+/* One check of one file: what the steps found so far, for the steps after them. */
 struct check {
 	const char *path;
 	int fd, flags;
 	void (*report)(const char *msg, void *arg);
 	void *arg;
 	uint64_t damaged, notices;
+	int stop; /* set by a step after which nothing can be trusted to be where it says */
+
+	struct pool_hdr h;
+	struct log_record log[LOG_RECORDS];
+	char *buf;                   /* CHECK_CHUNK bytes for reads */
+	uint8_t *state;              /* ST_* per object slot */
+	uint64_t *size;              /* per slot: EOF of a live object */
+	struct slot_name_key *names; /* live slots' name hashes */
+	uint64_t *owned, *dups;      /* entries of allocated extents; those held twice */
+	uint8_t *freebits;           /* bit per extent: free and zeroed */
+	uint64_t nnames, nlive, ndying, nfree, ndirty, npast, npending, nowned, ndups;
 };
 
 static void say(struct check *c, const char *kind, const char *fmt, ...)
@@ -109,19 +121,20 @@ static int u64_cmp(const void *a, const void *b)
 }
 
 /* Live objects must have distinct names: open finds the first one only. */
-static int check_names(struct check *c, struct slot_name_key *keys, uint64_t n, uint64_t objtab_off)
+static int check_names(struct check *c)
 {
+	struct slot_name_key *keys = c->names;
 	struct obj_slot a, b;
 	int ret;
 
-	qsort(keys, n, sizeof(*keys), layout_name_key_cmp);
-	for (uint64_t i = 1; i < n; i++) {
+	qsort(keys, c->nnames, sizeof(*keys), layout_name_key_cmp);
+	for (uint64_t i = 1; i < c->nnames; i++) {
 		if (keys[i].hash != keys[i - 1].hash)
 			continue;
 		/* same hash: compare the names themselves */
 		for (uint64_t j = i; j-- > 0 && keys[j].hash == keys[i].hash;) {
-			uint64_t off_a = objtab_off + (uint64_t)keys[j].slot * SLOT_SIZE;
-			uint64_t off_b = objtab_off + (uint64_t)keys[i].slot * SLOT_SIZE;
+			uint64_t off_a = c->h.objtab_off + (uint64_t)keys[j].slot * SLOT_SIZE;
+			uint64_t off_b = c->h.objtab_off + (uint64_t)keys[i].slot * SLOT_SIZE;
 			if ((ret = read_at(c, &a, sizeof(a), off_a)) < 0 ||
 			    (ret = read_at(c, &b, sizeof(b), off_b)) < 0)
 				return ret;
@@ -137,23 +150,245 @@ static int check_names(struct check *c, struct slot_name_key *keys, uint64_t n, 
 	return 0;
 }
 
-/* Every free, zeroed extent must read zero: it is handed out without zeroing. */
-static int check_data(struct check *c, const struct pool_hdr *h, const uint8_t *freebits,
-		      char *buf)
+/* Reads the chunk of the extent table that starts at entry i into c->buf;
+ * *n is how many entries it holds. */
+static int read_exttab_chunk(struct check *c, uint64_t i, uint64_t *n)
 {
+	*n = CHECK_CHUNK / sizeof(uint64_t);
+	if (*n > c->h.nextents - i)
+		*n = c->h.nextents - i;
+	return read_at(c, c->buf, (size_t)(*n * sizeof(uint64_t)),
+		       c->h.exttab_off + i * sizeof(uint64_t));
+}
+
+/* The file and its header: nothing past a bad header can be trusted. */
+static int check_header(struct check *c)
+{
+	struct stat st;
+	int ret;
+
+	if (fstat(c->fd, &st) < 0)
+		return ERR(-errno, "cannot stat %s", c->path);
+	if (!S_ISREG(st.st_mode))
+		return ERR(-EINVAL, "%s is not a regular file", c->path);
+	if ((uint64_t)st.st_size < POOL_HDR_SIZE) {
+		say(c, "damaged", "%s is not a daxmap pool: %lld bytes is smaller than a pool header "
+		    "(empty or truncated file)", c->path, (long long)st.st_size);
+		c->stop = 1;
+		return 0;
+	}
+	if ((ret = read_at(c, &c->h, sizeof(c->h), 0)) < 0)
+		return ret;
+	ret = layout_hdr_check(&c->h, (uint64_t)st.st_size, c->path);
+	if (ret == -EPROTONOSUPPORT)
+		return ret;
+	if (ret < 0) {
+		say_err(c, ret);
+		c->stop = 1;
+		return 0;
+	}
+	c->state = calloc(c->h.max_objects, 1);
+	c->size = calloc(c->h.max_objects, sizeof(*c->size));
+	c->names = calloc(c->h.max_objects, sizeof(*c->names));
+	c->owned = malloc((c->h.nextents ? c->h.nextents : 1) * sizeof(*c->owned));
+	c->freebits = calloc((c->h.nextents + 7) / 8, 1);
+	c->buf = malloc(CHECK_CHUNK);
+	if (!c->state || !c->size || !c->names || !c->owned || !c->freebits || !c->buf)
+		return ERR(-ENOMEM, "out of memory checking %s", c->path);
+	return 0;
+}
+
+/* Each log record on its own. */
+static int check_log(struct check *c)
+{
+	int ret;
+
+	if ((ret = read_at(c, c->log, sizeof(c->log), POOL_LOG_OFF)) < 0)
+		return ret;
+	for (unsigned i = 0; i < LOG_RECORDS; i++) {
+		ret = layout_log_check(&c->log[i], i, c->h.max_objects);
+		if (ret < 0)
+			say_err(c, ret);
+		else if (ret == 0 && c->log[i].op != LOG_OP_NONE)
+			say(c, "notice", "log record %u at offset %zu: torn (never committed): "
+			    "cleared on the next open", i, POOL_LOG_OFF + i * sizeof(c->log[i]));
+		else if (ret > 0)
+			c->npending++;
+	}
+	return 0;
+}
+
+/* Each object slot on its own, then the names of the live ones. */
+static int check_objtab(struct check *c)
+{
+	uint64_t next = CHECK_PROGRESS_EVERY;
+	int ret;
+
+	for (uint32_t i = 0; i < c->h.max_objects;) {
+		uint32_t n = (uint32_t)(CHECK_CHUNK / SLOT_SIZE);
+		if (n > c->h.max_objects - i)
+			n = c->h.max_objects - i;
+		if ((ret = read_at(c, c->buf, (size_t)n * SLOT_SIZE,
+				   c->h.objtab_off + (uint64_t)i * SLOT_SIZE)) < 0)
+			return ret;
+		for (uint32_t k = 0; k < n; k++, i++) {
+			const struct obj_slot *s =
+				(const struct obj_slot *)(c->buf + (size_t)k * SLOT_SIZE);
+			uint64_t off = c->h.objtab_off + (uint64_t)i * SLOT_SIZE;
+			if ((ret = layout_slot_check(s, i, off, c->h.nextents)) < 0) {
+				say_err(c, ret);
+				c->state[i] = ST_BAD;
+			} else if (s->state == SLOT_LIVE) {
+				c->state[i] = ST_LIVE;
+				c->size[i] = s->size;
+				c->names[c->nnames].hash = layout_name_hash(s);
+				c->names[c->nnames++].slot = i;
+				c->nlive++;
+			} else if (s->state == SLOT_DYING) {
+				c->state[i] = ST_DYING;
+				c->ndying++;
+				say(c, "notice", "object slot %u at offset %llu: unlink of \"%.*s\" was "
+				    "interrupted: finished on the next open", i,
+				    (unsigned long long)off, (int)s->name_len, s->name);
+			}
+		}
+		progress(c, "object table", (uint64_t)i * SLOT_SIZE,
+			 (uint64_t)c->h.max_objects * SLOT_SIZE, &next);
+	}
+	return check_names(c);
+}
+
+/* Log records must name a live object: replay at open fails otherwise. */
+static int check_log_owners(struct check *c)
+{
+	for (unsigned i = 0; i < LOG_RECORDS; i++) {
+		const struct log_record *r = &c->log[i];
+		if (layout_log_check(r, i, c->h.max_objects) <= 0)
+			continue;
+		if (c->state[r->slot] != ST_LIVE)
+			say(c, "damaged", "log record %u at offset %zu: %s of object slot %llu, "
+			    "which is not a live object: the next open cannot replay it", i,
+			    POOL_LOG_OFF + i * sizeof(*r), layout_log_op_name(r->op),
+			    (unsigned long long)r->slot);
+		else
+			say(c, "notice", "log record %u at offset %zu: pending %s of object slot "
+			    "%llu [%llu, %llu): will be replayed on the next open", i,
+			    POOL_LOG_OFF + i * sizeof(*r), layout_log_op_name(r->op),
+			    (unsigned long long)r->slot, (unsigned long long)r->a,
+			    (unsigned long long)r->b);
+	}
+	return 0;
+}
+
+/* One allocated extent-table entry against its owner. */
+static void check_owner(struct check *c, uint64_t i, uint64_t ent)
+{
+	uint64_t off = c->h.exttab_off + i * sizeof(uint64_t), e = ext_entry_index(ent), eof_ext;
+	uint32_t slot = ext_entry_slot(ent);
+
+	if (c->state[slot] == ST_BAD)
+		return; /* reported with the slot */
+	if (c->state[slot] == ST_FREE) {
+		say(c, "damaged", "extent table entry %llu at offset %llu: owner slot %u is not a "
+		    "live object", (unsigned long long)i, (unsigned long long)off, slot);
+		return;
+	}
+	c->owned[c->nowned++] = ent;
+	if (c->state[slot] == ST_DYING)
+		return; /* freed with its object on the next open */
+	eof_ext = (c->size[slot] + c->h.extent_size - 1) / c->h.extent_size;
+	if (e >= eof_ext && c->npast++ < 16)
+		say(c, "notice", "extent table entry %llu at offset %llu: extent %llu of object "
+		    "slot %u lies past its EOF (%llu bytes), left by an interrupted shrink: freed "
+		    "on the next open", (unsigned long long)i, (unsigned long long)off,
+		    (unsigned long long)e, slot, (unsigned long long)c->size[slot]);
+}
+
+/* Each extent-table entry on its own and against its owner. */
+static int check_exttab(struct check *c)
+{
+	uint64_t next = CHECK_PROGRESS_EVERY, n;
+	unsigned shift = (unsigned)__builtin_ctzll(c->h.extent_size);
+	int ret;
+
+	for (uint64_t i = 0; i < c->h.nextents;) {
+		const uint64_t *ents = (const uint64_t *)c->buf;
+		if ((ret = read_exttab_chunk(c, i, &n)) < 0)
+			return ret;
+		for (uint64_t k = 0; k < n; k++, i++) {
+			uint64_t off = c->h.exttab_off + i * sizeof(uint64_t);
+			int r = layout_ext_check(ents[k], i, off, c->h.max_objects, shift);
+			if (r < 0) {
+				say_err(c, r);
+			} else if (r > 0) {
+				check_owner(c, i, ents[k]);
+			} else if (ents[k] == 0) {
+				c->nfree++;
+				c->freebits[i >> 3] |= (uint8_t)(1u << (i & 7));
+			} else {
+				c->ndirty++;
+			}
+		}
+		progress(c, "extent table", i * sizeof(uint64_t), c->h.nextents * sizeof(uint64_t),
+			 &next);
+	}
+	if (c->npast > 16)
+		say(c, "notice", "%llu extents past EOF in all (not all listed)",
+		    (unsigned long long)c->npast);
+	return 0;
+}
+
+/* Each (object, index) is held by one extent only. */
+static int check_accounting(struct check *c)
+{
+	uint64_t n;
+	int ret;
+
+	qsort(c->owned, c->nowned, sizeof(*c->owned), u64_cmp);
+	for (uint64_t i = 1; i < c->nowned; i++)
+		if (c->owned[i] == c->owned[i - 1] &&
+		    (c->ndups == 0 || c->dups[c->ndups - 1] != c->owned[i])) {
+			if (!c->dups && !(c->dups = malloc(c->nowned * sizeof(*c->dups))))
+				return ERR(-ENOMEM, "out of memory checking %s", c->path);
+			c->dups[c->ndups++] = c->owned[i];
+		}
+	for (uint64_t i = 0; c->ndups && i < c->h.nextents;) {
+		const uint64_t *ents = (const uint64_t *)c->buf;
+		if ((ret = read_exttab_chunk(c, i, &n)) < 0)
+			return ret;
+		for (uint64_t k = 0; k < n; k++, i++)
+			if (ext_entry_tag(ents[k]) == EXT_TAG_ALLOC &&
+			    bsearch(&ents[k], c->dups, c->ndups, sizeof(*c->dups), u64_cmp))
+				say(c, "damaged", "extent table entry %llu at offset %llu: extent "
+				    "%llu of object slot %u is held by more than one entry",
+				    (unsigned long long)i,
+				    (unsigned long long)(c->h.exttab_off + i * sizeof(uint64_t)),
+				    (unsigned long long)ext_entry_index(ents[k]),
+				    ext_entry_slot(ents[k]));
+	}
+	return 0;
+}
+
+/* With DAXMAP_CHECK_DATA: every free, zeroed extent must read zero (it is
+ * handed out without zeroing). */
+static int check_data(struct check *c)
+{
+	const struct pool_hdr *h = &c->h;
 	uint64_t next = 0, total = h->nextents * h->extent_size;
 	int ret;
 
+	if (!(c->flags & DAXMAP_CHECK_DATA))
+		return 0;
 	for (uint64_t i = 0; i < h->nextents; i++) {
 		uint64_t off = h->data_off + i * h->extent_size;
-		if (!(freebits[i >> 3] & (1u << (i & 7))))
+		if (!(c->freebits[i >> 3] & (1u << (i & 7))))
 			continue;
 		for (uint64_t done = 0; done < h->extent_size; done += CHECK_CHUNK) {
 			size_t len = (size_t)(h->extent_size - done < CHECK_CHUNK ?
 					      h->extent_size - done : CHECK_CHUNK);
-			if ((ret = read_at(c, buf, len, off + done)) < 0)
+			if ((ret = read_at(c, c->buf, len, off + done)) < 0)
 				return ret;
-			if (buf[0] == 0 && !memcmp(buf, buf + 1, len - 1))
+			if (c->buf[0] == 0 && !memcmp(c->buf, c->buf + 1, len - 1))
 				continue;
 			say(c, "damaged", "data extent %llu at offset %llu: free and marked zeroed "
 			    "but holds non-zero bytes (they would show up in an object)",
@@ -165,206 +400,8 @@ static int check_data(struct check *c, const struct pool_hdr *h, const uint8_t *
 	return 0;
 }
 
-static int check_run(struct check *c)
+static int check_summary(struct check *c)
 {
-	struct stat st;
-	struct pool_hdr h;
-	struct log_record log[LOG_RECORDS];
-	uint8_t *state = NULL, *freebits = NULL;
-	uint64_t *size = NULL, *owned = NULL, nowned = 0, *dups = NULL, ndups = 0;
-	struct slot_name_key *names = NULL;
-	uint64_t nnames = 0, nlive = 0, ndying = 0, nfree = 0, ndirty = 0, npast = 0, npending = 0;
-	char *buf = NULL;
-	uint64_t next;
-	int ret;
-
-	if (fstat(c->fd, &st) < 0)
-		return ERR(-errno, "cannot stat %s", c->path);
-	if (!S_ISREG(st.st_mode))
-		return ERR(-EINVAL, "%s is not a regular file", c->path);
-	if ((uint64_t)st.st_size < POOL_HDR_SIZE) {
-		say(c, "damaged", "%s is not a daxmap pool: %lld bytes is smaller than a pool header "
-		    "(empty or truncated file)", c->path, (long long)st.st_size);
-		return 0;
-	}
-	if ((ret = read_at(c, &h, sizeof(h), 0)) < 0)
-		return ret;
-	ret = layout_hdr_check(&h, (uint64_t)st.st_size, c->path);
-	if (ret == -EPROTONOSUPPORT)
-		return ret;
-	if (ret < 0) {
-		say_err(c, ret); /* nothing past the header can be trusted to be where it says */
-		return 0;
-	}
-
-	/* the intent log */
-	if ((ret = read_at(c, log, sizeof(log), POOL_LOG_OFF)) < 0)
-		return ret;
-	for (unsigned i = 0; i < LOG_RECORDS; i++) {
-		ret = layout_log_check(&log[i], i, h.max_objects);
-		if (ret < 0)
-			say_err(c, ret);
-		else if (ret == 0 && log[i].op != LOG_OP_NONE)
-			say(c, "notice", "log record %u at offset %zu: torn (never committed): "
-			    "cleared on the next open", i, POOL_LOG_OFF + i * sizeof(log[i]));
-		else if (ret > 0)
-			npending++;
-	}
-
-	/* the object table */
-	state = calloc(h.max_objects, 1);
-	size = calloc(h.max_objects, sizeof(*size));
-	names = calloc(h.max_objects, sizeof(*names));
-	buf = malloc(CHECK_CHUNK);
-	if (!state || !size || !names || !buf) {
-		ret = ERR(-ENOMEM, "out of memory checking %s", c->path);
-		goto out;
-	}
-	next = CHECK_PROGRESS_EVERY;
-	for (uint32_t i = 0; i < h.max_objects;) {
-		uint32_t n = (uint32_t)(CHECK_CHUNK / SLOT_SIZE);
-		if (n > h.max_objects - i)
-			n = h.max_objects - i;
-		if ((ret = read_at(c, buf, (size_t)n * SLOT_SIZE,
-				   h.objtab_off + (uint64_t)i * SLOT_SIZE)) < 0)
-			goto out;
-		for (uint32_t k = 0; k < n; k++, i++) {
-			const struct obj_slot *s = (const struct obj_slot *)(buf + (size_t)k * SLOT_SIZE);
-			uint64_t off = h.objtab_off + (uint64_t)i * SLOT_SIZE;
-			if ((ret = layout_slot_check(s, i, off, h.nextents)) < 0) {
-				say_err(c, ret);
-				state[i] = ST_BAD;
-			} else if (s->state == SLOT_LIVE) {
-				state[i] = ST_LIVE;
-				size[i] = s->size;
-				names[nnames].hash = layout_name_hash(s);
-				names[nnames++].slot = i;
-				nlive++;
-			} else if (s->state == SLOT_DYING) {
-				state[i] = ST_DYING;
-				ndying++;
-				say(c, "notice", "object slot %u at offset %llu: unlink of \"%.*s\" was "
-				    "interrupted: finished on the next open", i,
-				    (unsigned long long)off, (int)s->name_len, s->name);
-			}
-		}
-		progress(c, "object table", (uint64_t)i * SLOT_SIZE,
-			 (uint64_t)h.max_objects * SLOT_SIZE, &next);
-	}
-	if ((ret = check_names(c, names, nnames, h.objtab_off)) < 0)
-		goto out;
-
-	/* log records must name a live object: replay at open fails otherwise */
-	for (unsigned i = 0; i < LOG_RECORDS; i++) {
-		const struct log_record *r = &log[i];
-		if (layout_log_check(r, i, h.max_objects) <= 0)
-			continue;
-		if (state[r->slot] != ST_LIVE)
-			say(c, "damaged", "log record %u at offset %zu: %s of object slot %llu, "
-			    "which is not a live object: the next open cannot replay it", i,
-			    POOL_LOG_OFF + i * sizeof(*r), layout_log_op_name(r->op), (unsigned long long)r->slot);
-		else
-			say(c, "notice", "log record %u at offset %zu: pending %s of object slot "
-			    "%llu [%llu, %llu): will be replayed on the next open", i,
-			    POOL_LOG_OFF + i * sizeof(*r), layout_log_op_name(r->op), (unsigned long long)r->slot,
-			    (unsigned long long)r->a, (unsigned long long)r->b);
-	}
-
-	/* the extent table */
-	owned = malloc((h.nextents ? h.nextents : 1) * sizeof(*owned));
-	freebits = calloc((h.nextents + 7) / 8, 1);
-	if (!owned || !freebits) {
-		ret = ERR(-ENOMEM, "out of memory checking %s", c->path);
-		goto out;
-	}
-	next = CHECK_PROGRESS_EVERY;
-	for (uint64_t i = 0; i < h.nextents;) {
-		uint64_t n = CHECK_CHUNK / sizeof(uint64_t);
-		const uint64_t *ents = (const uint64_t *)buf;
-		if (n > h.nextents - i)
-			n = h.nextents - i;
-		if ((ret = read_at(c, buf, (size_t)(n * sizeof(uint64_t)),
-				   h.exttab_off + i * sizeof(uint64_t))) < 0)
-			goto out;
-		for (uint64_t k = 0; k < n; k++, i++) {
-			uint64_t ent = ents[k], off = h.exttab_off + i * sizeof(uint64_t), e, eof_ext;
-			uint32_t slot;
-			int r = layout_ext_check(ent, i, off, h.max_objects,
-						(unsigned)__builtin_ctzll(h.extent_size));
-			if (r < 0) {
-				say_err(c, r);
-				continue;
-			}
-			if (r == 0) {
-				if (ent == 0) {
-					nfree++;
-					freebits[i >> 3] |= (uint8_t)(1u << (i & 7));
-				} else {
-					ndirty++;
-				}
-				continue;
-			}
-			slot = ext_entry_slot(ent);
-			e = ext_entry_index(ent);
-			if (state[slot] == ST_BAD)
-				continue; /* reported with the slot */
-			if (state[slot] == ST_FREE) {
-				say(c, "damaged", "extent table entry %llu at offset %llu: owner slot "
-				    "%u is not a live object", (unsigned long long)i,
-				    (unsigned long long)off, slot);
-				continue;
-			}
-			owned[nowned++] = ent;
-			if (state[slot] == ST_DYING)
-				continue; /* freed with its object on the next open */
-			eof_ext = (size[slot] + h.extent_size - 1) / h.extent_size;
-			if (e >= eof_ext) {
-				if (npast++ < 16)
-					say(c, "notice", "extent table entry %llu at offset %llu: "
-					    "extent %llu of object slot %u lies past its EOF (%llu "
-					    "bytes), left by an interrupted shrink: freed on the next "
-					    "open", (unsigned long long)i, (unsigned long long)off,
-					    (unsigned long long)e, slot, (unsigned long long)size[slot]);
-			}
-		}
-		progress(c, "extent table", i * sizeof(uint64_t), h.nextents * sizeof(uint64_t),
-			 &next);
-	}
-	if (npast > 16)
-		say(c, "notice", "%llu extents past EOF in all (not all listed)",
-		    (unsigned long long)npast);
-
-	/* accounting: each (object, index) is held by one extent only */
-	qsort(owned, nowned, sizeof(*owned), u64_cmp);
-	for (uint64_t i = 1; i < nowned; i++)
-		if (owned[i] == owned[i - 1] && (ndups == 0 || dups[ndups - 1] != owned[i])) {
-			if (!dups && !(dups = malloc(nowned * sizeof(*dups)))) {
-				ret = ERR(-ENOMEM, "out of memory checking %s", c->path);
-				goto out;
-			}
-			dups[ndups++] = owned[i];
-		}
-	for (uint64_t i = 0; ndups && i < h.nextents;) {
-		uint64_t n = CHECK_CHUNK / sizeof(uint64_t);
-		const uint64_t *ents = (const uint64_t *)buf;
-		if (n > h.nextents - i)
-			n = h.nextents - i;
-		if ((ret = read_at(c, buf, (size_t)(n * sizeof(uint64_t)),
-				   h.exttab_off + i * sizeof(uint64_t))) < 0)
-			goto out;
-		for (uint64_t k = 0; k < n; k++, i++)
-			if (ext_entry_tag(ents[k]) == EXT_TAG_ALLOC &&
-			    bsearch(&ents[k], dups, ndups, sizeof(*dups), u64_cmp))
-				say(c, "damaged", "extent table entry %llu at offset %llu: extent "
-				    "%llu of object slot %u is held by more than one entry",
-				    (unsigned long long)i,
-				    (unsigned long long)(h.exttab_off + i * sizeof(uint64_t)),
-				    (unsigned long long)ext_entry_index(ents[k]),
-				    ext_entry_slot(ents[k]));
-	}
-
-	if ((c->flags & DAXMAP_CHECK_DATA) && (ret = check_data(c, &h, freebits, buf)) < 0)
-		goto out;
 	if (c->damaged > CHECK_MAX_DAMAGE && c->report) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "damaged: %llu more problems not listed",
@@ -373,20 +410,35 @@ static int check_run(struct check *c)
 	}
 	say(c, "summary", "%llu objects (%llu being unlinked), %llu of %llu extents allocated, "
 	    "%llu free (%llu waiting to be zeroed), %llu log records to replay; %llu problems, "
-	    "%llu notices", (unsigned long long)nlive, (unsigned long long)ndying,
-	    (unsigned long long)nowned, (unsigned long long)h.nextents,
-	    (unsigned long long)(nfree + ndirty), (unsigned long long)ndirty,
-	    (unsigned long long)npending, (unsigned long long)c->damaged,
+	    "%llu notices", (unsigned long long)c->nlive, (unsigned long long)c->ndying,
+	    (unsigned long long)c->nowned, (unsigned long long)c->h.nextents,
+	    (unsigned long long)(c->nfree + c->ndirty), (unsigned long long)c->ndirty,
+	    (unsigned long long)c->npending, (unsigned long long)c->damaged,
 	    (unsigned long long)c->notices);
-	ret = 0;
-out:
-	free(state);
-	free(size);
-	free(names);
-	free(owned);
-	free(dups);
-	free(freebits);
-	free(buf);
+	return 0;
+}
+
+/* The steps, in order (libpmempool's check steps are the model): each reads
+ * what it needs and leaves in struct check what later steps use. */
+static int (*const check_steps[])(struct check *c) = {
+	check_header, check_log, check_objtab, check_log_owners,
+	check_exttab, check_accounting, check_data, check_summary,
+};
+
+static int check_run(struct check *c)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < sizeof(check_steps) / sizeof(check_steps[0]) && !c->stop; i++)
+		if ((ret = check_steps[i](c)) < 0)
+			break;
+	free(c->state);
+	free(c->size);
+	free(c->names);
+	free(c->owned);
+	free(c->dups);
+	free(c->freebits);
+	free(c->buf);
 	return ret;
 }
 
