@@ -1,15 +1,16 @@
 /*
- * The daxmap tool, through the real binary (fork + exec of DAXMAP_TOOL, the
- * path CMake passes in): every subcommand, its --help, argument errors, and
- * the exit codes of check on clean, damaged, pending-log, foreign, missing
- * and in-use pools.
+ * The daxmap tool and daxkv, through the real binaries (fork + exec of
+ * DAXMAP_TOOL and DAXKV_TOOL, the paths CMake passes in; daxkv's tests only
+ * when the examples are built): every subcommand, its --help, argument
+ * errors, the exit codes of check on clean, damaged, pending-log, foreign,
+ * missing and in-use pools, and daxkv's sizes, help and failed creates.
  */
 #define _GNU_SOURCE
 #include "testutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,56 +31,101 @@
 #define OBJTAB_OFF 65536u
 #define EXTTAB_OFF (OBJTAB_OFF + 4096u) /* 16 slots of 256 bytes, rounded to 4 KiB */
 
-static char out[1 << 16];
+/* the last run: stdout, stderr, and both in the order they came */
+static char sout[1 << 16], serr[1 << 16], out[1 << 17];
+static size_t nsout, nserr, nout;
 
-/* Runs the tool with the given arguments (NULL-terminated); stdout and
- * stderr go to out[]. Returns the exit status, or -1 for a signal. */
-static int tool(const char *arg, ...)
+#define RUN_TTY 1 /* stderr is a terminal (a pseudo-terminal) */
+
+static void take(int fd, char *buf, size_t *len, size_t cap, int *open_fd)
+{
+	ssize_t r = read(fd, buf + *len, cap - 1 - *len);
+
+	if (r <= 0) { /* EOF, or EIO from a pty whose other end closed */
+		close(fd);
+		*open_fd = -1;
+		return;
+	}
+	if (nout + (size_t)r < sizeof(out)) {
+		memcpy(out + nout, buf + *len, (size_t)r);
+		nout += (size_t)r;
+	}
+	*len += (size_t)r;
+}
+
+/* Runs bin with args (NULL-terminated); fills sout, serr and out. Returns
+ * the exit status, or -1 for a signal. */
+static int run(int flags, const char *bin, const char *const *args)
 {
 	const char *argv[16];
-	int n = 0, p[2], status;
-	size_t len = 0;
-	ssize_t r;
-	va_list ap;
+	int n = 0, po[2], pe[2], status;
 	pid_t pid;
 
-	argv[n++] = DAXMAP_TOOL;
-	va_start(ap, arg);
-	for (const char *a = arg; a && n < 15; a = va_arg(ap, const char *))
-		argv[n++] = a;
-	va_end(ap);
+	argv[n++] = bin;
+	for (size_t i = 0; args[i] && n < 15; i++)
+		argv[n++] = args[i];
 	argv[n] = NULL;
-	CU_ASSERT_FATAL(pipe(p) == 0);
+	CU_ASSERT_FATAL(pipe(po) == 0);
+	if (flags & RUN_TTY) {
+		pe[0] = posix_openpt(O_RDWR | O_NOCTTY);
+		CU_ASSERT_FATAL(pe[0] >= 0 && grantpt(pe[0]) == 0 && unlockpt(pe[0]) == 0);
+		pe[1] = open(ptsname(pe[0]), O_RDWR | O_NOCTTY);
+		CU_ASSERT_FATAL(pe[1] >= 0);
+	} else {
+		CU_ASSERT_FATAL(pipe(pe) == 0);
+	}
 	fflush(NULL);
 	pid = fork();
 	CU_ASSERT_FATAL(pid >= 0);
 	if (pid == 0) {
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		close(p[0]);
-		close(p[1]);
-		execv(DAXMAP_TOOL, (char *const *)argv);
+		dup2(po[1], 1);
+		dup2(pe[1], 2);
+		close(po[0]);
+		close(po[1]);
+		close(pe[0]);
+		close(pe[1]);
+		execv(bin, (char *const *)argv);
 		_exit(127);
 	}
-	close(p[1]);
-	while ((r = read(p[0], out + len, sizeof(out) - 1 - len)) > 0)
-		len += (size_t)r;
-	out[len] = 0;
-	close(p[0]);
+	close(po[1]);
+	close(pe[1]);
+	nsout = nserr = nout = 0;
+	while (po[0] >= 0 || pe[0] >= 0) {
+		struct pollfd p[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
+		CU_ASSERT_FATAL(poll(p, 2, -1) > 0 || errno == EINTR);
+		if (p[0].revents)
+			take(po[0], sout, &nsout, sizeof(sout), &po[0]);
+		if (p[1].revents)
+			take(pe[0], serr, &nserr, sizeof(serr), &pe[0]);
+	}
+	sout[nsout] = serr[nserr] = out[nout] = 0;
 	CU_ASSERT_FATAL(waitpid(pid, &status, 0) == pid);
 	if (!WIFEXITED(status)) {
-		fprintf(stderr, "daxmap %s: killed by signal %d\n", arg, WTERMSIG(status));
+		fprintf(stderr, "%s %s: killed by signal %d\n", bin, args[0], WTERMSIG(status));
 		return -1;
 	}
 	return WEXITSTATUS(status);
 }
 
-#define HAS(s)                                                                                     \
+#define tool(...) run(0, DAXMAP_TOOL, (const char *const[]){__VA_ARGS__})
+#ifdef DAXKV_TOOL
+#define daxkv(...) run(0, DAXKV_TOOL, (const char *const[]){__VA_ARGS__})
+#endif
+
+#define HAS_IN(buf, s)                                                                             \
 	do {                                                                                       \
-		if (!strstr(out, (s)))                                                             \
-			fprintf(stderr, "%s:%d: output lacks \"%s\":\n%s\n", __FILE__, __LINE__, (s), \
-				out);                                                              \
-		CU_ASSERT(strstr(out, (s)) != NULL);                                               \
+		if (!strstr((buf), (s)))                                                           \
+			fprintf(stderr, "%s:%d: %s lacks \"%s\":\n%s\n", __FILE__, __LINE__, #buf, \
+				(s), (buf));                                                       \
+		CU_ASSERT(strstr((buf), (s)) != NULL);                                             \
+	} while (0)
+#define HAS(s) HAS_IN(out, s)
+#define LACKS(buf, s)                                                                              \
+	do {                                                                                       \
+		if (strstr((buf), (s)))                                                            \
+			fprintf(stderr, "%s:%d: %s has \"%s\":\n%s\n", __FILE__, __LINE__, #buf,   \
+				(s), (buf));                                                       \
+		CU_ASSERT(strstr((buf), (s)) == NULL);                                             \
 	} while (0)
 
 static void poke(const char *path, uint64_t off, const void *buf, size_t len)
@@ -443,6 +489,69 @@ static void test_check_stale_free(void)
 	HAS("free and marked zeroed but holds non-zero bytes");
 }
 
+#ifdef DAXKV_TOOL
+static void test_daxkv_sizes_are_strict(void)
+{
+	const char *path = tu_path("kv-strict");
+	static const char *const bad[] = {"10Q", "-5", "", "+1G", "0x100000", "1GG",
+					  "18446744073709551616", "17179869184G"};
+
+	unlink(path);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[64];
+		CU_ASSERT(daxkv("-s", bad[i], path, "put", "k", "v", NULL) == 2);
+		snprintf(want, sizeof(want), "bad pool size \"%s\"", bad[i]);
+		HAS_IN(serr, want);
+		CU_ASSERT(access(path, F_OK) != 0);
+	}
+	CU_ASSERT(daxkv("-n", "1Z", path, "put", "k", "v", NULL) == 2);
+	HAS_IN(serr, "bad index slot count \"1Z\"");
+	CU_ASSERT(daxkv("-s", "64M", "-n", "1K", path, "bench", "-3", NULL) == 2);
+	CU_ASSERT(daxkv("-s", "64M", "-n", "1K", path, "bench", "0", NULL) == 2);
+	CU_ASSERT(access(path, F_OK) != 0);
+	/* good ones, with the long forms; a value may start with '-' */
+	CU_ASSERT(daxkv("--size=64M", "--slots", "1K", path, "put", "k", "-v", NULL) == 0);
+	CU_ASSERT(daxkv(path, "get", "k", NULL) == 0);
+	CU_ASSERT(strcmp(sout, "-v\n") == 0);
+	CU_ASSERT(tool("info", path, NULL) == 0);
+	HAS_IN(sout, "size          67108864");
+}
+
+static void test_daxkv_help(void)
+{
+	CU_ASSERT(daxkv("-h", NULL) == 0);
+	HAS_IN(sout, "usage: daxkv");
+	HAS_IN(sout, "-s, --size=POOL_SIZE");
+	CU_ASSERT(nserr == 0);
+	CU_ASSERT(daxkv("--help", NULL) == 0);
+	HAS_IN(sout, "-n, --slots=N");
+	CU_ASSERT(daxkv("--bogus", NULL) == 2);
+	HAS_IN(serr, "bogus");
+	HAS_IN(serr, "usage: daxkv");
+	CU_ASSERT(daxkv(NULL) == 2);
+}
+
+static void test_daxkv_leaves_no_pool_when_the_store_fails(void)
+{
+	const char *path = tu_path("kv-fail");
+
+	unlink(path);
+	/* bad index size: refused after the pool was made */
+	CU_ASSERT(daxkv("-s", "64M", "-n", "3", path, "put", "k", "v", NULL) == 2);
+	HAS_IN(serr, "not a power of two");
+	CU_ASSERT(access(path, F_OK) != 0);
+	/* an index larger than the pool: no space */
+	CU_ASSERT(daxkv("-s", "16M", "-n", "4M", path, "put", "k", "v", NULL) == 2);
+	HAS_IN(serr, "No space left");
+	CU_ASSERT(access(path, F_OK) != 0);
+	/* a pool that was there before stays, store or not */
+	CU_ASSERT(tool("create", path, "16M", NULL) == 0);
+	CU_ASSERT(daxkv("-n", "3", path, "put", "k", "v", NULL) == 2);
+	CU_ASSERT(access(path, F_OK) == 0);
+	CU_ASSERT(tool("check", path, NULL) == 0);
+}
+#endif
+
 int main(void)
 {
 	static const struct tu_test tests[] = {
@@ -459,6 +568,11 @@ int main(void)
 		{"check: foreign and missing files", test_check_foreign},
 		{"check: pool in use; read-only", test_check_in_use},
 		{"check --data: stale bytes in free space", test_check_stale_free},
+#ifdef DAXKV_TOOL
+		{"daxkv: strict sizes", test_daxkv_sizes_are_strict},
+		{"daxkv: -h and --help", test_daxkv_help},
+		{"daxkv: no pool left when the store fails", test_daxkv_leaves_no_pool_when_the_store_fails},
+#endif
 		{NULL, NULL},
 	};
 	return tu_run("daxmap tool", tests);

@@ -16,13 +16,14 @@
  */
 #include <libdaxmap.h>
 
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "size.h"
 
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
@@ -48,39 +49,9 @@ static int bad_usage(const char *name)
 	return EXIT_USAGE;
 }
 
-/*
- * Parses a decimal number with an optional K, M, G or T suffix (powers of
- * 1024). Rejects signs, spaces, empty strings, other suffixes and anything
- * that does not fit 64 bits. 0 on success.
- */
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-	unsigned shift = 0;
-
-	if (!s || !isdigit((unsigned char)s[0]))
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	case 'T': case 't': shift = 40; end++; break;
-	default: break;
-	}
-	if (*end != 0 || (shift && v > (UINT64_MAX >> shift)))
-		return -1;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
 static int arg_size(const char *cmd, const char *what, const char *s, uint64_t *out)
 {
-	if (parse_size(s, out) == 0)
+	if (size_parse(s, out) == 0)
 		return 0;
 	fprintf(stderr, "daxmap %s: bad %s \"%s\": a number with an optional K, M, G or T suffix "
 			"that fits 64 bits\n", cmd, what, s);
