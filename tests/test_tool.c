@@ -2,9 +2,10 @@
  * The daxmap tool and daxkv, through the real binaries (fork + exec of
  * DAXMAP_TOOL and DAXKV_TOOL, the paths CMake passes in; daxkv's tests only
  * when the examples are built): every subcommand, options in any position,
- * help, version, argument errors and their exit codes, the exit codes of
- * check on clean, damaged, pending-log, foreign, missing and in-use pools,
- * and daxkv's sizes, help and failed creates.
+ * help, version, argument errors and their exit codes, human and exact
+ * sizes, JSON, info of the header and layout, reading a pool open in this
+ * process, and the exit codes of check on clean, damaged, pending-log,
+ * foreign, missing and in-use pools; daxkv's sizes, help and failed creates.
  */
 #define _GNU_SOURCE
 #include "testutil.h"
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef DAXMAP_TOOL
@@ -31,6 +33,8 @@
 #define LOG_OFF 4096u
 #define OBJTAB_OFF 65536u
 #define EXTTAB_OFF (OBJTAB_OFF + 4096u) /* 16 slots of 256 bytes, rounded to 4 KiB */
+#define HDR_UUID_OFF 72u                /* struct pool_hdr (src/layout.h): uuid[16] */
+#define HDR_CTIME_OFF 88u               /* then create_time */
 
 /* the last run: stdout, stderr, and both in the order they came */
 static char sout[1 << 16], serr[1 << 16], out[1 << 17];
@@ -138,6 +142,26 @@ static unsigned count(const char *buf, const char *s)
 	return n;
 }
 
+/* python3 parses sout as JSON, and the Python expression `expr` (over d,
+ * the parsed value; no single quotes) holds. */
+static int json_holds(const char *expr)
+{
+	char cmd[2048];
+	FILE *p;
+	int status;
+
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -c 'import json, sys; d = json.load(sys.stdin); sys.exit(0 if (%s) else 3)'",
+		 expr);
+	p = popen(cmd, "w");
+	CU_ASSERT_FATAL(p != NULL);
+	fwrite(sout, 1, nsout, p);
+	status = pclose(p);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fprintf(stderr, "JSON check failed (status %d): %s\non:\n%s\n", status, expr, sout);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 static void poke(const char *path, uint64_t off, const void *buf, size_t len)
 {
 	int fd = open(path, O_WRONLY);
@@ -219,7 +243,7 @@ static void test_create(void)
 	CU_ASSERT(access(path, F_OK) != 0);
 	CU_ASSERT(tool("create", path, "16M", NULL) == 0);
 	CU_ASSERT(tool("create", path, "16M", NULL) == 1); /* exists */
-	CU_ASSERT(tool("info", path, NULL) == 0);
+	CU_ASSERT(tool("info", path, "--bytes", NULL) == 0);
 	HAS("size          16777216");
 	HAS("objects       0 of 4096");
 	CU_ASSERT(tool("check", path, NULL) == 0);
@@ -234,23 +258,23 @@ static void test_objects(void)
 	unsigned char *p;
 	uint64_t size;
 
-	CU_ASSERT(tool("ls", path, NULL) == 0);
+	CU_ASSERT(tool("ls", path, "--bytes", NULL) == 0);
 	HAS("204800  a");
-	CU_ASSERT(tool("info", path, NULL) == 0);
+	CU_ASSERT(tool("info", path, "--bytes", NULL) == 0);
 	HAS("extent size   65536");
 	HAS("objects       1 of 16");
 	HAS("used          131072");
-	CU_ASSERT(tool("stat", path, "a", NULL) == 0);
+	CU_ASSERT(tool("stat", path, "a", "--bytes", NULL) == 0);
 	HAS("size  204800");
 	CU_ASSERT(tool("stat", path, "nope", NULL) == 1);
-	HAS("no object nope");
+	HAS("no object \"nope\"");
 
 	/* punch the first extent: size kept, the range reads zero, the rest not */
 	CU_ASSERT(tool("punch", path, "a", "0", "64K", NULL) == 0);
 	CU_ASSERT(tool("punch", path, "a", "0", "0", NULL) == 1); /* len 0 */
 	CU_ASSERT(tool("punch", path, "a", "18446744073709551615", "2", NULL) == 1); /* wraps */
 	CU_ASSERT(tool("punch", path, "a", "0", "1Z", NULL) == 2);
-	CU_ASSERT(tool("info", path, NULL) == 0);
+	CU_ASSERT(tool("info", path, "--bytes", NULL) == 0);
 	HAS("used          65536");
 	TU_OK(daxmap_pool_open(&pool, path));
 	TU_OK(daxmap_obj_open(&obj, pool, "a", 0));
@@ -264,10 +288,10 @@ static void test_objects(void)
 	TU_OK(daxmap_pool_close(pool));
 
 	CU_ASSERT(tool("truncate", path, "a", "1G", NULL) == 0);
-	CU_ASSERT(tool("stat", path, "a", NULL) == 0);
+	CU_ASSERT(tool("stat", path, "a", "--bytes", NULL) == 0);
 	HAS("size  1073741824");
 	CU_ASSERT(tool("truncate", path, "a", "100K", NULL) == 0);
-	CU_ASSERT(tool("stat", path, "a", NULL) == 0);
+	CU_ASSERT(tool("stat", "--bytes", path, "a", NULL) == 0);
 	HAS("size  102400");
 	CU_ASSERT(tool("truncate", path, "a", "128T", NULL) == 1); /* beyond the maximum */
 	HAS("maximum object size");
@@ -278,7 +302,7 @@ static void test_objects(void)
 	CU_ASSERT(tool("rm", path, "a", NULL) == 1);
 	CU_ASSERT(tool("ls", path, NULL) == 0);
 	CU_ASSERT(strstr(out, "  a") == NULL);
-	CU_ASSERT(tool("info", path, NULL) == 0);
+	CU_ASSERT(tool("info", path, "--bytes", NULL) == 0);
 	HAS("used          0");
 	CU_ASSERT(tool("check", path, NULL) == 0);
 	HAS("0 problems");
@@ -510,12 +534,12 @@ static void test_options_anywhere_and_with_equals(void)
 	CU_ASSERT(tool("create", "--extent-size", "64K", path, "64M", NULL) == 0);
 	CU_ASSERT(tool("check", "--force", path, NULL) == 0);
 	HAS(": clean");
-	CU_ASSERT(tool("info", path, NULL) == 0);
+	CU_ASSERT(tool("info", "--bytes", path, NULL) == 0);
 	HAS("extent size   65536");
 	HAS("objects       0 of 4096");
 	unlink(path);
 	CU_ASSERT(tool("create", path, "--max-objects=16", "64M", "--extent-size=128K", NULL) == 0);
-	CU_ASSERT(tool("info", path, NULL) == 0);
+	CU_ASSERT(tool("info", path, "--bytes", NULL) == 0);
 	HAS("extent size   131072");
 	HAS("objects       0 of 16");
 	/* "--" ends the options: an object whose name starts with '-' */
@@ -524,7 +548,7 @@ static void test_options_anywhere_and_with_equals(void)
 	TU_OK(daxmap_obj_truncate(obj, 5));
 	TU_OK(daxmap_obj_close(obj));
 	TU_OK(daxmap_pool_close(pool));
-	CU_ASSERT(tool("stat", path, "--", "-x", NULL) == 0);
+	CU_ASSERT(tool("stat", "--bytes", path, "--", "-x", NULL) == 0);
 	HAS("size  5");
 	CU_ASSERT(tool("stat", path, "-x", NULL) == 2);
 	HAS("unknown option -x");
@@ -546,8 +570,8 @@ static void test_unknown_option_is_named_and_usage_is_exit_2(void)
 	HAS_IN(serr, "unknown option --force");
 	CU_ASSERT(tool("create", tu_path("unknown2"), "16M", "--extent-size", NULL) == 2);
 	HAS_IN(serr, "option --extent-size needs a value");
-	CU_ASSERT(tool("check", "--data=yes", path, NULL) == 2);
-	HAS_IN(serr, "option --data takes no value");
+	CU_ASSERT(tool("info", "--json=yes", path, NULL) == 2);
+	HAS_IN(serr, "option --json takes no value");
 	CU_ASSERT(tool("--frobnicate", NULL) == 2);
 	HAS_IN(serr, "daxmap: unknown option --frobnicate");
 	CU_ASSERT(tool("stat", path, NULL) == 2);
@@ -582,8 +606,9 @@ static void test_help_command_shows_its_options(void)
 	CU_ASSERT(tool("help", "check", NULL) == 0);
 	HAS_IN(sout, "--force");
 	HAS_IN(sout, "-q, --quiet");
+	HAS_IN(sout, "--json");
 	CU_ASSERT(tool("help", "ls", NULL) == 0);
-	HAS_IN(sout, "-h, --help");
+	HAS_IN(sout, "--bytes");
 	LACKS(sout, "--force");
 	CU_ASSERT(nserr == 0);
 	CU_ASSERT(tool("help", NULL) == 0);
@@ -592,6 +617,167 @@ static void test_help_command_shows_its_options(void)
 	CU_ASSERT(tool("help", "frobnicate", NULL) == 2);
 	HAS_IN(serr, "unknown command \"frobnicate\"");
 	CU_ASSERT(tool("help", "ls", "ls", NULL) == 2);
+}
+
+static void test_json_parses(void)
+{
+	const char *path = make_pool("json");
+	/* a name JSON must escape: a quote, a backslash, a newline, a control
+	 * byte and a byte that is not UTF-8 */
+	static const char odd[] = "q\"b\\n\nc\x01\xff-\xc3\xa9";
+	daxmap_pool *pool;
+	daxmap_obj *obj;
+
+	TU_OK(daxmap_pool_open(&pool, path));
+	TU_OK(daxmap_obj_open(&obj, pool, odd, DAXMAP_CREATE));
+	TU_OK(daxmap_obj_close(obj));
+	TU_OK(daxmap_pool_close(pool));
+
+	CU_ASSERT(tool("info", path, "--json", NULL) == 0);
+	CU_ASSERT(json_holds("d[\"size\"] == 33554432 and d[\"extent_size\"] == 65536 and "
+			     "d[\"used\"] == 131072 and d[\"objects\"] == 2 and "
+			     "d[\"max_objects\"] == 16 and d[\"in_use\"] is False and "
+			     "d[\"object_list\"][0] == {\"name\": \"a\", \"size\": 204800}"));
+	CU_ASSERT(tool("ls", "--json", path, NULL) == 0);
+	CU_ASSERT(json_holds("[o[\"name\"] for o in d[\"objects\"]] == "
+			     "[\"a\", \"q\\\"b\\\\n\\nc\\x01\\xff-\\u00e9\"]"));
+	CU_ASSERT(tool("stat", "--json", path, "a", NULL) == 0);
+	CU_ASSERT(json_holds("d[\"name\"] == \"a\" and d[\"size\"] == 204800"));
+	CU_ASSERT(tool("check", "--json", path, NULL) == 0);
+	CU_ASSERT(json_holds("d[\"result\"] == \"clean\" and d[\"findings\"] == [] and "
+			     "\"2 objects\" in d[\"summary\"]"));
+	/* damaged: findings with their kind */
+	{
+		unsigned char b = 'z';
+		poke(path, OBJTAB_OFF + 40, &b, 1); /* slot 0's name */
+	}
+	CU_ASSERT(tool("check", "--json", path, NULL) == 1);
+	CU_ASSERT(json_holds("d[\"result\"] == \"damaged\" and d[\"findings\"][0][\"kind\"] == "
+			     "\"damaged\" and \"checksum mismatch\" in d[\"findings\"][0][\"message\"]"));
+	/* could not run: nothing on stdout, the reason on stderr */
+	CU_ASSERT(tool("check", "--json", tu_path("missing"), NULL) == 2);
+	CU_ASSERT(nsout == 0);
+	HAS_IN(serr, "could not check");
+}
+
+static void test_sizes_human_by_default_bytes_on_request(void)
+{
+	const char *path = make_pool("human");
+
+	CU_ASSERT(tool("ls", path, NULL) == 0);
+	HAS_IN(sout, "200.0 KiB  a");
+	CU_ASSERT(tool("ls", path, "--bytes", NULL) == 0);
+	HAS_IN(sout, "      204800  a");
+	LACKS(sout, "KiB");
+	CU_ASSERT(tool("stat", path, "a", NULL) == 0);
+	HAS_IN(sout, "size  200.0 KiB");
+	CU_ASSERT(tool("info", path, NULL) == 0);
+	HAS_IN(sout, "size          32.0 MiB");
+	HAS_IN(sout, "extent size   64.0 KiB");
+	HAS_IN(sout, "used          128.0 KiB (2 extents)");
+	HAS_IN(sout, "data          30.0 MiB (480 extents)");
+	CU_ASSERT(tool("info", "--bytes", path, NULL) == 0);
+	HAS_IN(sout, "size          33554432");
+	HAS_IN(sout, "used          131072 (2 extents)");
+	LACKS(sout, "MiB");
+	/* rounding to a tenth, and the next unit up */
+	TU_OK(tool("truncate", path, "a", "1048575", NULL));
+	CU_ASSERT(tool("stat", path, "a", NULL) == 0);
+	HAS_IN(sout, "size  1.0 MiB");
+	TU_OK(tool("truncate", path, "a", "1000", NULL));
+	CU_ASSERT(tool("stat", path, "a", NULL) == 0);
+	HAS_IN(sout, "size  1000 B");
+}
+
+static void test_info_shows_header_and_layout(void)
+{
+	const char *path = make_pool("fields");
+	uint8_t uuid[16];
+	uint64_t ctime;
+	char want[128], *p = want;
+	time_t now = time(NULL);
+
+	peek(path, HDR_UUID_OFF, uuid, sizeof(uuid));
+	peek(path, HDR_CTIME_OFF, &ctime, sizeof(ctime));
+	CU_ASSERT(ctime <= (uint64_t)now && ctime + 60 >= (uint64_t)now);
+	p += sprintf(p, "uuid          ");
+	for (int i = 0; i < 16; i++)
+		p += sprintf(p, "%s%02x", i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "", uuid[i]);
+	CU_ASSERT(tool("info", path, NULL) == 0);
+	HAS_IN(sout, want);
+	HAS_IN(sout, "version       1\n");
+	snprintf(want, sizeof(want), " UTC (%llu)", (unsigned long long)ctime);
+	HAS_IN(sout, want);
+	HAS_IN(sout, "  header                    0  4.0 KiB");
+	HAS_IN(sout, "  log                    4096  60.0 KiB");
+	HAS_IN(sout, "  object table          65536  4.0 KiB");
+	HAS_IN(sout, "  extent table          69632  1.9 MiB");
+	HAS_IN(sout, "  data                2097152  30.0 MiB");
+	HAS_IN(sout, "objects       1 of 16");
+	CU_ASSERT(tool("info", path, "--json", NULL) == 0);
+	snprintf(want, sizeof(want), "d[\"create_time\"] == %llu and len(d[\"uuid\"]) == 36",
+		 (unsigned long long)ctime);
+	CU_ASSERT(json_holds(want));
+	CU_ASSERT(json_holds("d[\"layout\"] == {\"header\": {\"offset\": 0, \"size\": 4096}, "
+			     "\"log\": {\"offset\": 4096, \"size\": 61440}, "
+			     "\"object_table\": {\"offset\": 65536, \"size\": 4096}, "
+			     "\"extent_table\": {\"offset\": 69632, \"size\": 2027520}, "
+			     "\"data\": {\"offset\": 2097152, \"size\": 31457280}}"));
+
+	/* it reads the file only: a pending log record stays pending, and a
+	 * read-only file is fine */
+	{
+		uint64_t rec[8] = {1 /* shrink */, 0, 4096, 0, 7, 0, 0, 0};
+		rec[7] = tu_fletcher64(rec, 56);
+		poke(path, LOG_OFF, rec, sizeof(rec));
+	}
+	CU_ASSERT(chmod(path, 0400) == 0);
+	CU_ASSERT(tool("stat", "--bytes", path, "a", NULL) == 0);
+	HAS_IN(sout, "size  204800"); /* not yet shrunk */
+	CU_ASSERT(tool("check", path, NULL) == 0);
+	HAS("1 log records to replay");
+	CU_ASSERT(tool("info", tu_path("missing"), NULL) == 1);
+	HAS_IN(serr, "daxmap info: cannot open");
+}
+
+static void test_live_pool_is_read_with_a_warning(void)
+{
+	const char *path = make_pool("live");
+	daxmap_pool *pool;
+	daxmap_obj *obj;
+	unsigned char *p;
+
+	TU_OK(daxmap_pool_open(&pool, path));
+	TU_OK(daxmap_obj_open(&obj, pool, "fresh", DAXMAP_CREATE));
+	TU_OK(daxmap_obj_truncate(obj, 100 * KiB));
+	TU_OK(daxmap_map((void **)&p, obj, 0, 128 * KiB, DAXMAP_PROT_READ | DAXMAP_PROT_WRITE));
+	p[0] = 1; /* one more extent */
+	TU_OK(daxmap_persist(p, 1));
+
+	CU_ASSERT(tool("info", "--bytes", path, NULL) == 0);
+	HAS_IN(serr, "is open in another process");
+	HAS_IN(serr, "the figures may be moving");
+	LACKS(sout, "moving");
+	HAS_IN(sout, "objects       2 of 16");
+	HAS_IN(sout, "used          196608 (3 extents)");
+	HAS_IN(sout, "102400  fresh");
+	CU_ASSERT(tool("ls", path, NULL) == 0);
+	HAS_IN(serr, "may be moving");
+	HAS_IN(sout, "100.0 KiB  fresh");
+	HAS_IN(sout, "200.0 KiB  a");
+	CU_ASSERT(tool("stat", path, "fresh", "--json", NULL) == 0);
+	CU_ASSERT(json_holds("d[\"in_use\"] is True and d[\"size\"] == 102400"));
+	CU_ASSERT(tool("info", path, "--json", NULL) == 0);
+	CU_ASSERT(json_holds("d[\"in_use\"] is True and d[\"objects\"] == 2"));
+	/* changes still need the pool to themselves */
+	CU_ASSERT(tool("rm", path, "fresh", NULL) == 1);
+	HAS_IN(serr, "open elsewhere");
+
+	TU_OK(daxmap_unmap(p, 128 * KiB));
+	TU_OK(daxmap_obj_close(obj));
+	TU_OK(daxmap_pool_close(pool));
+	CU_ASSERT(tool("ls", path, NULL) == 0);
+	CU_ASSERT(nserr == 0);
 }
 
 static void test_create_refuses_too_many_objects(void)
@@ -647,7 +833,7 @@ static void test_daxkv_sizes_are_strict(void)
 	CU_ASSERT(daxkv("--size=64M", "--slots", "1K", path, "put", "k", "-v", NULL) == 0);
 	CU_ASSERT(daxkv(path, "get", "k", NULL) == 0);
 	CU_ASSERT(strcmp(sout, "-v\n") == 0);
-	CU_ASSERT(tool("info", path, NULL) == 0);
+	CU_ASSERT(tool("info", "--bytes", path, NULL) == 0);
 	HAS_IN(sout, "size          67108864");
 }
 
@@ -706,6 +892,10 @@ int main(void)
 		{"unknown option named; bad usage exits 2", test_unknown_option_is_named_and_usage_is_exit_2},
 		{"--version and -V", test_version},
 		{"help COMMAND shows its options", test_help_command_shows_its_options},
+		{"--json parses", test_json_parses},
+		{"human sizes by default, --bytes exact", test_sizes_human_by_default_bytes_on_request},
+		{"info: header and layout; reads only", test_info_shows_header_and_layout},
+		{"info ls stat of a pool open elsewhere", test_live_pool_is_read_with_a_warning},
 		{"create: too many objects for the pool", test_create_refuses_too_many_objects},
 		{"check of a busy pool: one hint", test_busy_hint_printed_once},
 #ifdef DAXKV_TOOL

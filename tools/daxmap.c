@@ -2,17 +2,19 @@
  * daxmap: the command-line tool for libdaxmap pools (doc/daxmap.1).
  *
  *   daxmap create PATH SIZE [--extent-size=SIZE] [--max-objects=N]
- *   daxmap info PATH
- *   daxmap ls PATH
- *   daxmap stat PATH NAME
+ *   daxmap info PATH [--json] [--bytes]
+ *   daxmap ls PATH [--json] [--bytes]
+ *   daxmap stat PATH NAME [--json] [--bytes]
  *   daxmap rm PATH NAME
  *   daxmap truncate PATH NAME SIZE
  *   daxmap punch PATH NAME OFF LEN
- *   daxmap check PATH [--force] [--progress] [--data] [--quiet]
+ *   daxmap check PATH [--force] [--progress] [--data] [--quiet] [--json]
  *   daxmap help [COMMAND] | --help | --version
  *
  * Options go anywhere after the command, as --opt VALUE or --opt=VALUE; "--"
  * ends them. SIZE, OFF and LEN take K, M, G or T suffixes (powers of 1024).
+ * info, ls and stat read the file without opening the pool
+ * (daxmap_pool_inspect), so they also read a pool open in another process.
  * Normal output goes to stdout, every message to stderr. Exit status: 0
  * success, 1 the operation failed (check: the pool is damaged), 2 bad usage
  * or (check) the check could not run.
@@ -22,10 +24,12 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "size.h"
@@ -34,7 +38,8 @@
 #define EXIT_USAGE 2
 
 /* getopt_long values of the options without a short form */
-enum { OPT_EXTENT_SIZE = 256, OPT_MAX_OBJECTS, OPT_FORCE, OPT_PROGRESS, OPT_DATA };
+enum { OPT_EXTENT_SIZE = 256, OPT_MAX_OBJECTS, OPT_JSON, OPT_BYTES, OPT_FORCE, OPT_PROGRESS,
+       OPT_DATA };
 
 struct opt {
 	const char *name; /* --name */
@@ -47,6 +52,9 @@ static const struct opt opt_extent_size = {"extent-size", OPT_EXTENT_SIZE, "SIZE
 	"allocation unit: a power of two from 4K to 1G (default 2M)"};
 static const struct opt opt_max_objects = {"max-objects", OPT_MAX_OBJECTS, "N",
 	"object slots (default 4096); each takes pool space"};
+static const struct opt opt_json = {"json", OPT_JSON, NULL, "print JSON (sizes in bytes)"};
+static const struct opt opt_bytes = {"bytes", OPT_BYTES, NULL,
+	"print sizes in bytes (default: 64.0 MiB and the like)"};
 static const struct opt opt_force = {"force", OPT_FORCE, NULL,
 	"check a pool that is open elsewhere (results may be inconsistent)"};
 static const struct opt opt_progress = {"progress", OPT_PROGRESS, NULL,
@@ -69,9 +77,66 @@ struct cmd {
 
 /* What the options said. */
 static struct {
-	int force, progress, data, quiet;
+	int json, bytes, force, progress, data, quiet;
 	uint64_t extent_size, max_objects;
 } o;
+
+/* ---- output ---- */
+
+/* A size as the options want it; four calls may share one printf. */
+static const char *sz(uint64_t v)
+{
+	static char bufs[4][32];
+	static unsigned next;
+	char *b = bufs[next++ % 4];
+
+	if (o.bytes)
+		snprintf(b, sizeof(bufs[0]), "%" PRIu64, v);
+	else
+		size_human(v, b, sizeof(bufs[0]));
+	return b;
+}
+
+/* Bytes of a well-formed UTF-8 sequence at s, or 0 (JSON wants valid text). */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	size_t n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 :
+		   c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	/* no overlong forms, surrogates or code points past U+10FFFF */
+	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0) ||
+	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+/* s as a JSON string; a byte that is not part of valid UTF-8 becomes \u00XX. */
+static void json_str(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	putchar('"');
+	while (*p) {
+		size_t n = utf8_len(p);
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p < 0x20 || n == 0)
+			printf("\\u%04x", *p);
+		else
+			fwrite(p, 1, n, stdout);
+		p += n ? n : 1;
+	}
+	putchar('"');
+}
+
+static void json_field(const char *name, uint64_t v, const char *sep)
+{
+	printf("\"%s\": %" PRIu64 "%s", name, v, sep);
+}
 
 /* ---- usage ---- */
 
@@ -150,6 +215,8 @@ static int take_opt(const struct cmd *c, int ch)
 			return EXIT_USAGE;
 		}
 		return -1;
+	case OPT_JSON: o.json = 1; return -1;
+	case OPT_BYTES: o.bytes = 1; return -1;
 	case OPT_FORCE: o.force = 1; return -1;
 	case OPT_PROGRESS: o.progress = 1; return -1;
 	case OPT_DATA: o.data = 1; return -1;
@@ -212,6 +279,22 @@ static int fail(const char *cmd)
 	return EXIT_FAIL;
 }
 
+/* Reads PATH read-only (daxmap_pool_inspect); says so when the pool is live. */
+static int inspect(const char *cmd, const char *path, struct daxmap_pool_info *info,
+		   int (*cb)(const char *name, uint64_t size, void *arg), void *arg)
+{
+	int ret = daxmap_pool_inspect(path, 0, info, cb, arg);
+
+	if (ret < 0) {
+		fail(cmd);
+		return -1;
+	}
+	if (info->in_use)
+		fprintf(stderr, "daxmap %s: %s is open in another process: read without its lock, "
+				"the figures may be moving\n", cmd, path);
+	return ret;
+}
+
 static int pool_open(const char *cmd, const char *path, daxmap_pool **pool)
 {
 	if (daxmap_pool_open(pool, path) < 0) {
@@ -259,66 +342,237 @@ static int cmd_create(char **argv)
 	return daxmap_pool_close(pool) < 0 ? fail("create") : 0;
 }
 
+/* The objects read by one inspection, for info to print after its figures. */
+struct objlist {
+	struct objent {
+		char *name;
+		uint64_t size;
+	} *v;
+	size_t n, cap;
+};
+
+/* Returns 1 (which stops the walk) when out of memory. */
+static int collect_obj(const char *name, uint64_t size, void *arg)
+{
+	struct objlist *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct objent *v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return 1;
+		l->v = v;
+		l->cap = cap;
+	}
+	if (!(l->v[l->n].name = strdup(name)))
+		return 1;
+	l->v[l->n++].size = size;
+	return 0;
+}
+
+/* Objects printed so far; ls's JSON opens with the first (path set). */
+struct listing {
+	const char *path;
+	size_t count;
+};
+
+static void ls_json_open(struct listing *ls)
+{
+	printf("{\"path\": ");
+	json_str(ls->path);
+	printf(", \"objects\": [");
+	ls->path = NULL;
+}
+
+/* An object: a line of ls and info, or a JSON array element. */
 static int print_obj(const char *name, uint64_t size, void *arg)
 {
-	(void)arg;
-	printf("%20" PRIu64 "  %s\n", size, name);
+	struct listing *ls = arg;
+
+	if (!o.json) {
+		printf("%12s  %s\n", sz(size), name);
+		return 0;
+	}
+	if (ls->path)
+		ls_json_open(ls);
+	printf("%s{\"name\": ", ls->count++ ? ", " : "");
+	json_str(name);
+	printf(", \"size\": %" PRIu64 "}", size);
 	return 0;
+}
+
+static void uuid_str(const uint8_t *u, char out[37])
+{
+	char *p = out;
+
+	for (int i = 0; i < 16; i++)
+		p += sprintf(p, "%s%02x", i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "", u[i]);
+}
+
+/* The regions of struct daxmap_pool_info, in file order: name, JSON key. */
+static const struct {
+	const char *name, *key;
+	size_t off;
+} regions[] = {
+	{"header", "header", offsetof(struct daxmap_pool_info, header)},
+	{"log", "log", offsetof(struct daxmap_pool_info, log)},
+	{"object table", "object_table", offsetof(struct daxmap_pool_info, object_table)},
+	{"extent table", "extent_table", offsetof(struct daxmap_pool_info, extent_table)},
+	{"data", "data", offsetof(struct daxmap_pool_info, data)},
+};
+#define NREGIONS (sizeof(regions) / sizeof(regions[0]))
+
+static const struct daxmap_region *region(const struct daxmap_pool_info *in, size_t i)
+{
+	return (const struct daxmap_region *)((const char *)in + regions[i].off);
+}
+
+static void info_text(const char *path, const struct daxmap_pool_info *in, const char *uuid,
+		      const char *created)
+{
+	uint64_t end = in->data.off + in->data.len;
+
+	printf("pool          %s\n", path);
+	printf("uuid          %s\n", uuid);
+	printf("version       %u\n", in->version);
+	printf("created       %s (%" PRIu64 ")\n", created, in->create_time);
+	printf("size          %s\n", sz(in->size));
+	printf("extent size   %s\n", sz(in->extent_size));
+	printf("data          %s (%" PRIu64 " extents)\n", sz(in->data.len), in->extents);
+	printf("used          %s (%" PRIu64 " extents)\n", sz(in->used), in->used / in->extent_size);
+	printf("free          %s (%s not yet zeroed)\n", sz(in->free), sz(in->free_unzeroed));
+	printf("objects       %" PRIu64 " of %" PRIu64, in->objects, in->max_objects);
+	if (in->objects_dying)
+		printf(", %" PRIu64 " being unlinked", in->objects_dying);
+	if (in->bad_slots || in->bad_extents)
+		printf(" (%" PRIu64 " slots and %" PRIu64 " extent entries unreadable: daxmap check "
+		       "says more)", in->bad_slots, in->bad_extents);
+	printf("\n%-14s %14s  %s\n", "layout", "offset", "size");
+	for (size_t i = 0; i < NREGIONS; i++)
+		printf("  %-12s %14" PRIu64 "  %s\n", regions[i].name, region(in, i)->off,
+		       sz(region(in, i)->len));
+	if (end < in->size)
+		printf("  %-12s %14" PRIu64 "  %s\n", "unused", end, sz(in->size - end));
+}
+
+/* All but the closing of "object_list". */
+static void info_json(const char *path, const struct daxmap_pool_info *in, const char *uuid,
+		      const char *created)
+{
+	printf("{\"path\": ");
+	json_str(path);
+	printf(", \"in_use\": %s, \"uuid\": \"%s\", \"version\": %u, \"created\": \"%s\", ",
+	       in->in_use ? "true" : "false", uuid, in->version, created);
+	json_field("create_time", in->create_time, ", ");
+	json_field("size", in->size, ", ");
+	json_field("extent_size", in->extent_size, ", ");
+	json_field("extents", in->extents, ", ");
+	json_field("used", in->used, ", ");
+	json_field("free", in->free, ", ");
+	json_field("free_unzeroed", in->free_unzeroed, ", ");
+	json_field("objects", in->objects, ", ");
+	json_field("max_objects", in->max_objects, ", ");
+	json_field("objects_dying", in->objects_dying, ", ");
+	json_field("bad_slots", in->bad_slots, ", ");
+	json_field("bad_extents", in->bad_extents, ", ");
+	printf("\"layout\": {");
+	for (size_t i = 0; i < NREGIONS; i++)
+		printf("%s\"%s\": {\"offset\": %" PRIu64 ", \"size\": %" PRIu64 "}", i ? ", " : "",
+		       regions[i].key, region(in, i)->off, region(in, i)->len);
+	printf("}, \"object_list\": [");
 }
 
 static int cmd_info(char **argv)
 {
-	struct daxmap_pool_stat st;
-	daxmap_pool *pool;
+	struct daxmap_pool_info info;
+	struct objlist l = {0};
+	struct listing ls = {0};
+	char uuid[37], created[40];
+	struct tm tm;
+	time_t t;
+	int ret = inspect("info", argv[0], &info, collect_obj, &l);
 
-	if (pool_open("info", argv[0], &pool) < 0)
-		return EXIT_FAIL;
-	if (daxmap_pool_stat(pool, &st) < 0) {
-		fail("info");
-		daxmap_pool_close(pool);
-		return EXIT_FAIL;
-	}
-	printf("pool          %s\n", argv[0]);
-	printf("size          %" PRIu64 "\n", st.size);
-	printf("metadata      %" PRIu64 "\n", st.size - st.data_size);
-	printf("data          %" PRIu64 " (%" PRIu64 " extents)\n", st.data_size,
-	       st.extent_size ? st.data_size / st.extent_size : 0);
-	printf("extent size   %" PRIu64 "\n", st.extent_size);
-	printf("used          %" PRIu64 "\n", st.used);
-	printf("free          %" PRIu64 " (%" PRIu64 " not yet zeroed)\n", st.free, st.free_unzeroed);
-	printf("objects       %" PRIu64 " of %" PRIu64 "\n", st.objects, st.max_objects);
-	printf("persistence   %s\n", st.is_pmem ? "cache flushes (pmem)" : "msync");
-	if (st.objects) {
-		printf("%20s  %s\n", "size", "name");
-		daxmap_pool_list(pool, print_obj, NULL);
-	}
-	return daxmap_pool_close(pool) < 0 ? fail("info") : 0;
+	if (ret > 0)
+		fprintf(stderr, "daxmap info: out of memory listing the objects of %s\n", argv[0]);
+	if (ret != 0)
+		goto out;
+	uuid_str(info.uuid, uuid);
+	t = (time_t)info.create_time;
+	if (!gmtime_r(&t, &tm) || !strftime(created, sizeof(created),
+					    o.json ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d %H:%M:%S UTC", &tm))
+		snprintf(created, sizeof(created), "?");
+	if (o.json)
+		info_json(argv[0], &info, uuid, created);
+	else
+		info_text(argv[0], &info, uuid, created);
+	if (!o.json && l.n)
+		printf("%12s  %s\n", "size", "name");
+	for (size_t i = 0; i < l.n; i++)
+		print_obj(l.v[i].name, l.v[i].size, &ls);
+	if (o.json)
+		printf("]}\n");
+out:
+	for (size_t i = 0; i < l.n; i++)
+		free(l.v[i].name);
+	free(l.v);
+	return ret ? EXIT_FAIL : 0;
 }
 
 static int cmd_ls(char **argv)
 {
-	daxmap_pool *pool;
-	int ret;
+	struct daxmap_pool_info info;
+	struct listing ls = {.path = argv[0]};
 
-	if (pool_open("ls", argv[0], &pool) < 0)
+	/* a read that fails half way leaves its JSON unterminated: the exit
+	 * status and the message say so */
+	if (inspect("ls", argv[0], &info, print_obj, &ls) < 0)
 		return EXIT_FAIL;
-	ret = daxmap_pool_list(pool, print_obj, NULL);
-	daxmap_pool_close(pool);
-	return ret < 0 ? fail("ls") : 0;
+	if (o.json) {
+		if (ls.path)
+			ls_json_open(&ls);
+		printf("], \"in_use\": %s}\n", info.in_use ? "true" : "false");
+	}
+	return 0;
+}
+
+struct stat_find {
+	const char *name;
+	uint64_t size;
+};
+
+static int stat_match(const char *name, uint64_t size, void *arg)
+{
+	struct stat_find *f = arg;
+
+	if (strcmp(name, f->name) != 0)
+		return 0;
+	f->size = size;
+	return 1; /* found: stop the walk */
 }
 
 static int cmd_stat(char **argv)
 {
-	daxmap_pool *pool;
-	daxmap_obj *obj;
-	uint64_t size;
+	struct daxmap_pool_info info;
+	struct stat_find f = {.name = argv[1]};
+	int ret = inspect("stat", argv[0], &info, stat_match, &f);
 
-	if (obj_open("stat", argv[0], argv[1], &pool, &obj) < 0)
+	if (ret < 0)
 		return EXIT_FAIL;
-	if (daxmap_obj_size(obj, &size) < 0)
-		return obj_done(pool, obj, fail("stat"));
-	printf("name  %s\nsize  %" PRIu64 "\n", argv[1], size);
-	return obj_done(pool, obj, 0);
+	if (ret == 0) {
+		fprintf(stderr, "daxmap stat: no object \"%s\" in %s\n", argv[1], argv[0]);
+		return EXIT_FAIL;
+	}
+	if (o.json) {
+		printf("{\"path\": ");
+		json_str(argv[0]);
+		printf(", \"name\": ");
+		json_str(argv[1]);
+		printf(", \"size\": %" PRIu64 ", \"in_use\": %s}\n", f.size,
+		       info.in_use ? "true" : "false");
+	} else {
+		printf("name  %s\nsize  %s\n", argv[1], sz(f.size));
+	}
+	return 0;
 }
 
 static int cmd_rm(char **argv)
@@ -360,34 +614,78 @@ static int cmd_punch(char **argv)
 			daxmap_obj_punch_hole(obj, off, len) < 0 ? fail("punch") : 0);
 }
 
+struct check_out {
+	size_t findings; /* JSON: elements written */
+	char *summary;   /* JSON: the summary line, printed last */
+};
+
 static void check_report(const char *msg, void *arg)
 {
-	(void)arg;
+	struct check_out *co = arg;
+	const char *colon = strchr(msg, ':');
+
 	if (!strncmp(msg, "progress: ", 10)) {
 		fprintf(stderr, "%s\n", msg);
 		return;
 	}
+	if (o.json && !strncmp(msg, "summary: ", 9)) {
+		free(co->summary);
+		co->summary = strdup(msg + 9);
+		return;
+	}
 	if (o.quiet && strncmp(msg, "damaged: ", 9) != 0)
 		return;
-	printf("%s\n", msg);
+	if (!o.json) {
+		printf("%s\n", msg);
+		return;
+	}
+	/* the JSON opens with the first finding: a check that could not run
+	 * at all prints nothing on stdout */
+	printf("%s{\"kind\": \"%.*s\", \"message\": ", co->findings++ ? ", " : "{\"findings\": [",
+	       colon ? (int)(colon - msg) : 0, msg);
+	json_str(colon ? colon + 2 : msg);
+	putchar('}');
+}
+
+static void check_json_end(struct check_out *co, const char *path, int ret)
+{
+	if (ret < 0 && !co->findings)
+		return;
+	printf("%s]", co->findings ? "" : "{\"findings\": [");
+	if (co->summary) {
+		printf(", \"summary\": ");
+		json_str(co->summary);
+	}
+	if (ret < 0) {
+		printf(", \"error\": ");
+		json_str(daxmap_errormsg());
+	}
+	printf(", \"path\": ");
+	json_str(path);
+	printf(", \"result\": \"%s\"}\n", ret < 0 ? "error" : ret ? "damaged" : "clean");
 }
 
 static int cmd_check(char **argv)
 {
+	struct check_out co = {0};
 	int flags = isatty(STDERR_FILENO) || o.progress ? DAXMAP_CHECK_PROGRESS : 0, ret;
 
 	if (o.force)
 		flags |= DAXMAP_CHECK_FORCE;
 	if (o.data)
 		flags |= DAXMAP_CHECK_DATA;
-	ret = daxmap_pool_check(argv[0], flags, check_report, NULL);
+	ret = daxmap_pool_check(argv[0], flags, check_report, &co);
+	if (o.json)
+		check_json_end(&co, argv[0], ret);
+	else if (ret >= 0)
+		printf("%s: %s\n", argv[0], ret ? "damaged" : "clean");
+	free(co.summary);
 	fflush(stdout);
 	if (ret < 0) {
 		/* the library's message says what to do about a pool in use */
 		fprintf(stderr, "daxmap check: could not check %s: %s\n", argv[0], daxmap_errormsg());
 		return EXIT_USAGE;
 	}
-	printf("%s: %s\n", argv[0], ret ? "damaged" : "clean");
 	return ret ? EXIT_FAIL : 0;
 }
 
@@ -395,9 +693,14 @@ static const struct cmd cmds[] = {
 	{"create", "PATH SIZE", 2,
 	 "Creates a pool file of SIZE bytes (at least 16M) at PATH, which must not exist.\n",
 	 {&opt_extent_size, &opt_max_objects}, cmd_create},
-	{"info", "PATH", 1, "Shows the pool's layout, free space and objects.\n", {NULL}, cmd_info},
-	{"ls", "PATH", 1, "Lists the objects: size and name, one per line.\n", {NULL}, cmd_ls},
-	{"stat", "PATH NAME", 2, "Shows one object's size.\n", {NULL}, cmd_stat},
+	{"info", "PATH", 1,
+	 "Shows the pool's header (uuid, version, creation time), layout, free space and\n"
+	 "objects. Reads the file only: a pool open elsewhere is read as it is.\n",
+	 {&opt_json, &opt_bytes}, cmd_info},
+	{"ls", "PATH", 1, "Lists the objects: size and name, one per line. Reads the file only.\n",
+	 {&opt_json, &opt_bytes}, cmd_ls},
+	{"stat", "PATH NAME", 2, "Shows one object's size. Reads the file only.\n",
+	 {&opt_json, &opt_bytes}, cmd_stat},
 	{"rm", "PATH NAME", 2, "Removes an object and frees its space.\n", {NULL}, cmd_rm},
 	{"truncate", "PATH NAME SIZE", 3,
 	 "Sets an object's size, as truncate(1): growing makes a hole, shrinking frees.\n", {NULL},
@@ -409,7 +712,7 @@ static const struct cmd cmds[] = {
 	 "Checks the pool read-only (no userfaultfd needed), one line per finding.\n"
 	 "Exit 0 clean (a pending log record is not damage: it is replayed on the next\n"
 	 "open), 1 damaged, 2 the check could not run (missing file, pool in use).\n",
-	 {&opt_force, &opt_progress, &opt_data, &opt_quiet}, cmd_check},
+	 {&opt_force, &opt_progress, &opt_data, &opt_quiet, &opt_json}, cmd_check},
 };
 static const size_t ncmds = sizeof(cmds) / sizeof(cmds[0]);
 
