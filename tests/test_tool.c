@@ -4,8 +4,8 @@
  * when the examples are built): every subcommand, options in any position,
  * help, version, argument errors and their exit codes, human and exact
  * sizes, JSON, info of the header and layout, reading a pool open in this
- * process, and the exit codes of check on clean, damaged, pending-log,
- * foreign, missing and in-use pools; daxkv's sizes, help and failed creates.
+ * process, progress with and without a terminal, and the exit codes of
+ * check on clean, damaged, pending-log, foreign, missing and in-use pools.
  */
 #define _GNU_SOURCE
 #include "testutil.h"
@@ -113,6 +113,7 @@ static int run(int flags, const char *bin, const char *const *args)
 }
 
 #define tool(...) run(0, DAXMAP_TOOL, (const char *const[]){__VA_ARGS__})
+#define tool_tty(...) run(RUN_TTY, DAXMAP_TOOL, (const char *const[]){__VA_ARGS__})
 #ifdef DAXKV_TOOL
 #define daxkv(...) run(0, DAXKV_TOOL, (const char *const[]){__VA_ARGS__})
 #endif
@@ -780,6 +781,28 @@ static void test_live_pool_is_read_with_a_warning(void)
 	CU_ASSERT(nserr == 0);
 }
 
+static void test_progress_only_on_a_terminal_in_percent(void)
+{
+	const char *path = make_pool("pct");
+
+	/* not a terminal: nothing */
+	CU_ASSERT(tool("check", path, NULL) == 0);
+	LACKS(out, "progress");
+	LACKS(out, "%");
+	/* asked for: one line per step, in percent, not in bytes */
+	CU_ASSERT(tool("check", path, "--progress", NULL) == 0);
+	HAS_IN(serr, "progress: object table 100%\n");
+	HAS_IN(serr, "progress: extent table 100%\n");
+	LACKS(serr, "bytes");
+	LACKS(serr, "\r");
+	/* a terminal: one line, rewritten */
+	CU_ASSERT(tool_tty("check", path, NULL) == 0);
+	HAS_IN(serr, "\rdaxmap check: extent table 100%");
+	LACKS(serr, "bytes");
+	LACKS(sout, "progress");
+	HAS_IN(sout, ": clean");
+}
+
 static void test_create_refuses_too_many_objects(void)
 {
 	const char *path = tu_path("maxobj");
@@ -896,6 +919,7 @@ int main(void)
 		{"human sizes by default, --bytes exact", test_sizes_human_by_default_bytes_on_request},
 		{"info: header and layout; reads only", test_info_shows_header_and_layout},
 		{"info ls stat of a pool open elsewhere", test_live_pool_is_read_with_a_warning},
+		{"progress: percent, only on a terminal", test_progress_only_on_a_terminal_in_percent},
 		{"create: too many objects for the pool", test_create_refuses_too_many_objects},
 		{"check of a busy pool: one hint", test_busy_hint_printed_once},
 #ifdef DAXKV_TOOL

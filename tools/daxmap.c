@@ -615,9 +615,53 @@ static int cmd_punch(char **argv)
 }
 
 struct check_out {
+	int tty;         /* stderr is a terminal: progress rewrites one line */
+	int line_open;   /* a progress line without its newline is on the terminal */
+	char what[64];   /* the table the last progress line was about */
+	unsigned pct;    /* and its percentage */
 	size_t findings; /* JSON: elements written */
 	char *summary;   /* JSON: the summary line, printed last */
 };
+
+static void progress_end(struct check_out *co)
+{
+	if (co->line_open)
+		fputc('\n', stderr);
+	co->line_open = 0;
+}
+
+/*
+ * The library reports "progress: TABLE: X of Y bytes (P%)" every 8 MiB of a
+ * table; shown are only the changes of P, on a terminal in one line that
+ * is rewritten, elsewhere (--progress) one line each.
+ */
+static void check_progress(struct check_out *co, const char *msg)
+{
+	const char *what = msg + strlen("progress: "), *colon = strstr(what, ": ");
+	const char *paren = strrchr(msg, '(');
+	unsigned pct;
+	size_t len;
+	int same;
+
+	if (!colon || !paren || sscanf(paren, "(%u%%)", &pct) != 1)
+		return;
+	len = (size_t)(colon - what);
+	same = len == strlen(co->what) && !strncmp(co->what, what, len);
+	if (same && pct == co->pct)
+		return;
+	if (!same)
+		progress_end(co);
+	snprintf(co->what, sizeof(co->what), "%.*s", (int)len, what);
+	co->pct = pct;
+	if (!co->tty) {
+		fprintf(stderr, "progress: %s %u%%\n", co->what, pct);
+		return;
+	}
+	fprintf(stderr, "\rdaxmap check: %s %3u%%", co->what, pct);
+	co->line_open = 1;
+	if (pct >= 100)
+		progress_end(co);
+}
 
 static void check_report(const char *msg, void *arg)
 {
@@ -625,9 +669,10 @@ static void check_report(const char *msg, void *arg)
 	const char *colon = strchr(msg, ':');
 
 	if (!strncmp(msg, "progress: ", 10)) {
-		fprintf(stderr, "%s\n", msg);
+		check_progress(co, msg);
 		return;
 	}
+	progress_end(co);
 	if (o.json && !strncmp(msg, "summary: ", 9)) {
 		free(co->summary);
 		co->summary = strdup(msg + 9);
@@ -667,14 +712,15 @@ static void check_json_end(struct check_out *co, const char *path, int ret)
 
 static int cmd_check(char **argv)
 {
-	struct check_out co = {0};
-	int flags = isatty(STDERR_FILENO) || o.progress ? DAXMAP_CHECK_PROGRESS : 0, ret;
+	struct check_out co = {.tty = isatty(STDERR_FILENO)};
+	int flags = co.tty || o.progress ? DAXMAP_CHECK_PROGRESS : 0, ret;
 
 	if (o.force)
 		flags |= DAXMAP_CHECK_FORCE;
 	if (o.data)
 		flags |= DAXMAP_CHECK_DATA;
 	ret = daxmap_pool_check(argv[0], flags, check_report, &co);
+	progress_end(&co);
 	if (o.json)
 		check_json_end(&co, argv[0], ret);
 	else if (ret >= 0)
