@@ -258,8 +258,10 @@ DAXMAP_API int daxmap_persist(const void *addr, size_t len);
  *                record ("will be replayed on the next open"), an unlink
  *                that a crash interrupted, extents past an object's EOF left
  *                by an interrupted shrink, torn log records;
- *   "progress: " with DAXMAP_CHECK_PROGRESS: every 8 MiB of extent table or
- *                object table read, and when a table is done;
+ *   "progress: " with DAXMAP_CHECK_PROGRESS: at most one line per whole
+ *                percent of the object table, the extent table and (with
+ *                DAXMAP_CHECK_DATA) the free data read (reads are 1 MiB
+ *                chunks), and when each is done;
  *   "summary: "  the last line: objects, extents, findings.
  * After 1000 "damaged" lines the rest are counted, not listed.
  *
@@ -284,6 +286,67 @@ DAXMAP_API const char *daxmap_errormsg(void);
 
 /* The library version as "MAJOR.MINOR". */
 DAXMAP_API const char *daxmap_version(void);
+
+/* A byte range of a pool file. */
+struct daxmap_region {
+	uint64_t off;
+	uint64_t len;
+};
+
+/*
+ * A pool file as daxmap_pool_inspect() read it. The five regions tile the
+ * file in order, each running to the start of the next (alignment padding
+ * included); what follows the data region is unused. Later versions may
+ * fill the reserved fields (zero today), so the struct keeps its size.
+ */
+struct daxmap_pool_info {
+	uint8_t uuid[16];       /* random, chosen at create */
+	uint64_t create_time;   /* seconds since the epoch */
+	uint32_t version;       /* of the pool format */
+	int in_use;             /* 1: open in a process when it was read: figures may be moving */
+	uint64_t size;          /* file size */
+	uint64_t extent_size;
+	uint64_t extents;       /* data extents */
+	uint64_t max_objects;   /* object slots */
+	struct daxmap_region header, log, object_table, extent_table, data;
+	uint64_t used;          /* bytes in allocated extents */
+	uint64_t free;          /* bytes in free extents (zeroed or not) */
+	uint64_t free_unzeroed; /* free bytes still waiting to be zeroed */
+	uint64_t objects;       /* live objects */
+	uint64_t objects_dying; /* unlinks a crash interrupted (the next open finishes them) */
+	uint64_t bad_slots;     /* object slots that did not validate: not listed */
+	uint64_t bad_extents;   /* extent-table entries that did not validate: not counted */
+	uint64_t reserved_[8];
+};
+
+/*
+ * Reads the pool file at `path` without opening the pool: it needs no
+ * userfaultfd, opens the file read-only, writes nothing, repairs nothing and
+ * never takes the pool's lock, so it reads a pool that is open in another
+ * process too (as mdb_stat reads a live LMDB environment). It fills *info
+ * from the header and the extent table, then walks the object table and
+ * calls cb(name, size, arg), when cb is not NULL, for every live object in
+ * slot order; a non-zero return from cb stops the walk and is returned (the
+ * object counts of *info are then partial). flags must be 0.
+ *
+ * It validates what it needs to read safely (the header, each slot's
+ * checksum and name) and no more: daxmap_pool_check() is the judge of a
+ * damaged pool. What a crash left for the next open to finish is shown as
+ * it is in the file (sizes before a pending log record is replayed).
+ *
+ * A pool open elsewhere (info->in_use, told from the owner's lock as
+ * /proc/locks shows it) may change while it is read: the figures may then
+ * disagree with each other by the changes made meanwhile, and an object
+ * created or removed meanwhile may be missed or still listed.
+ *
+ * Errors: -EINVAL (NULL path or info, unknown flags, not a regular file,
+ * not a daxmap pool), -ENOENT, -EACCES, -EPROTONOSUPPORT (pool of a newer
+ * version), -EUCLEAN (header damaged or disagreeing with the file's size:
+ * daxmap_pool_check() says more), -EIO (read error, the file shrank),
+ * -ENOMEM.
+ */
+DAXMAP_API int daxmap_pool_inspect(const char *path, int flags, struct daxmap_pool_info *info,
+				   int (*cb)(const char *name, uint64_t size, void *arg), void *arg);
 
 #ifdef __cplusplus
 }

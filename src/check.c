@@ -22,7 +22,7 @@
 
 #define CHECK_MAX_DAMAGE 1000                      /* listed; the rest are counted */
 #define CHECK_CHUNK (UINT64_C(1) << 20)           /* bytes read at a time */
-#define CHECK_PROGRESS_EVERY (UINT64_C(8) << 20)  /* bytes of table between progress lines */
+#define CHECK_PROGRESS_STEPS 100                  /* progress lines per table: whole percents */
 
 enum { ST_FREE, ST_LIVE, ST_DYING, ST_BAD };
 
@@ -111,7 +111,7 @@ static void progress(struct check *c, const char *what, uint64_t done, uint64_t 
 		return;
 	say(c, "progress", "%s: %llu of %llu bytes (%llu%%)", what, (unsigned long long)done,
 	    (unsigned long long)total, (unsigned long long)(total ? done * 100 / total : 100));
-	*next = done + CHECK_PROGRESS_EVERY;
+	*next = done + (total / CHECK_PROGRESS_STEPS ? total / CHECK_PROGRESS_STEPS : 1);
 }
 
 static int u64_cmp(const void *a, const void *b)
@@ -221,7 +221,7 @@ static int check_log(struct check *c)
 /* Each object slot on its own, then the names of the live ones. */
 static int check_objtab(struct check *c)
 {
-	uint64_t next = CHECK_PROGRESS_EVERY;
+	uint64_t next = 0;
 	int ret;
 
 	for (uint32_t i = 0; i < c->h.max_objects;) {
@@ -307,7 +307,7 @@ static void check_owner(struct check *c, uint64_t i, uint64_t ent)
 /* Each extent-table entry on its own and against its owner. */
 static int check_exttab(struct check *c)
 {
-	uint64_t next = CHECK_PROGRESS_EVERY, n;
+	uint64_t next = 0, n;
 	unsigned shift = (unsigned)__builtin_ctzll(c->h.extent_size);
 	int ret;
 

@@ -269,7 +269,7 @@ int daxmap_pool_create_opts(daxmap_pool **poolp, const char *path, uint64_t size
 	struct daxmap_pool_opts o;
 	struct daxmap_pool *pool;
 	struct pool_hdr h;
-	uint64_t meta;
+	uint64_t meta, budget;
 	int ret, rc, named = 1;
 
 	if ((ret = pool_args(poolp, path, opts, &o)) < 0)
@@ -288,13 +288,21 @@ int daxmap_pool_create_opts(daxmap_pool **poolp, const char *path, uint64_t size
 		return ERR(-EINVAL, "pool size %llu: must be from %llu to %llu bytes",
 			   (unsigned long long)size, (unsigned long long)DAXMAP_MIN_POOL_SIZE,
 			   (unsigned long long)POOL_MAX_SIZE);
+	/* metadata budget of the brief: at most 1% of the pool plus 8 MiB; the
+	 * object table alone may exceed it (then no extent fits either): blame
+	 * the slots, not the extent size */
+	budget = size / 100 + (UINT64_C(8) << 20);
+	if (POOL_OBJTAB_OFF + (uint64_t)o.max_objects * SLOT_SIZE > budget)
+		return ERR(-EINVAL, "%u object slots need %llu bytes of object table, more than "
+				    "1%% of a %llu-byte pool plus 8 MiB", o.max_objects,
+			   (unsigned long long)(POOL_OBJTAB_OFF + (uint64_t)o.max_objects * SLOT_SIZE),
+			   (unsigned long long)size);
 	memset(&h, 0, sizeof(h));
 	if (layout_compute(&h, size, o.extent_size, o.max_objects) < 0)
 		return ERR(-EINVAL, "pool size %llu holds no extent of %llu bytes",
 			   (unsigned long long)size, (unsigned long long)o.extent_size);
-	/* metadata budget of the brief: at most 1% of the pool plus 8 MiB */
 	meta = h.data_off;
-	if (meta > size / 100 + (UINT64_C(8) << 20))
+	if (meta > budget)
 		return ERR(-EINVAL, "%u object slots need %llu bytes of metadata, more than 1%% "
 				    "of a %llu-byte pool plus 8 MiB", o.max_objects,
 			   (unsigned long long)meta, (unsigned long long)size);

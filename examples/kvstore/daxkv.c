@@ -4,36 +4,56 @@
  *   daxkv [-s POOL_SIZE] [-n INDEX_SLOTS] POOL put KEY VALUE
  *   daxkv POOL get KEY | del KEY | scan | stats
  *   daxkv [-s POOL_SIZE] [-n INDEX_SLOTS] POOL bench [N]
+ *   daxkv -h | --help
  *
  * put and bench create the pool and the store when missing (POOL_SIZE with
- * K, M or G; default 1G). Exit status: 0 done, 1 key not found, 2 error.
+ * K, M, G or T; default 1G); a pool created for a store that cannot be made
+ * is removed again. Options come before POOL, so keys and values may start
+ * with '-'. Exit status: 0 done, 1 key not found, 2 error or bad usage.
  */
 #include "kv.h"
+#include "size.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-static int usage(void)
+static void usage(FILE *f)
 {
-	fprintf(stderr, "usage: daxkv [-s POOL_SIZE] [-n INDEX_SLOTS] POOL "
-			"put KEY VALUE | get KEY | del KEY | scan | stats | bench [N]\n");
+	fprintf(f, "usage: daxkv [-s POOL_SIZE] [-n INDEX_SLOTS] POOL "
+		   "put KEY VALUE | get KEY | del KEY | scan | stats | bench [N]\n");
+}
+
+static int bad_usage(void)
+{
+	usage(stderr);
 	return 2;
 }
 
-static uint64_t parse_size(const char *s)
+static void help(void)
 {
-	char *end;
-	uint64_t v = strtoull(s, &end, 0);
-	switch (*end) {
-	case 'G': case 'g': v <<= 10; /* fall through */
-	case 'M': case 'm': v <<= 10; /* fall through */
-	case 'K': case 'k': v <<= 10;
-	}
-	return v;
+	usage(stdout);
+	printf("  -s, --size=POOL_SIZE   size of a new pool: a number with K, M, G or T (powers\n"
+	       "                         of 1024); default 1G\n"
+	       "  -n, --slots=N          index slots of a new store: a power of two from 64 to\n"
+	       "                         2^32 (K, M, G or T allowed); default 1M\n"
+	       "  -h, --help             show this help\n"
+	       "put and bench create the pool and the store when missing. Exit status: 0 done,\n"
+	       "1 no such key, 2 error or bad usage.\n");
+}
+
+/* A size or a count for option `what`: strict, else a message and -1. */
+static int arg_size(const char *what, const char *s, uint64_t *out)
+{
+	if (size_parse(s, out) == 0)
+		return 0;
+	fprintf(stderr, "daxkv: bad %s \"%s\": a number with an optional K, M, G or T suffix "
+			"that fits 64 bits\n", what, s);
+	return -1;
 }
 
 static int print_pair(const void *key, size_t klen, const void *val, size_t vlen, void *arg)
@@ -82,30 +102,47 @@ static int bench(struct kv *kv, unsigned long n)
 
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = {{"size", required_argument, NULL, 's'},
+						 {"slots", required_argument, NULL, 'n'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
 	struct kv_create_opts co = {0};
 	struct kv_stat st;
 	struct kv *kv;
 	const char *cmd;
 	char *buf;
 	size_t vlen;
+	uint64_t n = 100000;
 	int opt, ret, nargs;
 
-	while ((opt = getopt(argc, argv, "s:n:")) != -1) {
-		if (opt == 's')
-			co.pool_size = parse_size(optarg);
-		else if (opt == 'n')
-			co.index_slots = parse_size(optarg);
-		else
-			return usage();
+	/* "+": options end at POOL */
+	while ((opt = getopt_long(argc, argv, "+s:n:h", longopts, NULL)) != -1) {
+		if (opt == 'h') {
+			help();
+			return 0;
+		}
+		if (opt == 's' && arg_size("pool size", optarg, &co.pool_size) == 0)
+			continue;
+		if (opt == 'n' && arg_size("index slot count", optarg, &co.index_slots) == 0)
+			continue;
+		return bad_usage();
 	}
 	if (argc - optind < 2)
-		return usage();
+		return bad_usage();
 	cmd = argv[optind + 1];
 	nargs = argc - optind - 2;
 	if (!(strcmp(cmd, "put") == 0 && nargs == 2) && !(strcmp(cmd, "bench") == 0 && nargs <= 1) &&
 	    !((strcmp(cmd, "get") == 0 || strcmp(cmd, "del") == 0) && nargs == 1) &&
 	    !((strcmp(cmd, "scan") == 0 || strcmp(cmd, "stats") == 0) && nargs == 0))
-		return usage();
+		return bad_usage();
+	if (strcmp(cmd, "bench") == 0 && nargs) {
+		if (arg_size("operation count", argv[optind + 2], &n) < 0)
+			return 2;
+		if (n == 0) {
+			fprintf(stderr, "daxkv bench: N must be at least 1\n");
+			return 2;
+		}
+	}
 	ret = kv_open(&kv, argv[optind], strcmp(cmd, "put") && strcmp(cmd, "bench") ? NULL : &co);
 	if (ret < 0) {
 		fprintf(stderr, "daxkv: %s\n", kv_errormsg());
@@ -133,7 +170,7 @@ int main(int argc, char **argv)
 			       (unsigned long long)st.log_size, (unsigned long long)st.pool_used,
 			       (unsigned long long)st.pool_free);
 	} else {
-		ret = bench(kv, nargs ? strtoul(key, NULL, 0) : 100000);
+		ret = bench(kv, (unsigned long)n);
 	}
 	if (ret < 0 && ret != -ENOENT)
 		fprintf(stderr, "daxkv %s: %s\n", cmd, kv_errormsg());

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CHUNK (UINT64_C(2) << 20)       /* unit of log allocation and punching: one extent */
 #define OFF_BITS 40                     /* a slot holds a 40-bit log offset ... */
@@ -567,7 +568,7 @@ int kv_open(struct kv **out, const char *path, const struct kv_create_opts *crea
 	struct kv *kv;
 	uint64_t log_size, idx_size;
 	void *addr;
-	int ret, flags = create ? DAXMAP_CREATE : 0;
+	int ret, flags = create ? DAXMAP_CREATE : 0, created = 0;
 
 	if (!out || !path)
 		return kv_err(-EINVAL, "NULL argument");
@@ -577,9 +578,11 @@ int kv_open(struct kv **out, const char *path, const struct kv_create_opts *crea
 		goto out_free;
 	}
 	ret = daxmap_pool_open(&kv->pool, path);
-	if (ret == -ENOENT && create)
+	if (ret == -ENOENT && create) {
 		ret = daxmap_pool_create(&kv->pool, path,
 					 create->pool_size ? create->pool_size : DEFAULT_POOL_SIZE, 0600);
+		created = ret == 0;
+	}
 	if (ret < 0) {
 		kv_err(ret, "%s: %s", path, daxmap_errormsg());
 		goto out_free;
@@ -636,6 +639,10 @@ out_unmap:
 out_close:
 	daxmap_obj_close(kv->idx_obj);
 	daxmap_obj_close(kv->log_obj);
+	/* a pool made for this store goes again, removed while we still hold
+	 * its lock: nobody else can have opened it */
+	if (created)
+		unlink(path);
 	daxmap_pool_close(kv->pool);
 out_free:
 	if (kv)

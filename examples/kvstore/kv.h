@@ -26,7 +26,8 @@ struct kv_create_opts {
 /*
  * Opens the store in the pool file `path`. With create == NULL the pool must
  * exist and hold a store. Otherwise a missing pool is created and a pool
- * without a store gets one. Errors: -EINVAL (NULL, not a kvstore, bad
+ * without a store gets one; a pool created by this call is removed again
+ * when the store cannot be made in it (bad options, no space). Errors: -EINVAL (NULL, not a kvstore, bad
  * options), -EUCLEAN (store damaged: bad checksum or a slot pointing outside
  * the log), -EBUSY (open in another process), -ENOSPC, and the errors of
  * daxmap_pool_open/create.
