@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * libdaxmap - DAX fault semantics in user space, on a persistent-memory pool.
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # Installs the Debian 12 packages libdaxmap needs to build, test and benchmark
 # (as root). Packages already present are left alone; apt-get update runs only
 # when something is missing.
