@@ -61,7 +61,13 @@ for f in "$prefix/include/libdaxmap.h" "$libdir/libdaxmap.so.0" \
 	[ -f "$f" ] || fail "not installed: $f"
 done
 [ -x "$prefix/bin/daxmap" ] || fail "the daxmap tool is not installed"
-[ ! -e "$prefix/bin/daxkv" ] || fail "daxkv installed without DAXMAP_INSTALL_EXAMPLES"
+if grep -q '^DAXMAP_INSTALL_EXAMPLES:BOOL=ON$' "$build/CMakeCache.txt"; then
+	for f in "$prefix/bin/daxkv" "$libdir/libdaxmap/daxmapvfs.so" "$libdir/libdaxmap/daxmap_preload.so"; do
+		[ -f "$f" ] || fail "not installed with DAXMAP_INSTALL_EXAMPLES: $f"
+	done
+else
+	[ ! -e "$prefix/bin/daxkv" ] || fail "daxkv installed without DAXMAP_INSTALL_EXAMPLES"
+fi
 for page in "$src"/doc/man3/*.3; do
 	cmp -s "$page" "$prefix/share/man/man3/$(basename "$page")" ||
 		fail "man page $(basename "$page") not installed"
