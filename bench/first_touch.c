@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * bench/first_touch: what a first touch of libdaxmap memory costs, beside
  * the kernel doing the same job, all in one run (doc/PERFORMANCE.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * bench/kvstore: the kvstore example against LMDB, doing the same work with
  * the same durability, side by side in one run.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # bench/kvstore: the kvstore example against LMDB (Debian: liblmdb-dev).
 # Without LMDB the benchmark is left out of the build.
 find_path(LMDB_INCLUDE_DIR lmdb.h)

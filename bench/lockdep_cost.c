@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * What the run-time lock validator costs (doc/PERFORMANCE.md, "Lock
  * validator cost"). Built in every build dir with the library's own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Range-lock scalability: T threads first-touching disjoint extents of ONE
  * object, against T threads each on ITS OWN object, in the same run. With a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * sqlite_vfs: SQLite on the daxmap VFS (examples/sqlite-vfs) beside the
  * stock unix VFS, same run, same settings, both in one directory

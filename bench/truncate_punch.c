@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * bench/truncate_punch: what truncate, punch hole and zero range of a fully
  * mapped and written libdaxmap object cost, and what faulting it back in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * demo: create a pool, map an object, write, close, reopen, read back.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * libdaxmap - DAX fault semantics in user space, on a persistent-memory pool.
  *
@@ -284,7 +285,7 @@ DAXMAP_API int daxmap_pool_check(const char *path, int flags,
 /* The message of the last error of the calling thread ("" if none). */
 DAXMAP_API const char *daxmap_errormsg(void);
 
-/* The library version as "MAJOR.MINOR". */
+/* The library version as "MAJOR.MINOR.PATCH", a string constant. */
 DAXMAP_API const char *daxmap_version(void);
 
 /* A byte range of a pool file. */

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # Builds libdaxmap into build/ (or $1) with the given CMake build type (default RelWithDebInfo).
 set -eu
 cd "$(dirname "$0")/.."

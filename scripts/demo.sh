@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # Installs what is missing, builds, and runs the demo on a default pool file
 # (/dev/shm/daxmap-demo.pool, or the path given).
 set -eu

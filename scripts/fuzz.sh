@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # Builds the libFuzzer target with clang (ASan + UBSan, build-fuzz/) and runs
 # it over pool images for a bounded time (default 60 s: $1 or
 # DAXMAP_FUZZ_TIME), starting from tests/fuzz/corpus/. New inputs go to a

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # Installs what is missing, builds, and runs the whole test suite:
 #  1. gcc, Debug: every CUnit program, pools in /dev/shm (tmpfs);
 #  2. the persistence suites again with pools on a disk file system

@@ -80,7 +80,9 @@ const char *daxmap_errormsg(void)
 	return errmsg;
 }
 
+#include "daxmap_version.h" /* generated from project(VERSION) in CMakeLists.txt */
+
 const char *daxmap_version(void)
 {
-	return "0.1";
+	return DAXMAP_VERSION_STRING;
 }

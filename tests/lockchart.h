@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Reads the lock chart of doc/LOCKING.md: the indented block under
  * "## Lock order", one lock per line, nesting by indentation (two spaces a

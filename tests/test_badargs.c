@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Every public function against bad arguments, from a table: each case must
  * return its documented error code, leave a message for daxmap_errormsg(),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Crash emulation: every persistence point of create, first-touch
  * allocation, grow, shrink, punch hole, zero range and unlink is a crash

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Pool creation is all or nothing: a process killed at any moment of
  * daxmap_pool_create leaves either no file at the path or a whole pool,

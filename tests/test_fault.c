@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The fault path, one test per case: hole write, hole read, write after a
  * hole read, access inside an allocated extent, EOF (page-rounded), growth

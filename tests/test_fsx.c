@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * A randomized exerciser in the manner of xfstests' fsx (generic/075): one
  * object is driven with random writes and reads through mappings, truncates

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Pool full: the faulting thread gets SIGBUS at the exact address, and
  * nothing else is hurt (invariant 5: errors in the fault path leave no lock

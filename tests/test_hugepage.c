@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Huge pages: with the pool on a tmpfs mounted huge=always, a resolved 2 MiB
  * extent is mapped by one PMD (extent and virtual address are both 2 MiB

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The kvstore example (examples/kvstore): every operation, limits, reopen, a full pool. */
 #define _GNU_SOURCE
 #include "testutil.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * kvstore crash test: a child process (this program, exec'd with --child)
  * runs random puts and deletes, single and in batches, and writes the count

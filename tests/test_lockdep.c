@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The run-time lock validator (src/lockdep.c, compiled into this program
  * with classes of the test's own): each mistake runs in a forked child that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The lock chart of doc/LOCKING.md and the classes of the run-time lock
  * validator (src/lockdep.c) name the same locks, exactly: every class the

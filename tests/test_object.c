@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Objects: open flags, names, unlink and the space it gives back (zeroed,
  * never stale), truncate, and the argument checks of map, unmap and persist.

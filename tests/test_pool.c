@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Pool files: create, open, close, header validation, the one-opener lock,
  * capacity, persistence of objects across close and reopen, listing.

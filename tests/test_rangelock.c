@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Unit tests of the interval reader/writer lock (src/rangelock.c), compiled
  * into this program: conflicts, sharing, FIFO fairness among overlapping

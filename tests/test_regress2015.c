@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Regression tests, one per bug class of the 2015 linux-fsdevel DAX fault
  * locking thread (shared/reference/dax-fault-locking-thread-2015.txt):

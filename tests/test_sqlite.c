@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * SQLite through the daxmap VFS (examples/sqlite-vfs): the workload in
  * DELETE and WAL modes, with and without memory-mapped I/O, close and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Crash test of SQLite on the daxmap VFS: a child process (fork and exec of
  * this program with --child) runs write transactions and reports each one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Concurrent first touches of one fresh extent: N threads released together
  * by a barrier store distinct bytes of the same hole. Invariant "one

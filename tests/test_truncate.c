@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Truncate (shrink and grow), punch hole, zero range and allocate: their
  * meanings as ftruncate(2) and fallocate(2) give them, checked through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Truncate, punch hole and zero range racing with faults: stores and loads
  * through live mappings while another thread shrinks, grows and punches the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * VMA economy: extents of an object are placed contiguously in the pool,
  * so its resolved extents merge into few kernel VMAs whatever order they

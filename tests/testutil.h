@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Helpers shared by the CUnit programs in tests/. */
 #ifndef DAXMAP_TESTUTIL_H
 #define DAXMAP_TESTUTIL_H

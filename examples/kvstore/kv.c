@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * kv: a crash-safe key-value store on libdaxmap, using only its public API.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * daxmap_vfs.c - SQLite on libdaxmap objects, through the public API only.
  *

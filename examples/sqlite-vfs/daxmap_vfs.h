@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * daxmap_vfs - a SQLite VFS that keeps every file SQLite opens (database,
  * rollback journal, WAL) as an object in a libdaxmap pool.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * daxmap_preload.so: puts an unmodified program that uses the system
  * libsqlite3 on the daxmap VFS:

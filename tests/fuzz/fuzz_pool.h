@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The fuzz target's parts, shared with the replay driver and the seed maker. */
 #ifndef DAXMAP_FUZZ_POOL_H
 #define DAXMAP_FUZZ_POOL_H

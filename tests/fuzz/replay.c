@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Runs fuzz_pool's entry point without libFuzzer: over every file named on
  * the command line, or every file in a named directory (the ctest
