@@ -326,7 +326,23 @@ struct ours {
 	size_t len;
 };
 
-static void ours_open(struct ours *o, const char *dir, int prefault, size_t obj_bytes, int prot)
+/*
+ * How a pool is made ready before the timed touch:
+ *   M_PREFAULT  prefault = 1 (every page instantiated at open)
+ *   M_DEFAULT   default options, touched at once after create (the warmer
+ *               has just started)
+ *   M_SETTLED   default options, touched after the pool was open 3 s
+ *   M_REFAULT   default options: touched, punched whole, 3 s, touched
+ *               again (the second touch is timed: the freed extents rewarmed)
+ *   M_COLD      warm = DAXMAP_WARM_OFF, touched at once (nothing warm)
+ */
+enum { M_PREFAULT, M_DEFAULT, M_SETTLED, M_REFAULT, M_COLD, M_MODES };
+static const char *const mode_name[M_MODES] = {"prefaulted", "default, at once",
+					       "default, open 3 s", "refault after punch + 3 s",
+					       "warm off (cold)"};
+#define SETTLE_S 3
+
+static void ours_open(struct ours *o, const char *dir, int mode, size_t obj_bytes, int prot)
 {
 	struct daxmap_pool_opts opts;
 	void *va;
@@ -335,7 +351,8 @@ static void ours_open(struct ours *o, const char *dir, int prefault, size_t obj_
 	snprintf(g_cur_path, sizeof(g_cur_path), "%s/first_touch.%d.pool", dir, (int)getpid());
 	unlink(g_cur_path);
 	daxmap_pool_opts_init(&opts);
-	opts.prefault = prefault;
+	opts.prefault = mode == M_PREFAULT;
+	opts.warm = mode == M_COLD ? DAXMAP_WARM_OFF : 0;
 	if ((ret = daxmap_pool_create_opts(&o->pool, g_cur_path, pool_size_for(obj_bytes), 0600,
 					   &opts)) < 0)
 		die("daxmap_pool_create_opts(%s): %s", g_cur_path, daxmap_errormsg());
@@ -372,18 +389,26 @@ static uint64_t hist_p50_ns(const struct daxmap_pool_stat *st)
 	return 0;
 }
 
-static double ours_first_touch(const char *dir, int prefault, const uint32_t *order, int nthreads,
+static double ours_first_touch(const char *dir, int mode, const uint32_t *order, int nthreads,
 			       struct daxmap_pool_stat *st, long *pmd_kb)
 {
 	struct ours o;
 	double t;
 
-	ours_open(&o, dir, prefault, g_size, DAXMAP_PROT_READ | DAXMAP_PROT_WRITE);
+	ours_open(&o, dir, mode, g_size, DAXMAP_PROT_READ | DAXMAP_PROT_WRITE);
+	if (mode == M_SETTLED)
+		sleep(SETTLE_S);
 	t = touch(o.va, order, nthreads, 0);
+	if (mode == M_REFAULT) {
+		if (daxmap_obj_punch_hole(o.obj, 0, g_size) < 0)
+			die("punch: %s", daxmap_errormsg());
+		sleep(SETTLE_S);
+		t = touch(o.va, order, nthreads, 0);
+	}
 	*pmd_kb = meminfo_kb("ShmemPmdMapped");
 	if (daxmap_pool_stat(o.pool, st) < 0)
 		die("daxmap_pool_stat: %s", daxmap_errormsg());
-	if (st->used != g_size)
+	if (st->used != g_size && mode != M_REFAULT)
 		fprintf(stderr, "first_touch: warning: pool used %llu after touching %zu bytes\n",
 			(unsigned long long)st->used, g_size);
 	ours_close(&o);
@@ -404,11 +429,13 @@ static void lat_touch(char *base, int n, double *us)
 	qsort(us, (size_t)n, sizeof(*us), cmp_double);
 }
 
-static void lat_ours(const char *dir, double *us, struct daxmap_pool_stat *st)
+static void lat_ours(const char *dir, int mode, double *us, struct daxmap_pool_stat *st)
 {
 	struct ours o;
 
-	ours_open(&o, dir, 1, (size_t)g_lat_samples * EXT, DAXMAP_PROT_READ | DAXMAP_PROT_WRITE);
+	ours_open(&o, dir, mode, (size_t)g_lat_samples * EXT, DAXMAP_PROT_READ | DAXMAP_PROT_WRITE);
+	if (mode == M_SETTLED)
+		sleep(SETTLE_S);
 	lat_touch(o.va, g_lat_samples, us);
 	daxmap_pool_stat(o.pool, st);
 	ours_close(&o);
@@ -555,7 +582,7 @@ static void hole_scan(struct hole_result *r)
 		warm_up();
 		r->memfd_gibs[rep] = kernel_memfd(NULL, 1, 1);
 
-		ours_open(&o, g_dir, 0, g_size, DAXMAP_PROT_READ | DAXMAP_PROT_WRITE);
+		ours_open(&o, g_dir, M_DEFAULT, g_size, DAXMAP_PROT_READ | DAXMAP_PROT_WRITE);
 		t = touch(o.va, NULL, 1, 1);
 		r->ours_gibs[rep] = gibs(t);
 		daxmap_pool_stat(o.pool, &st);
@@ -656,23 +683,111 @@ static void usage(void)
 	exit(2);
 }
 
+/*
+ * The nearest peer's way (LLNL UMap with 2 MiB pages): an anonymous region
+ * registered with userfaultfd, each fault answered by one UFFDIO_COPY of
+ * 2 MiB (zeros from a buffer) over the faulting 2 MiB. A bare handler
+ * thread, as small as it gets: UMap's own bookkeeping only adds to it.
+ */
+struct copy_handler {
+	int uffd, stop_fd;
+	char *base, *src;
+};
+
+static void *copy_handler_main(void *arg)
+{
+	struct copy_handler *h = arg;
+	struct pollfd pfd[2] = {{.fd = h->uffd, .events = POLLIN}, {.fd = h->stop_fd, .events = POLLIN}};
+	struct uffd_msg msg;
+
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			die("poll: %s", strerror(errno));
+		if (pfd[1].revents & POLLIN)
+			return NULL;
+		if (read(h->uffd, &msg, sizeof(msg)) != (ssize_t)sizeof(msg) ||
+		    msg.event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		struct uffdio_copy c = {
+			.dst = (uintptr_t)msg.arg.pagefault.address & ~(uintptr_t)(EXT - 1),
+			.src = (uintptr_t)h->src, .len = EXT, .mode = 0};
+		while (ioctl(h->uffd, UFFDIO_COPY, &c) < 0 && errno != EEXIST)
+			if (errno != EAGAIN)
+				die("UFFDIO_COPY: %s", strerror(errno));
+		if (c.copy < 0) { /* raced another fault on the same 2 MiB: just wake */
+			struct uffdio_range r = {.start = c.dst, .len = EXT};
+			ioctl(h->uffd, UFFDIO_WAKE, &r);
+		}
+	}
+}
+
+static double uffd_copy_2m(void)
+{
+	struct copy_handler h;
+	struct uffdio_api api = {.api = UFFD_API, .features = 0};
+	struct uffdio_register reg;
+	pthread_t th;
+	uint64_t one = 1;
+	char *raw;
+	double t;
+
+	h.uffd = open_uffd();
+	h.stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (h.uffd < 0 || h.stop_fd < 0 || ioctl(h.uffd, UFFDIO_API, &api) < 0)
+		die("userfaultfd: %s", strerror(errno));
+	h.src = aligned_alloc(EXT, EXT);
+	if (!h.src)
+		die("out of memory");
+	memset(h.src, 0, EXT);
+	raw = mmap(NULL, g_size + EXT, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	h.base = (char *)(((uintptr_t)raw + EXT - 1) & ~(uintptr_t)(EXT - 1));
+	memset(&reg, 0, sizeof(reg));
+	reg.range.start = (uintptr_t)h.base;
+	reg.range.len = g_size;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	if (ioctl(h.uffd, UFFDIO_REGISTER, &reg) < 0)
+		die("UFFDIO_REGISTER: %s", strerror(errno));
+	if (pthread_create(&th, NULL, copy_handler_main, &h))
+		die("pthread_create failed");
+	t = touch(h.base, NULL, 1, 0);
+	if (write(h.stop_fd, &one, sizeof(one)) != sizeof(one))
+		die("eventfd write: %s", strerror(errno));
+	pthread_join(th, NULL);
+	munmap(raw, g_size + EXT);
+	free(h.src);
+	close(h.uffd);
+	close(h.stop_fd);
+	return gibs(t);
+}
+
 /* a case of the "ours" matrix */
 struct ocase {
-	int huge, prefault, random, nthreads;
+	int huge, mode, random, nthreads;
 	struct stat3 s;
 	struct daxmap_pool_stat st; /* of the last rep */
 	long pmd_kb;
 	int ran;
 };
 
-static struct ocase *find_case(struct ocase *c, int n, int huge, int prefault, int random,
+static struct ocase *find_case(struct ocase *c, int n, int huge, int mode, int random,
 			       int nthreads)
 {
 	for (int i = 0; i < n; i++)
-		if (c[i].huge == huge && c[i].prefault == prefault && c[i].random == random &&
+		if (c[i].huge == huge && c[i].mode == mode && c[i].random == random &&
 		    c[i].nthreads == nthreads)
 			return &c[i];
 	return NULL;
+}
+
+/* A case's median over the memfd baseline, 0 if it did not run. */
+static double case_ratio(struct ocase *cases, int ncases, int huge, int mode, int random,
+			 int nthreads, double base)
+{
+	struct ocase *c = find_case(cases, ncases, huge, mode, random, nthreads);
+	return c ? c->s.med / base : 0;
 }
 
 static void target_row(const char *what, double figure, double need, int have, const char *unit,
@@ -692,13 +807,13 @@ int main(int argc, char **argv)
 {
 	struct utsname un;
 	char thp[128], thp_defrag[128], thp_shmem[128];
-	static double base_v[4][MAX_REPS], case_v[16][MAX_REPS];
+	static double base_v[5][MAX_REPS], case_v[32][MAX_REPS];
 	double memfd_seq_med;
-	struct stat3 memfd_seq, memfd_rand, anon_huge, memfd_2t;
-	struct ocase cases[16];
+	struct stat3 memfd_seq, memfd_rand, anon_huge, memfd_2t, umap;
+	struct ocase cases[32];
 	int ncases = 0, have_huge;
-	double lat_o[2][1000], lat_b[2][1000];
-	struct daxmap_pool_stat lat_st[2];
+	double lat_o[2][1000], lat_b[2][1000], lat_d[2][1000];
+	struct daxmap_pool_stat lat_st[2], lat_dst[2];
 	int lat_ran[2] = {0, 0};
 	struct hole_result hole;
 
@@ -747,12 +862,17 @@ int main(int argc, char **argv)
 	for (int huge = 0; huge <= 1; huge++) {
 		if (huge && !have_huge)
 			continue;
-		for (int prefault = 1; prefault >= 0; prefault--)
+		/* prefaulted and default pools: the whole matrix; the other
+		 * ways of readying a pool: sequential, 1 thread */
+		for (int mode = 0; mode < M_MODES; mode++)
 			for (int random = 0; random <= 1; random++)
 				for (int nt = 1; nt <= 2; nt++) {
-					struct ocase *c = &cases[ncases++];
+					struct ocase *c;
+					if (mode > M_DEFAULT && (random || nt > 1))
+						continue;
+					c = &cases[ncases++];
 					c->huge = huge;
-					c->prefault = prefault;
+					c->mode = mode;
 					c->random = random;
 					c->nthreads = nt;
 				}
@@ -766,9 +886,10 @@ int main(int argc, char **argv)
 		base_v[1][r] = kernel_memfd(g_perm, 0, 1);
 		base_v[2][r] = kernel_anon_huge();
 		base_v[3][r] = kernel_memfd(NULL, 0, 2);
+		base_v[4][r] = uffd_copy_2m();
 		for (int i = 0; i < ncases; i++) {
 			struct ocase *c = &cases[i];
-			case_v[i][r] = ours_first_touch(c->huge ? g_huge_dir : g_dir, c->prefault,
+			case_v[i][r] = ours_first_touch(c->huge ? g_huge_dir : g_dir, c->mode,
 							c->random ? g_perm : NULL, c->nthreads,
 							&c->st, &c->pmd_kb);
 		}
@@ -781,6 +902,7 @@ int main(int argc, char **argv)
 	memfd_rand = summarize(base_v[1], g_reps);
 	anon_huge = summarize(base_v[2], g_reps);
 	memfd_2t = summarize(base_v[3], g_reps);
+	umap = summarize(base_v[4], g_reps);
 	printf("  %-44s %7.2f [%.2f..%.2f]  %5.2fx\n", "memfd MAP_SHARED, sequential", memfd_seq.med,
 	       memfd_seq.min, memfd_seq.max, 1.0);
 	printf("  %-44s %7.2f [%.2f..%.2f]  %5.2fx\n", "memfd MAP_SHARED, random", memfd_rand.med,
@@ -791,6 +913,8 @@ int main(int argc, char **argv)
 	printf("  %-44s %7.2f [%.2f..%.2f]  %5.2fx  (2 threads / 1 thread: %.2fx)\n",
 	       "memfd MAP_SHARED, sequential, 2 threads", memfd_2t.med, memfd_2t.min, memfd_2t.max,
 	       memfd_2t.med / memfd_seq_med, memfd_2t.med / memfd_seq_med);
+	printf("  %-44s %7.2f [%.2f..%.2f]  %5.2fx\n", "uffd COPY 2 MiB into anonymous (UMap's way)",
+	       umap.med, umap.min, umap.max, umap.med / memfd_seq_med);
 
 	/* --- ours --- */
 	printf("\n== libdaxmap first write (GiB/s, ratio to memfd sequential) ==\n");
@@ -803,20 +927,23 @@ int main(int argc, char **argv)
 		c->s = summarize(case_v[i], g_reps);
 		c->ran = 1;
 		snprintf(name, sizeof(name), "%s %s, %s, %d thread%s",
-			 c->huge ? "huge tmpfs" : "/dev/shm", c->prefault ? "prefaulted" : "cold",
+			 c->huge ? "huge tmpfs" : "/dev/shm", mode_name[c->mode],
 			 c->random ? "random" : "sequential", c->nthreads, c->nthreads > 1 ? "s" : "");
 		snprintf(range, sizeof(range), "[%.2f..%.2f]", c->s.min, c->s.max);
-		printf("  %-44s %7.2f %-15s %5.2fx   %llu/%llu/%llu, %llu MiB, ~%llu us", name,
+		printf("  %-56s %7.2f %-15s %5.2fx   %llu/%llu/%llu, %llu MiB, ~%llu us", name,
 		       c->s.med, range, c->s.med / memfd_seq_med, (unsigned long long)c->st.faults,
 		       (unsigned long long)c->st.faults_write, (unsigned long long)c->st.faults_noop,
 		       (unsigned long long)(c->st.bytes_zeroed_fault >> 20),
 		       (unsigned long long)(hist_p50_ns(&c->st) / 1000));
 		if (c->huge)
 			printf(", ShmemPmdMapped %ld MiB", c->pmd_kb / 1024);
+		if (c->mode != M_PREFAULT)
+			printf(", warm/cold %llu/%llu", (unsigned long long)c->st.extents_warm,
+			       (unsigned long long)c->st.extents_cold);
 		printf("\n");
 	}
 	{
-		struct ocase *c = find_case(cases, ncases, 0, 1, 0, 1);
+		struct ocase *c = find_case(cases, ncases, 0, M_PREFAULT, 0, 1);
 		printf("  counters (daxmap_pool_stat, /dev/shm prefaulted sequential 1 thread, last "
 		       "rep): faults %llu, faults_write %llu, faults_hole_read %llu, faults_noop "
 		       "%llu, extents_allocated %llu, bytes_zeroed_fault %llu, "
@@ -847,7 +974,8 @@ int main(int argc, char **argv)
 			continue;
 		/* alternate: bare, ours, bare, ours: both see the same machine state */
 		lat_bare(dir, b);
-		lat_ours(dir, o, &lat_st[huge]);
+		lat_ours(dir, M_PREFAULT, o, &lat_st[huge]);
+		lat_ours(dir, M_SETTLED, lat_d[huge], &lat_dst[huge]);
 		lat_ran[huge] = 1;
 		printf("  %-10s bare uffd (mmap 2 MiB POPULATE + WAKE): p50 %7.1f  p99 %7.1f\n",
 		       huge ? "huge tmpfs" : "/dev/shm", percentile(b, g_lat_samples, 0.5),
@@ -857,6 +985,14 @@ int main(int argc, char **argv)
 		       "", percentile(o, g_lat_samples, 0.5), percentile(o, g_lat_samples, 0.99),
 		       percentile(o, g_lat_samples, 0.5) / percentile(b, g_lat_samples, 0.5),
 		       (unsigned long long)hist_p50_ns(&lat_st[huge]) / 1000);
+		printf("  %-10s libdaxmap, default pool open 3 s:       p50 %7.1f  p99 %7.1f   "
+		       "ratio p50 %.2fx  (handler p50 ~%llu us, warm/cold %llu/%llu)\n",
+		       "", percentile(lat_d[huge], g_lat_samples, 0.5),
+		       percentile(lat_d[huge], g_lat_samples, 0.99),
+		       percentile(lat_d[huge], g_lat_samples, 0.5) / percentile(b, g_lat_samples, 0.5),
+		       (unsigned long long)hist_p50_ns(&lat_dst[huge]) / 1000,
+		       (unsigned long long)lat_dst[huge].extents_warm,
+		       (unsigned long long)lat_dst[huge].extents_cold);
 	}
 
 	/* --- hole-read scan --- */
@@ -882,20 +1018,37 @@ int main(int argc, char **argv)
 	/* --- targets --- */
 	printf("\n== Targets (medians; ratio to memfd sequential %.2f GiB/s of this run) ==\n",
 	       memfd_seq_med);
-	struct ocase *c;
-#define RATIO(h, p, r, n)                                                                          \
-	((c = find_case(cases, ncases, h, p, r, n)) ? c->s.med / memfd_seq_med : 0)
+#define RATIO(h, p, r, n) case_ratio(cases, ncases, h, p, r, n, memfd_seq_med)
 #define HAVE(h) (!(h) || have_huge)
-	target_row("/dev/shm prefaulted, sequential, 1 thread", RATIO(0, 1, 0, 1), 4, 1, "x", 0);
-	target_row("/dev/shm prefaulted, random, 1 thread", RATIO(0, 1, 1, 1), 4, 1, "x", 0);
-	target_row("huge tmpfs prefaulted, sequential, 1 thread", RATIO(1, 1, 0, 1), 20, HAVE(1),
+	target_row("/dev/shm prefaulted, sequential, 1 thread", RATIO(0, M_PREFAULT, 0, 1), 4, 1, "x", 0);
+	target_row("/dev/shm prefaulted, random, 1 thread", RATIO(0, M_PREFAULT, 1, 1), 4, 1, "x", 0);
+	target_row("huge tmpfs prefaulted, sequential, 1 thread", RATIO(1, M_PREFAULT, 0, 1), 20, HAVE(1),
 		   "x", 0);
-	target_row("/dev/shm cold, sequential, 1 thread", RATIO(0, 0, 0, 1), 1.5, 1, "x", 0);
-	target_row("huge tmpfs cold, sequential, 1 thread", RATIO(1, 0, 0, 1), 4, HAVE(1), "x", 0);
+	target_row("/dev/shm default, at once, sequential, 1 thread", RATIO(0, M_DEFAULT, 0, 1), 1.5,
+		   1, "x", 0);
+	target_row("huge tmpfs default, at once, sequential, 1 thread", RATIO(1, M_DEFAULT, 0, 1), 4,
+		   HAVE(1), "x", 0);
+	target_row("/dev/shm default, at once / UMap's way", RATIO(0, M_DEFAULT, 0, 1) *
+		   memfd_seq_med / umap.med, 1.2, 1, "x", 0);
+	target_row("/dev/shm default, open 3 s, sequential, 1 thread", RATIO(0, M_SETTLED, 0, 1), 4,
+		   1, "x", 0);
+	target_row("huge tmpfs default, open 3 s, sequential, 1 thread", RATIO(1, M_SETTLED, 0, 1),
+		   20, HAVE(1), "x", 0);
+	target_row("/dev/shm default, open 3 s / UMap's way", RATIO(0, M_SETTLED, 0, 1) *
+		   memfd_seq_med / umap.med, 3, 1, "x", 0);
+	target_row("/dev/shm default, open 3 s / prefaulted (moonshot 1/1.2)",
+		   RATIO(0, M_SETTLED, 0, 1) / RATIO(0, M_PREFAULT, 0, 1), 1 / 1.2, 1, "x", 0);
+	for (int h = 0; h <= 1; h++) {
+		char what[96];
+		double settled = RATIO(h, M_SETTLED, 0, 1), again = RATIO(h, M_REFAULT, 0, 1);
+		snprintf(what, sizeof(what), "%s refault after punch + 3 s / open 3 s",
+			 h ? "huge tmpfs" : "/dev/shm");
+		target_row(what, settled > 0 ? again / settled : 0, 0.9, HAVE(h), "x", 0);
+	}
 	for (int h = 0; h <= 1; h++)
 		for (int r = 0; r <= 1; r++) {
 			char what[96];
-			double one = RATIO(h, 1, r, 1), two = RATIO(h, 1, r, 2);
+			double one = RATIO(h, M_PREFAULT, r, 1), two = RATIO(h, M_PREFAULT, r, 2);
 			snprintf(what, sizeof(what), "2 threads / 1 thread, %s prefaulted, %s",
 				 h ? "huge tmpfs" : "/dev/shm", r ? "random" : "sequential");
 			target_row(what, one > 0 ? two / one : 0, 1.0, HAVE(h), "x", 0);
@@ -904,6 +1057,14 @@ int main(int argc, char **argv)
 		   percentile(lat_o[0], g_lat_samples, 0.5) /
 			   percentile(lat_b[0], g_lat_samples, 0.5),
 		   1.5, lat_ran[0], "x", 1);
+	for (int h = 0; h <= 1; h++) {
+		char what[96];
+		snprintf(what, sizeof(what), "single touch p50, default pool open 3 s / bare, %s",
+			 h ? "huge tmpfs" : "/dev/shm");
+		target_row(what, lat_ran[h] ? percentile(lat_d[h], g_lat_samples, 0.5) /
+						 percentile(lat_b[h], g_lat_samples, 0.5) : 0,
+			   1.3, lat_ran[h], "x", 1);
+	}
 	if (have_huge)
 		target_row("single touch p50 / bare uffd p50, huge tmpfs (info)",
 			   percentile(lat_o[1], g_lat_samples, 0.5) /

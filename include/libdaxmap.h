@@ -70,10 +70,21 @@ struct daxmap_pool_opts {
 	uint64_t extent_size;   /* power of two, 4 KiB .. 1 GiB; default 2 MiB */
 	uint32_t max_objects;   /* object slots, 1 .. 4M; default 4096 */
 	uint32_t fault_threads; /* fault-handler threads; default: online CPUs, at least 2 */
-	int prefault;           /* 1: touch every page of the pool so first touches
-	                           do not pay the kernel's lazy page allocation */
-	int reserved_[7];       /* must be zero */
+	int prefault;           /* 1: touch every page of the pool at open, before it
+	                           returns, so first touches do not pay the kernel's
+	                           lazy page allocation */
+	int warm;               /* free space kept warm (its pages instantiated) by a
+	                           background thread, ahead of where allocations head,
+	                           from create or open on: DAXMAP_WARM_ALL, DAXMAP_WARM_OFF,
+	                           or a window in MiB; 0: the whole pool on tmpfs,
+	                           nothing on pmem (no page cache to warm), a 1024 MiB
+	                           window elsewhere */
+	int reserved_[6];       /* must be zero */
 };
+
+/* Values of daxmap_pool_opts.warm besides a window in MiB. */
+#define DAXMAP_WARM_OFF (-1)
+#define DAXMAP_WARM_ALL (-2)
 
 /* Sets every option to its default. */
 DAXMAP_API void daxmap_pool_opts_init(struct daxmap_pool_opts *opts);
@@ -134,11 +145,25 @@ struct daxmap_pool_stat {
 	uint64_t faults_noop;      /* already resolved by another thread: woken only */
 	uint64_t extents_allocated;
 	uint64_t extents_freed;
-	uint64_t bytes_zeroed_fault;      /* zeroed on the fault path (no zeroed extent was left) */
-	uint64_t bytes_zeroed_background; /* zeroed by the background zeroer */
+	uint64_t bytes_zeroed_fault;      /* freed bytes made zero on the fault path (no zeroed
+	                                     extent was left): detached or zeroed in place */
+	uint64_t bytes_zeroed_background; /* freed bytes made zero by the background zeroer */
 	/* fault latency (message read to wake), log2 buckets: bucket i counts
 	 * faults that took [2^i, 2^(i+1)) nanoseconds */
 	uint64_t latency_ns_log2[DAXMAP_LAT_BUCKETS];
+	/* freed space and warmth (appended: the struct only grows at its end) */
+	int free_detaches;         /* 1: freed extents leave the pool file (a punched
+	                              hole), so a page the kernel still holds (a pipe,
+	                              an io_uring buffer, direct I/O) never reaches the
+	                              next owner. 0: the file system cannot punch, and
+	                              freed extents are zeroed in place */
+	int reserved_stat_;        /* zero */
+	uint64_t bytes_detached;   /* freed bytes whose pages left the file */
+	uint64_t free_warm;        /* free bytes whose pages are instantiated */
+	uint64_t bytes_warmed;     /* free bytes the background thread warmed */
+	uint64_t extents_warm;     /* allocations that took a warm extent */
+	uint64_t extents_cold;     /* allocations that took a cold one (its pages were
+	                              instantiated inside the fault) */
 };
 
 /* Fills *st. Errors: -EINVAL. */

@@ -4,7 +4,7 @@
 # (as root). Packages already present are left alone; apt-get update runs only
 # when something is missing.
 set -eu
-PKGS="build-essential cmake pkg-config clang libpmem-dev libunwind-dev libcunit1-dev linux-libc-dev liblmdb-dev libsqlite3-dev sqlite3 groff-base man-db"
+PKGS="build-essential cmake pkg-config clang libpmem-dev libunwind-dev libcunit1-dev linux-libc-dev liblmdb-dev libsqlite3-dev sqlite3 liburing-dev groff-base man-db"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,4 +1,7 @@
-/* Extent allocator: free-space bitmaps, goal-directed placement, the zeroer thread. */
+/*
+ * Extent allocator: free-space bitmaps, goal-directed placement, and the
+ * zeroer thread, which clears freed extents and keeps free ones warm.
+ */
 #define _GNU_SOURCE
 #include "alloc.h"
 
@@ -7,59 +10,33 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bitmap.h"
 #include "extmap.h"
 #include "inject.h"
 #include "out.h"
 
-static inline int bit_test(const uint64_t *bm, uint64_t i)
-{
-	return (bm[i >> 6] >> (i & 63)) & 1;
-}
+/* Dirty extents the zeroer clears between two fdatasyncs. */
+#define ALLOC_CLEAR_BATCH 64
+/* How far past a frontier the warmer looks for a cold extent. */
+#define ALLOC_WARM_AHEAD 64
 
-static inline void bit_set(uint64_t *bm, uint64_t i)
-{
-	bm[i >> 6] |= UINT64_C(1) << (i & 63);
-}
-
-static inline void bit_clear(uint64_t *bm, uint64_t i)
-{
-	bm[i >> 6] &= ~(UINT64_C(1) << (i & 63));
-}
-
-/* First set bit at or after `from` and before `n`, or n. */
-static uint64_t bit_find(const uint64_t *bm, uint64_t from, uint64_t n)
-{
-	uint64_t w, i = from;
-
-	if (i >= n)
-		return n;
-	w = bm[i >> 6] & (~UINT64_C(0) << (i & 63));
-	i &= ~UINT64_C(63);
-	for (;;) {
-		if (w) {
-			i += (uint64_t)__builtin_ctzll(w);
-			return i < n ? i : n;
-		}
-		i += 64;
-		if (i >= n)
-			return n;
-		w = bm[i >> 6];
-	}
-}
-
-int alloc_init(struct alloc *a, const struct pool_media *md, struct pool_counters *counters) NO_TSA
+int alloc_init(struct alloc *a, struct pool_media *md, struct pool_counters *counters,
+	       uint64_t warm_budget, int warm) NO_TSA
 {
 	uint64_t words = (md->nextents + 63) / 64;
 
 	memset(a, 0, sizeof(*a));
 	a->md = md;
 	a->counters = counters;
+	a->warm_budget = warm_budget;
+	a->warming = md->nextents;
 	mutex_init(&a->lock, lockclass_alloc);
 	pthread_cond_init(&a->zeroer_cond, NULL);
 	pthread_cond_init(&a->zeroed_cond, NULL);
 	a->free_zeroed = calloc(words ? words : 1, sizeof(uint64_t));
 	a->free_dirty = calloc(words ? words : 1, sizeof(uint64_t));
-	if (!a->free_zeroed || !a->free_dirty) {
+	a->warm = calloc(words ? words : 1, sizeof(uint64_t));
+	if (!a->free_zeroed || !a->free_dirty || !a->warm) {
 		alloc_fini(a);
 		return ERR(-ENOMEM, "cannot allocate free-space bitmaps for %llu extents",
 			   (unsigned long long)md->nextents);
@@ -70,6 +47,10 @@ int alloc_init(struct alloc *a, const struct pool_media *md, struct pool_counter
 		if (tag == EXT_TAG_FREE) {
 			bit_set(a->free_zeroed, i);
 			a->nzeroed++;
+			if (warm) {
+				bit_set(a->warm, i);
+				a->nwarm++;
+			}
 		} else if (tag == EXT_TAG_DIRTY) {
 			bit_set(a->free_dirty, i);
 			a->ndirty++;
@@ -84,7 +65,8 @@ void alloc_fini(struct alloc *a) NO_TSA
 		return;
 	free(a->free_zeroed);
 	free(a->free_dirty);
-	a->free_zeroed = a->free_dirty = NULL;
+	free(a->warm);
+	a->free_zeroed = a->free_dirty = a->warm = NULL;
 	pthread_cond_destroy(&a->zeroer_cond);
 	pthread_cond_destroy(&a->zeroed_cond);
 	mutex_destroy(&a->lock);
@@ -98,11 +80,41 @@ static void alloc_set_entry(struct alloc *a, uint64_t idx, uint64_t entry) REQUI
 	media_persist(a->md, &a->md->exttab[idx], sizeof(uint64_t));
 }
 
+/* Extent i joins the free, zeroed set (its entry already says so); `warm`
+ * tells whether its pages exist (zeroed in place) or not (detached). */
+static void alloc_put_zeroed_locked(struct alloc *a, uint64_t i, int warm) REQUIRES(a->lock)
+{
+	bit_set(a->free_zeroed, i);
+	a->nzeroed++;
+	if (warm) {
+		bit_set(a->warm, i);
+		a->nwarm++;
+	}
+}
+
+/* Where allocations head next: the warmer works ahead of these. */
+static void alloc_push_frontier_locked(struct alloc *a, uint64_t i) REQUIRES(a->lock)
+{
+	if (i >= a->md->nextents)
+		return;
+	for (unsigned k = 0; k < a->nfrontier; k++)
+		if (a->frontier[k] == i)
+			return;
+	memmove(&a->frontier[1], &a->frontier[0],
+		(ALLOC_FRONTIERS - 1) * sizeof(a->frontier[0]));
+	a->frontier[0] = i;
+	if (a->nfrontier < ALLOC_FRONTIERS)
+		a->nfrontier++;
+	if (a->nwarm < a->warm_budget && a->nwarm < a->nzeroed)
+		pthread_cond_signal(&a->zeroer_cond); /* cold space to warm ahead of it */
+}
+
 /*
  * Records extent i (out of the free bitmaps, durably zero) as allocated with
  * one 8-byte entry store + persist: the commit point of an allocation. If
- * the persist fails, the entry's durable state is unknown: it is rewritten
- * as free and zeroed, and the extent goes back to the free-zeroed bitmap.
+ * the persist fails (injection builds), the entry's durable state is
+ * unknown: it is rewritten as free and zeroed, and the extent goes back to
+ * the free-zeroed bitmap (cold: its warmth is not worth tracking here).
  */
 static int alloc_commit_locked(struct alloc *a, uint64_t i, uint64_t entry) REQUIRES(a->lock)
 {
@@ -111,19 +123,29 @@ static int alloc_commit_locked(struct alloc *a, uint64_t i, uint64_t entry) REQU
 	alloc_set_entry(a, i, entry);
 	if ((ret = INJECT(INJ_PERSIST)) < 0) {
 		alloc_set_entry(a, i, EXT_TAG_FREE << EXT_TAG_SHIFT);
-		bit_set(a->free_zeroed, i);
-		a->nzeroed++;
+		alloc_put_zeroed_locked(a, i, 0);
 	}
 	return ret;
 }
 
-/* Chooses a free extent: zeroed ones first. Returns nextents if none. */
-static uint64_t alloc_pick(struct alloc *a, const uint64_t hints[ALLOC_HINTS], int *dirty)
-	REQUIRES(a->lock)
+/*
+ * Chooses a free extent: zeroed ones first. Placement wins over warmth: a
+ * hint (the object's own position, or next to a neighbour) is taken warm or
+ * cold, because an object's extents must stay contiguous to stay one VMA;
+ * the warmer works ahead of those positions. A hint that the warmer holds
+ * right now is waited for (*wait: it is back, warm, within one extent's
+ * warming). Without a usable hint, the nearest warm extent after the goal,
+ * else the nearest cold one. Returns nextents if none.
+ */
+static uint64_t alloc_pick(struct alloc *a, const uint64_t hints[ALLOC_HINTS], int *dirty,
+			   int *wait) REQUIRES(a->lock)
 {
 	uint64_t n = a->md->nextents, i, from;
 
 	*dirty = 0;
+	*wait = hints[0] < n && hints[0] == a->warming;
+	if (*wait)
+		return n;
 	if (a->nzeroed > 0) {
 		for (int h = 0; h < ALLOC_HINTS; h++)
 			if (hints[h] < n && bit_test(a->free_zeroed, hints[h]))
@@ -131,6 +153,11 @@ static uint64_t alloc_pick(struct alloc *a, const uint64_t hints[ALLOC_HINTS], i
 		/* nearest free zeroed extent after the goal keeps the object's
 		 * extents ascending, so later neighbours can still merge */
 		from = hints[0] < n ? hints[0] : a->cursor;
+		/* no goal to stay next to: a warm one (a warm bit is only ever
+		 * set on a free zeroed extent) */
+		if (hints[0] >= n && a->nwarm > 0 &&
+		    ((i = bit_find(a->warm, from, n)) < n || (i = bit_find(a->warm, 0, n)) < n))
+			return i;
 		i = bit_find(a->free_zeroed, from, n);
 		if (i == n)
 			i = bit_find(a->free_zeroed, 0, n);
@@ -143,23 +170,77 @@ static uint64_t alloc_pick(struct alloc *a, const uint64_t hints[ALLOC_HINTS], i
 				return hints[h];
 		return bit_find(a->free_dirty, 0, n);
 	}
+	*wait = a->warming < n; /* the last free extent, being warmed */
 	return n;
 }
 
-/* takes a->lock (twice when it must zero: never across the zeroing) */
+/* Takes a free zeroed extent out of the bitmaps; counts whether it was warm. */
+static void alloc_take_zeroed_locked(struct alloc *a, uint64_t i) REQUIRES(a->lock)
+{
+	bit_clear(a->free_zeroed, i);
+	a->nzeroed--;
+	if (bit_test(a->warm, i)) {
+		bit_clear(a->warm, i);
+		a->nwarm--;
+		counter_add(&a->counters->extents_warm, 1);
+	} else {
+		counter_add(&a->counters->extents_cold, 1);
+	}
+}
+
+/*
+ * Clears dirty extents idx[0..n) (ascending, ours: out of every bitmap),
+ * runs of consecutive ones with one call, then makes the holes durable.
+ * Returns how many were cleared, their pages detached (detached[k]) or
+ * zeroed in place (either counts as zeroed by the zeroer or, inline, on the
+ * fault path);
+ * those from the first failure on stay dirty, and *err says why. No lock held.
+ */
+static unsigned alloc_clear(struct alloc *a, const uint64_t *idx, unsigned n, int *detached,
+			    int inline_, int *err)
+{
+	_Atomic uint64_t *zeroed = inline_ ? &a->counters->bytes_zeroed_fault
+					   : &a->counters->bytes_zeroed_background;
+	unsigned k = 0, done = 0;
+	int any_detached = 0, ret = 0;
+
+	while (k < n) {
+		unsigned run = 1;
+		while (k + run < n && idx[k + run] == idx[k] + run)
+			run++;
+		if ((ret = media_clear(a->md, idx[k], run)) < 0)
+			break;
+		for (unsigned j = 0; j < run; j++)
+			detached[k + j] = ret;
+		counter_add(zeroed, (uint64_t)run << a->md->extent_shift);
+		if (ret)
+			counter_add(&a->counters->bytes_detached, (uint64_t)run << a->md->extent_shift);
+		any_detached |= ret;
+		k += run;
+		done = k;
+	}
+	/* the holes must be durable before any entry says "zeroed" */
+	if (any_detached && (ret = media_sync(a->md)) < 0)
+		done = 0;
+	*err = ret < 0 ? ret : 0;
+	return done;
+}
+
+/* takes a->lock (twice when it must clear: never across the clearing) */
 int alloc_extent(struct alloc *a, uint64_t entry, const uint64_t hints[ALLOC_HINTS],
 		 uint64_t *idx)
 {
 	const struct pool_media *md = a->md;
 	uint64_t i;
-	int dirty, ret;
+	int dirty, wait, ret, detached = 0;
 
 	mutex_lock(&a->lock);
 	for (;;) {
-		i = alloc_pick(a, hints, &dirty);
-		if (i < md->nextents || a->nbusy == 0)
+		i = alloc_pick(a, hints, &dirty, &wait);
+		if (i < md->nextents || (a->nbusy == 0 && !wait))
 			break;
-		/* everything free is being zeroed right now: wait for it */
+		/* everything free is being cleared, or the extent we want is
+		 * being warmed, right now: wait for it */
 		mutex_wait(&a->lock, &a->zeroed_cond);
 	}
 	if ((ret = INJECT(INJ_ALLOC)) < 0)
@@ -170,11 +251,12 @@ int alloc_extent(struct alloc *a, uint64_t entry, const uint64_t hints[ALLOC_HIN
 			a->ndirty--;
 			a->nbusy++;
 		} else {
-			bit_clear(a->free_zeroed, i);
-			a->nzeroed--;
+			alloc_take_zeroed_locked(a, i);
 			ret = alloc_commit_locked(a, i, entry);
 		}
 		a->cursor = i + 1 < md->nextents ? i + 1 : 0;
+		a->nallocs++;
+		alloc_push_frontier_locked(a, i + 1);
 	}
 	mutex_unlock(&a->lock);
 
@@ -186,16 +268,14 @@ int alloc_extent(struct alloc *a, uint64_t entry, const uint64_t hints[ALLOC_HIN
 	if (dirty) {
 		/* No zeroed extent was left. The extent is ours (out of both
 		 * bitmaps); its entry still says dirty, so a crash now leaves
-		 * it free. Zero durably, then record the allocation. */
-		/* a failed zeroing (injected) leaves the extent free-dirty:
-		 * its entry never changed */
-		if ((ret = INJECT(INJ_ZERO)) == 0) {
-			media_zero_persist(md, media_extent_addr(md, i), md->extent_size);
-			counter_add(&a->counters->bytes_zeroed_fault, md->extent_size);
-		}
+		 * it free. Clear it durably, then record the allocation. A
+		 * failed clearing (also an injected one) leaves it dirty. */
+		int injected = (ret = INJECT(INJ_ZERO)) < 0;
+		int cleared = !injected && alloc_clear(a, &i, 1, &detached, 1, &ret) == 1;
 		mutex_lock(&a->lock);
 		a->nbusy--;
 		if (ret == 0) {
+			counter_add(&a->counters->extents_cold, 1);
 			ret = alloc_commit_locked(a, i, entry);
 		} else {
 			bit_set(a->free_dirty, i);
@@ -204,9 +284,13 @@ int alloc_extent(struct alloc *a, uint64_t entry, const uint64_t hints[ALLOC_HIN
 		}
 		pthread_cond_broadcast(&a->zeroed_cond);
 		mutex_unlock(&a->lock);
+		/* only injection fails a commit; media_clear's own errors
+		 * carry their message already */
 		if (ret < 0)
-			return ERR(ret, "zeroing or recording extent %llu of pool %s failed (injected)",
-				   (unsigned long long)i, md->path);
+			return injected || cleared
+				       ? ERR(ret, "clearing or recording extent %llu of pool %s "
+						  "failed (injected)", (unsigned long long)i, md->path)
+				       : ret;
 	}
 	counter_add(&a->counters->extents_allocated, 1);
 	*idx = i;
@@ -226,55 +310,147 @@ void alloc_free(struct alloc *a, uint64_t idx)
 }
 
 /* takes a->lock */
-void alloc_counts(struct alloc *a, uint64_t *nfree, uint64_t *ndirty)
+void alloc_counts(struct alloc *a, uint64_t *nfree, uint64_t *ndirty, uint64_t *nwarm)
 {
 	mutex_lock(&a->lock);
-	*nfree = a->nzeroed + a->ndirty + a->nbusy;
+	*nfree = a->nzeroed + a->ndirty + a->nbusy + (a->warming < a->md->nextents);
 	*ndirty = a->ndirty + a->nbusy;
+	*nwarm = a->nwarm;
+	mutex_unlock(&a->lock);
+}
+
+/* takes a->lock */
+void alloc_expect(struct alloc *a, uint64_t goal)
+{
+	mutex_lock(&a->lock);
+	alloc_push_frontier_locked(a, goal);
 	mutex_unlock(&a->lock);
 }
 
 /*
- * The zeroer: takes one dirty extent at a time out of the free-dirty bitmap,
- * zeroes it with no lock held, makes the zeros durable, and only then marks
- * it zeroed (in the table, durably, and in the bitmap).
- * takes a->lock (never across the zeroing)
+ * The next free extent to warm, or nextents: first a cold one just ahead
+ * of a frontier (newest first), where the next allocations will land, then
+ * with an unbounded budget the next cold one of a sweep over the pool.
+ */
+static uint64_t alloc_next_cold_locked(struct alloc *a) REQUIRES(a->lock)
+{
+	uint64_t n = a->md->nextents, i;
+
+	if (a->nwarm >= a->warm_budget || a->nwarm >= a->nzeroed)
+		return n;
+	for (unsigned k = 0; k < a->nfrontier; k++) {
+		/* the newest frontier is where a fault may be working right
+		 * now: start `lead` past it, so the two never race over one
+		 * extent (alloc_zeroer adapts the lead) */
+		uint64_t f = a->frontier[k] + (k == 0 ? a->lead : 0);
+		uint64_t lim = f + ALLOC_WARM_AHEAD < n ? f + ALLOC_WARM_AHEAD : n;
+		if ((i = bit_find_andnot(a->free_zeroed, a->warm, f, lim)) < lim)
+			return i;
+	}
+	if (a->warm_budget != UINT64_MAX)
+		return n;
+	if ((i = bit_find_andnot(a->free_zeroed, a->warm, a->sweep, n)) == n)
+		i = bit_find_andnot(a->free_zeroed, a->warm, 0, n);
+	a->sweep = i < n ? i + 1 : 0;
+	return i;
+}
+
+/* Takes up to ALLOC_CLEAR_BATCH dirty extents out of the bitmap, ascending. */
+static unsigned alloc_take_dirty_locked(struct alloc *a, uint64_t *idx) REQUIRES(a->lock)
+{
+	uint64_t n = a->md->nextents, i = 0;
+	unsigned k = 0;
+
+	while (k < ALLOC_CLEAR_BATCH && (i = bit_find(a->free_dirty, i, n)) < n) {
+		bit_clear(a->free_dirty, i);
+		a->ndirty--;
+		a->nbusy++;
+		idx[k++] = i++;
+	}
+	return k;
+}
+
+/*
+ * The zeroer. Dirty extents first: a batch is taken out of the free-dirty
+ * bitmap, cleared with no lock held (their pages leave the file, or are
+ * zeroed in place), made durable, and only then marked zeroed (in the
+ * table, durably, and in the bitmap). With nothing to clear it warms one
+ * free extent at a time (alloc_next_cold_locked), with no lock held: the
+ * warming only reads, so an extent allocated meanwhile loses nothing.
+ * takes a->lock (never across clearing or warming)
  */
 static void *alloc_zeroer(void *arg)
 {
 	struct alloc *a = arg;
 	const struct pool_media *md = a->md;
+	uint64_t idx[ALLOC_CLEAR_BATCH], i;
+	int detached[ALLOC_CLEAR_BATCH];
 
 	mutex_lock(&a->lock);
 	for (;;) {
-		uint64_t i;
+		unsigned n, done;
+		int err;
 
-		while (!a->zeroer_stop && a->ndirty == 0)
+		while (!a->zeroer_stop && a->ndirty == 0 &&
+		       (i = alloc_next_cold_locked(a)) == md->nextents)
 			mutex_wait(&a->lock, &a->zeroer_cond);
 		if (a->zeroer_stop)
 			break;
-		/* held by a test (injection builds), so that faults zero inline */
+		/* held by a test (injection builds), so that faults clear inline */
 		if (INJECT_ARMED(INJ_ZEROER)) {
 			mutex_unlock(&a->lock);
 			usleep(1000);
 			mutex_lock(&a->lock);
 			continue;
 		}
-		i = bit_find(a->free_dirty, 0, md->nextents);
-		bit_clear(a->free_dirty, i);
-		a->ndirty--;
-		a->nbusy++;
+		if (a->ndirty == 0) {
+			uint64_t allocs = a->nallocs;
+
+			/* ours while it is warmed (its pages are written) */
+			bit_clear(a->free_zeroed, i);
+			a->nzeroed--;
+			a->warming = i;
+			mutex_unlock(&a->lock);
+			media_warm(md, i, 1);
+			counter_add(&a->counters->bytes_warmed, md->extent_size);
+			mutex_lock(&a->lock);
+			a->warming = md->nextents;
+			alloc_put_zeroed_locked(a, i, 1);
+			pthread_cond_broadcast(&a->zeroed_cond);
+			/* allocations went on meanwhile: they may catch up, keep
+			 * further ahead; idle: come back to the frontier */
+			if (a->nallocs != allocs && a->lead < ALLOC_WARM_AHEAD / 2)
+				a->lead = 2 * a->lead + 1;
+			else if (a->nallocs == allocs && a->lead > 0)
+				a->lead--;
+			continue;
+		}
+		n = alloc_take_dirty_locked(a, idx);
 		mutex_unlock(&a->lock);
 
-		media_zero_persist(md, media_extent_addr(md, i), md->extent_size);
-		counter_add(&a->counters->bytes_zeroed_background, md->extent_size);
+		done = alloc_clear(a, idx, n, detached, 0, &err);
+		if (done < n)
+			LOG(OUT_ERROR, "%u freed extents of pool %s stay out of use for now: %s",
+			    n - done, md->path, daxmap_errormsg());
 
 		mutex_lock(&a->lock);
-		a->nbusy--;
-		alloc_set_entry(a, i, 0);
-		bit_set(a->free_zeroed, i);
-		a->nzeroed++;
-			pthread_cond_broadcast(&a->zeroed_cond);
+		for (unsigned k = 0; k < n; k++) {
+			a->nbusy--;
+			if (k < done) {
+				alloc_set_entry(a, idx[k], 0);
+				alloc_put_zeroed_locked(a, idx[k], !detached[k]);
+			} else {
+				bit_set(a->free_dirty, idx[k]);
+				a->ndirty++;
+			}
+		}
+		pthread_cond_broadcast(&a->zeroed_cond);
+		if (done < n) {
+			/* the file system refused: retry later, not in a loop */
+			mutex_unlock(&a->lock);
+			sleep(1);
+			mutex_lock(&a->lock);
+		}
 	}
 	mutex_unlock(&a->lock);
 	lockdep_assert_none_held("zeroer thread");

@@ -1,11 +1,15 @@
 /*
- * Extent allocator: free space, goal-directed placement, zeroing.
+ * Extent allocator: free space, goal-directed placement, clearing, warmth.
  *
  * Free extents are either zeroed (handed out directly) or dirty (freed, not
- * yet zeroed). A background thread zeroes dirty extents, durably, before it
- * marks them zeroed. An extent becomes allocated with one 8-byte store of its
- * table entry, after its bytes are zero and durable: no path hands out
- * stale bytes, even across a crash.
+ * yet cleared). A background thread (the zeroer) clears dirty extents,
+ * durably, before it marks them zeroed: their pages leave the pool file
+ * (media_clear), so no kernel reference to an old page can follow the
+ * extent to its next owner. An extent becomes allocated with one 8-byte
+ * store of its table entry, after its bytes are zero and durable: no path
+ * hands out stale bytes, even across a crash. When it has nothing to clear,
+ * the same thread keeps free extents warm (their pages instantiated), ahead
+ * of where allocations are heading, so first touches only map.
  */
 #ifndef DAXMAP_ALLOC_H
 #define DAXMAP_ALLOC_H
@@ -17,28 +21,48 @@
 #include "lock.h"
 #include "media.h"
 
+/* Recent allocation positions the warmer works ahead of. */
+#define ALLOC_FRONTIERS 8
+
 struct alloc {
-	struct dm_mutex lock; /* protects: the bitmaps, counts and cursor below, and every
-				 write of a persistent extent-table entry */
+	struct dm_mutex lock; /* protects: the bitmaps, counts, cursors and frontiers below,
+				 and every write of a persistent extent-table entry */
 	uint64_t *free_zeroed /* under lock */; /* bit per extent: free and zero */
 	uint64_t *free_dirty /* under lock */;  /* bit per extent: free, waiting for the zeroer */
+	uint64_t *warm /* under lock */;        /* bit per free zeroed extent: its pages exist */
 	uint64_t nzeroed /* under lock */, ndirty /* under lock */;
-	uint64_t nbusy /* under lock */; /* taken out of free_dirty for zeroing, not yet back */
+	uint64_t nwarm /* under lock */; /* free zeroed extents that are warm */
+	uint64_t nbusy /* under lock */; /* taken out of free_dirty for clearing, not yet back */
 	uint64_t cursor /* under lock */; /* where a goal-less search starts */
-	pthread_cond_t zeroer_cond;  /* signalled when ndirty grows or on stop */
-	pthread_cond_t zeroed_cond;  /* broadcast when an extent leaves nbusy */
+	uint64_t frontier[ALLOC_FRONTIERS] /* under lock */; /* where allocations head next */
+	unsigned nfrontier /* under lock */;
+	uint64_t sweep /* under lock */; /* the warmer's position in a whole-pool pass */
+	uint64_t lead /* under lock */;  /* how far ahead of the newest frontier the warmer
+					    starts: grows while allocations catch it up */
+	uint64_t nallocs /* under lock */; /* allocations so far (the warmer sees progress) */
+	uint64_t warming /* under lock */; /* the extent being warmed, out of the bitmaps
+					      (its pages are written), or nextents */
+	uint64_t warm_budget; /* free extents kept warm at most: 0 off, UINT64_MAX all */
+	pthread_cond_t zeroer_cond;  /* signalled when there is work (dirty, or a new
+					frontier to warm ahead of) or on stop */
+	pthread_cond_t zeroed_cond;  /* broadcast when an extent leaves nbusy or is warm */
 	int zeroer_stop /* under lock */;
 	int zeroer_running;
 	pthread_t zeroer;
-	const struct pool_media *md;     /* NULL until alloc_init */
+	struct pool_media *md;     /* NULL until alloc_init */
 	struct pool_counters *counters;
 };
 
 /* Candidate pool extent indexes, best first; EXTMAP_NONE for "none". */
 #define ALLOC_HINTS 3
 
-/* Builds the free bitmaps from md's extent table (validated by the caller). */
-int alloc_init(struct alloc *a, const struct pool_media *md, struct pool_counters *counters);
+/*
+ * Builds the free bitmaps from md's extent table (validated by the caller).
+ * warm_budget: how many free extents the background thread keeps warm (0:
+ * none, UINT64_MAX: all); `warm` says they are all warm already (prefault).
+ */
+int alloc_init(struct alloc *a, struct pool_media *md, struct pool_counters *counters,
+	       uint64_t warm_budget, int warm);
 /* Frees what alloc_init set up (idempotent; the zeroer must be stopped). */
 void alloc_fini(struct alloc *a);
 int alloc_start_zeroer(struct alloc *a);
@@ -58,7 +82,12 @@ int alloc_extent(struct alloc *a, uint64_t entry, const uint64_t hints[ALLOC_HIN
 /* Frees an extent: durably marks it dirty and wakes the zeroer. Takes a->lock. */
 void alloc_free(struct alloc *a, uint64_t idx) EXCLUDES(a->lock);
 
-/* Free extents (zeroed + dirty + being zeroed) and the dirty part of them. Takes a->lock. */
-void alloc_counts(struct alloc *a, uint64_t *nfree, uint64_t *ndirty) EXCLUDES(a->lock);
+/* Free extents (zeroed + dirty + being zeroed), the dirty part of them, and
+ * the warm ones. Takes a->lock. */
+void alloc_counts(struct alloc *a, uint64_t *nfree, uint64_t *ndirty, uint64_t *nwarm)
+	EXCLUDES(a->lock);
+
+/* A new object will start at extent `goal`: warm ahead of it. Takes a->lock. */
+void alloc_expect(struct alloc *a, uint64_t goal) EXCLUDES(a->lock);
 
 #endif

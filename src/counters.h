@@ -14,6 +14,9 @@ struct pool_counters {
 	_Atomic uint64_t faults, faults_write, faults_hole_read, faults_sigbus, faults_noop;
 	_Atomic uint64_t extents_allocated, extents_freed;
 	_Atomic uint64_t bytes_zeroed_fault, bytes_zeroed_background;
+	_Atomic uint64_t bytes_detached;           /* freed bytes whose pages left the file */
+	_Atomic uint64_t bytes_warmed;             /* free bytes the warmer instantiated */
+	_Atomic uint64_t extents_warm, extents_cold; /* allocations of warm / cold extents */
 	_Atomic uint64_t latency[DAXMAP_LAT_BUCKETS];
 	_Atomic uint64_t nmappings; /* live mappings (a gauge: map adds, unmap takes) */
 };

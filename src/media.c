@@ -3,11 +3,15 @@
 #include "media.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <libpmem.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "crashtest.h"
@@ -58,6 +62,9 @@ int media_map(struct pool_media *md)
 	md->extent_shift = (unsigned)__builtin_ctzll(h.extent_size);
 	md->nextents = h.nextents;
 	md->max_objects = h.max_objects;
+	struct statfs sfs;
+	md->tmpfs = fstatfs(md->fd, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC;
+	atomic_store(&md->detach, 1);
 	return 0;
 }
 
@@ -114,5 +121,68 @@ void media_zero_persist(const struct pool_media *md, void *addr, size_t len)
 		 * costs several times more and evicts the application's data */
 		pmem_memset(addr, 0, len, PMEM_F_MEM_NONTEMPORAL);
 		media_persist(md, addr, len);
+	}
+}
+
+int media_clear(struct pool_media *md, uint64_t idx, uint64_t n)
+{
+	uint64_t off = media_extent_off(md, idx, 0), len = n << md->extent_shift;
+
+	if (atomic_load(&md->detach)) {
+		if (fallocate(md->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+			      (off_t)len) == 0) {
+			/* the range reads zero now: a persistence point of its zeros */
+			media_report(md, md->base + off, len);
+			/* the space again, so that a later store cannot fail for
+			 * lack of it (SIGBUS at fault time) */
+			if (fallocate(md->fd, 0, (off_t)off, (off_t)len) < 0)
+				return ERR(-errno, "cannot reserve %llu bytes of pool %s again after "
+						   "freeing them", (unsigned long long)len, md->path);
+			return 1;
+		}
+		if (errno != EOPNOTSUPP && errno != ENOSYS)
+			return ERR(-errno, "cannot punch %llu bytes of pool %s",
+				   (unsigned long long)len, md->path);
+		atomic_store(&md->detach, 0);
+		LOG(OUT_WARN, "the file system of pool %s cannot punch holes: freed extents are "
+			      "zeroed in place, and a page the kernel still holds (a pipe, an io_uring "
+			      "buffer, direct I/O) can reach the object that reuses it", md->path);
+	}
+	media_zero_persist(md, md->base + off, len);
+	return 0;
+}
+
+int media_sync(const struct pool_media *md)
+{
+	if (fdatasync(md->fd) < 0)
+		return ERR(-errno, "fdatasync of pool %s failed", md->path);
+	return 0;
+}
+
+/* Warming steps: the mmap lock is held for reading across each (where
+ * the pages are faulted in), and a fault handler's mmap waits for it. */
+#define MEDIA_WARM_STEP (UINT64_C(128) << 10)
+
+void media_warm(const struct pool_media *md, uint64_t idx, uint64_t n)
+{
+	static const char zeros[MEDIA_WARM_STEP];
+	uint64_t off = media_extent_off(md, idx, 0), len = n << md->extent_shift;
+
+	for (uint64_t done = 0; done < len; done += MEDIA_WARM_STEP) {
+		size_t step = (size_t)(len - done < MEDIA_WARM_STEP ? len - done : MEDIA_WARM_STEP);
+		ssize_t r;
+		/* tmpfs: writing the zeros instantiates the pages through the
+		 * file, so no mmap lock is held (a fault elsewhere in the
+		 * process never waits for us); elsewhere that would dirty
+		 * page cache (writeback of zeros): fault them in, reading */
+		if (md->tmpfs)
+			r = pwrite(md->fd, zeros, step, (off_t)(off + done));
+		else
+			r = madvise(md->base + off + done, step, MADV_POPULATE_READ);
+		if (r < 0 && errno != EINTR) {
+			LOG(OUT_DEBUG, "warming pool %s at %llu: %s", md->path,
+			    (unsigned long long)(off + done), strerror(errno));
+			return;
+		}
 	}
 }

@@ -27,6 +27,9 @@ struct pool_media {
 	unsigned extent_shift;
 	uint32_t max_objects;
 	int forked; /* set in a child after fork: the handle is dead there */
+	int tmpfs;  /* the file lives on tmpfs (its size is memory already committed) */
+	_Atomic int detach; /* 1 while the file system punches holes: freed extents
+			       leave the file (media_clear); 0 once it refused */
 };
 
 /* A media with no file yet: fd -1, path copied. -ENOMEM. */
@@ -51,6 +54,25 @@ int media_usable(const struct pool_media *md);
 void media_persist(const struct pool_media *md, const void *addr, size_t len);
 /* Zeroes [addr, addr+len) of the pool mapping and makes the zeros durable. */
 void media_zero_persist(const struct pool_media *md, void *addr, size_t len);
+
+/*
+ * Makes extents [idx, idx+n) read zero, for reuse by another object. Where
+ * the file system can, their pages leave the file (a punched hole), so a
+ * kernel reference that outlives every mapping of them (a pipe, an io_uring
+ * buffer, direct I/O in flight) keeps a detached page and can never reach
+ * the next owner; then the space is reserved again. Durable only after
+ * media_sync(). Where the file system cannot punch, the bytes are zeroed in
+ * place, durably. Returns 1 (detached), 0 (zeroed in place), or a negative
+ * error (the space could not be reserved again: the extents must stay out
+ * of use). Takes no lock; the extents must be nobody's.
+ */
+int media_clear(struct pool_media *md, uint64_t idx, uint64_t n);
+/* Makes the file system's record of media_clear's holes durable. */
+int media_sync(const struct pool_media *md);
+/* Instantiates the pages of extents [idx, idx+n), so that mapping them
+ * later costs no page allocation. They must be free, zeroed and nobody's
+ * while it runs (on tmpfs their zeros are written again). No lock held. */
+void media_warm(const struct pool_media *md, uint64_t idx, uint64_t n);
 
 /* Address of pool extent idx in the pool mapping. */
 static inline char *media_extent_addr(const struct pool_media *md, uint64_t idx)

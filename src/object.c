@@ -328,6 +328,7 @@ static int object_create_locked(struct objtab *tab, const char *name, size_t len
 	slot_set_state(md, i, SLOT_LIVE);
 	tab->objs[i] = obj;
 	tab->live++;
+	alloc_expect(tab->alloc, goal); /* its first extents will land there: warm them */
 	*out = obj;
 	return 0;
 }

@@ -60,6 +60,9 @@ static int pool_args(daxmap_pool **poolp, const char *path, const struct daxmap_
 			return ERR(-EINVAL, "reserved option fields must be zero");
 	if (o->prefault != 0 && o->prefault != 1)
 		return ERR(-EINVAL, "prefault must be 0 or 1");
+	if (o->warm < DAXMAP_WARM_ALL)
+		return ERR(-EINVAL, "warm %d: DAXMAP_WARM_ALL, DAXMAP_WARM_OFF, 0 or a window in MiB",
+			   o->warm);
 	if (o->fault_threads > 64)
 		return ERR(-EINVAL, "fault_threads %u: at most 64", o->fault_threads);
 	return 0;
@@ -115,6 +118,23 @@ static unsigned default_threads(void)
 	return n < 2 ? 2u : (n > 16 ? 16u : (unsigned)n);
 }
 
+/*
+ * How many free extents the zeroer keeps warm: all of them on tmpfs (the
+ * file is its memory: warming costs none the pool does not hold already),
+ * none on pmem (no page cache: a first touch only maps), else a window of
+ * 1 GiB, or the option's.
+ */
+static uint64_t pool_warm_budget(const struct pool_media *md, int warm)
+{
+	uint64_t mib = warm > 0 ? (uint64_t)warm : 1024;
+
+	if (warm == DAXMAP_WARM_OFF || (warm == 0 && md->is_pmem))
+		return 0;
+	if (warm == DAXMAP_WARM_ALL || (warm == 0 && md->tmpfs))
+		return UINT64_MAX;
+	return ((mib << 20) + md->extent_size - 1) >> md->extent_shift;
+}
+
 /* Maps, validates and brings up a pool whose file is open and locked as media.fd. */
 static int pool_start(struct daxmap_pool *pool, const struct daxmap_pool_opts *o)
 {
@@ -130,10 +150,18 @@ static int pool_start(struct daxmap_pool *pool, const struct daxmap_pool_opts *o
 	tab->log = &pool->log;
 	tab->uffd = &pool->uffd;
 	tab->counters = &pool->counters;
+	if (o->prefault) {
+		/* fault in every data page now (on tmpfs this is where a
+		 * fallocated page gets zeroed), so first touches only map */
+		if (madvise(md->base + md->data_off, md->mapped_len - md->data_off,
+			    MADV_POPULATE_READ) < 0)
+			LOG(OUT_WARN, "prefault of %s failed: %s", md->path, strerror(errno));
+	}
 	/* the object table validates every extent entry before the
 	 * allocator builds its bitmaps from them */
 	if ((ret = object_load(tab)) < 0 ||
-	    (ret = alloc_init(&pool->alloc, md, &pool->counters)) < 0)
+	    (ret = alloc_init(&pool->alloc, md, &pool->counters, pool_warm_budget(md, o->warm),
+			      o->prefault)) < 0)
 		return ret;
 	/* finish what a crash interrupted: logged operations, then unlinks
 	 * and extents past EOF */
@@ -142,13 +170,6 @@ static int pool_start(struct daxmap_pool *pool, const struct daxmap_pool_opts *o
 	object_recover(tab);
 	if ((ret = alloc_start_zeroer(&pool->alloc)) < 0)
 		return ret;
-	if (o->prefault) {
-		/* fault in every data page now (on tmpfs this is where a
-		 * fallocated page gets zeroed), so first touches only map */
-		if (madvise(md->base + md->data_off, md->mapped_len - md->data_off,
-			    MADV_POPULATE_READ) < 0)
-			LOG(OUT_WARN, "prefault of %s failed: %s", md->path, strerror(errno));
-	}
 	if ((ret = uffd_open(&pool->uffd)) < 0 ||
 	    (ret = fault_start(&pool->fault, pool, md, &pool->uffd, &pool->counters,
 			       o->fault_threads ? o->fault_threads : default_threads())) < 0)
@@ -385,7 +406,7 @@ int daxmap_pool_stat(daxmap_pool *pool, struct daxmap_pool_stat *st)
 {
 	const struct pool_media *md;
 	struct pool_counters *c;
-	uint64_t nfree, ndirty;
+	uint64_t nfree, ndirty, nwarm;
 	int ret;
 
 	if ((ret = pool_usable(pool)) < 0)
@@ -395,7 +416,7 @@ int daxmap_pool_stat(daxmap_pool *pool, struct daxmap_pool_stat *st)
 	memset(st, 0, sizeof(*st));
 	md = &pool->media;
 	c = &pool->counters;
-	alloc_counts(&pool->alloc, &nfree, &ndirty);
+	alloc_counts(&pool->alloc, &nfree, &ndirty, &nwarm);
 	st->size = md->mapped_len;
 	st->data_size = md->nextents * md->extent_size;
 	st->extent_size = md->extent_size;
@@ -419,6 +440,12 @@ int daxmap_pool_stat(daxmap_pool *pool, struct daxmap_pool_stat *st)
 	st->bytes_zeroed_background = atomic_load(&c->bytes_zeroed_background);
 	for (int i = 0; i < DAXMAP_LAT_BUCKETS; i++)
 		st->latency_ns_log2[i] = atomic_load(&c->latency[i]);
+	st->free_detaches = atomic_load(&md->detach);
+	st->bytes_detached = atomic_load(&c->bytes_detached);
+	st->free_warm = nwarm * md->extent_size;
+	st->bytes_warmed = atomic_load(&c->bytes_warmed);
+	st->extents_warm = atomic_load(&c->extents_warm);
+	st->extents_cold = atomic_load(&c->extents_cold);
 	return 0;
 }
 
