@@ -30,6 +30,8 @@ int alloc_init(struct alloc *a, struct pool_media *md, struct pool_counters *cou
 	a->counters = counters;
 	a->warm_budget = warm_budget;
 	a->warming = md->nextents;
+	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+	a->ncpus = ncpus > 0 ? (unsigned)ncpus : 1;
 	mutex_init(&a->lock, lockclass_alloc);
 	pthread_cond_init(&a->zeroer_cond, NULL);
 	pthread_cond_init(&a->zeroed_cond, NULL);
@@ -240,7 +242,10 @@ int alloc_extent(struct alloc *a, uint64_t entry, const uint64_t hints[ALLOC_HIN
 		if (i < md->nextents || (a->nbusy == 0 && !wait))
 			break;
 		/* everything free is being cleared, or the extent we want is
-		 * being warmed, right now: wait for it */
+		 * being warmed, right now: wait for it (the warmer stops
+		 * within one step when asked) */
+		if (wait)
+			atomic_store(&a->warm_wanted, 1);
 		mutex_wait(&a->lock, &a->zeroed_cond);
 	}
 	if ((ret = INJECT(INJ_ALLOC)) < 0)
@@ -371,6 +376,23 @@ static unsigned alloc_take_dirty_locked(struct alloc *a, uint64_t *idx) REQUIRES
 }
 
 /*
+ * Between two steps of warming: stop when an allocation wants the extent;
+ * wait while faults keep every CPU busy (the warmer never competes with
+ * them), a little at a time, for at most 100 ms.
+ */
+static int alloc_warm_pause(void *arg)
+{
+	struct alloc *a = arg;
+
+	for (int i = 0; i < 1000 && !atomic_load(&a->warm_wanted) &&
+			atomic_load_explicit(&a->counters->faults_active, memory_order_relaxed) >=
+				a->ncpus;
+	     i++)
+		usleep(100);
+	return atomic_load(&a->warm_wanted);
+}
+
+/*
  * The zeroer. Dirty extents first: a batch is taken out of the free-dirty
  * bitmap, cleared with no lock held (their pages leave the file, or are
  * zeroed in place), made durable, and only then marked zeroed (in the
@@ -411,12 +433,20 @@ static void *alloc_zeroer(void *arg)
 			a->nzeroed--;
 			a->warming = i;
 			mutex_unlock(&a->lock);
-			media_warm(md, i, 1);
-			counter_add(&a->counters->bytes_warmed, md->extent_size);
+			int warm = media_warm(md, i, 1, alloc_warm_pause, a);
+			if (warm)
+				counter_add(&a->counters->bytes_warmed, md->extent_size);
 			mutex_lock(&a->lock);
 			a->warming = md->nextents;
-			alloc_put_zeroed_locked(a, i, 1);
+			atomic_store(&a->warm_wanted, 0);
+			alloc_put_zeroed_locked(a, i, warm);
 			pthread_cond_broadcast(&a->zeroed_cond);
+			if (!warm) {
+				/* a fault wants it: let it take it before we look again */
+				mutex_unlock(&a->lock);
+				usleep(100);
+				mutex_lock(&a->lock);
+			}
 			/* allocations went on meanwhile: they may catch up, keep
 			 * further ahead; idle: come back to the frontier */
 			if (a->nallocs != allocs && a->lead < ALLOC_WARM_AHEAD / 2)

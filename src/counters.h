@@ -19,6 +19,7 @@ struct pool_counters {
 	_Atomic uint64_t extents_warm, extents_cold; /* allocations of warm / cold extents */
 	_Atomic uint64_t latency[DAXMAP_LAT_BUCKETS];
 	_Atomic uint64_t nmappings; /* live mappings (a gauge: map adds, unmap takes) */
+	_Atomic uint64_t faults_active; /* faults being resolved right now (a gauge) */
 };
 
 static inline void counter_add(_Atomic uint64_t *c, uint64_t n)

@@ -458,7 +458,12 @@ static void fault_handle(struct fault_ctx *f, const struct uffd_msg *msg,
 			fault_sigbus(f, m, addr, tid, 1);
 		} else if (rangelock_trylock(&m->obj->range_lock, &re, estart,
 					     estart + f->md->extent_size, 1, &node->link) == 0) {
+			/* the warmer steps aside while faults keep every CPU busy */
+			atomic_fetch_add_explicit(&f->counters->faults_active, 1,
+						  memory_order_relaxed);
 			ret = fault_resolve_locked(f, m, addr, write);
+			atomic_fetch_sub_explicit(&f->counters->faults_active, 1,
+						  memory_order_relaxed);
 			if (ret != 0)
 				fault_sigbus(f, m, addr, tid, ret < 0);
 			parked = rangelock_unlock(&m->obj->range_lock, &re);

@@ -29,6 +29,9 @@ enum inject_point {
 			leaves dirty extents alone (so a test can make the fault path zero) */
 	INJ_STALL,   /* "stall":   not a failure: the next N fault resolutions sleep 2 ms
 			with the range held, so racing faults really overlap in tests */
+	INJ_PUNCH,   /* "punch":   the punch of a freed extent out of the pool file fails
+			(with EOPNOTSUPP: the file system cannot punch, and freed
+			extents are zeroed in place from then on) */
 	INJ_NPOINTS
 };
 
@@ -46,7 +49,7 @@ void inject_disarm_all(void);
 
 /*
  * Arms `point` ("alloc", "zero", "persist", "mmap", "ioctl", "wake",
- * "zeroer", "stall"): its next `count` hits fail with -err (err 0 means EIO);
+ * "zeroer", "stall", "punch"): its next `count` hits fail with -err (err 0 means EIO);
  * count 0 disarms it. Returns 0, or -EINVAL for an unknown point.
  */
 DAXMAP_API int daxmap_inject_set(const char *point, unsigned count, int err);

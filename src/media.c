@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "crashtest.h"
+#include "inject.h"
 #include "out.h"
 
 int media_init(struct pool_media *md, const char *path)
@@ -129,8 +130,10 @@ int media_clear(struct pool_media *md, uint64_t idx, uint64_t n)
 	uint64_t off = media_extent_off(md, idx, 0), len = n << md->extent_shift;
 
 	if (atomic_load(&md->detach)) {
-		if (fallocate(md->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
-			      (off_t)len) == 0) {
+		int inj = INJECT(INJ_PUNCH);
+
+		if (inj == 0 && fallocate(md->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					  (off_t)off, (off_t)len) == 0) {
 			/* the range reads zero now: a persistence point of its zeros */
 			media_report(md, md->base + off, len);
 			/* the space again, so that a later store cannot fail for
@@ -140,6 +143,8 @@ int media_clear(struct pool_media *md, uint64_t idx, uint64_t n)
 						   "freeing them", (unsigned long long)len, md->path);
 			return 1;
 		}
+		if (inj < 0)
+			errno = -inj;
 		if (errno != EOPNOTSUPP && errno != ENOSYS)
 			return ERR(-errno, "cannot punch %llu bytes of pool %s",
 				   (unsigned long long)len, md->path);
@@ -163,7 +168,8 @@ int media_sync(const struct pool_media *md)
  * the pages are faulted in), and a fault handler's mmap waits for it. */
 #define MEDIA_WARM_STEP (UINT64_C(128) << 10)
 
-void media_warm(const struct pool_media *md, uint64_t idx, uint64_t n)
+int media_warm(const struct pool_media *md, uint64_t idx, uint64_t n,
+	       int (*pause)(void *arg), void *arg)
 {
 	static const char zeros[MEDIA_WARM_STEP];
 	uint64_t off = media_extent_off(md, idx, 0), len = n << md->extent_shift;
@@ -171,6 +177,9 @@ void media_warm(const struct pool_media *md, uint64_t idx, uint64_t n)
 	for (uint64_t done = 0; done < len; done += MEDIA_WARM_STEP) {
 		size_t step = (size_t)(len - done < MEDIA_WARM_STEP ? len - done : MEDIA_WARM_STEP);
 		ssize_t r;
+
+		if (pause(arg))
+			return 0;
 		/* tmpfs: writing the zeros instantiates the pages through the
 		 * file, so no mmap lock is held (a fault elsewhere in the
 		 * process never waits for us); elsewhere that would dirty
@@ -182,7 +191,8 @@ void media_warm(const struct pool_media *md, uint64_t idx, uint64_t n)
 		if (r < 0 && errno != EINTR) {
 			LOG(OUT_DEBUG, "warming pool %s at %llu: %s", md->path,
 			    (unsigned long long)(off + done), strerror(errno));
-			return;
+			return 0;
 		}
 	}
+	return 1;
 }

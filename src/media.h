@@ -69,10 +69,16 @@ void media_zero_persist(const struct pool_media *md, void *addr, size_t len);
 int media_clear(struct pool_media *md, uint64_t idx, uint64_t n);
 /* Makes the file system's record of media_clear's holes durable. */
 int media_sync(const struct pool_media *md);
-/* Instantiates the pages of extents [idx, idx+n), so that mapping them
+/*
+ * Instantiates the pages of extents [idx, idx+n), so that mapping them
  * later costs no page allocation. They must be free, zeroed and nobody's
- * while it runs (on tmpfs their zeros are written again). No lock held. */
-void media_warm(const struct pool_media *md, uint64_t idx, uint64_t n);
+ * while it runs (on tmpfs their zeros are written again). Between steps of
+ * 128 KiB it asks pause(arg), which may wait, and stops when that returns
+ * nonzero. Returns 1 when all of it is warm, 0 when it stopped or failed.
+ * No lock held.
+ */
+int media_warm(const struct pool_media *md, uint64_t idx, uint64_t n,
+	       int (*pause)(void *arg), void *arg);
 
 /* Address of pool extent idx in the pool mapping. */
 static inline char *media_extent_addr(const struct pool_media *md, uint64_t idx)

@@ -32,6 +32,9 @@
 #ifdef DAXMAP_HAVE_LIBURING
 #include <liburing.h>
 #endif
+#ifdef DAXMAP_INJECT
+#include "inject.h"
+#endif
 
 #define POOL_SIZE (UINT64_C(64) << 20)
 #define CHUNK (64u << 10)
@@ -329,6 +332,37 @@ static void test_direct_io_into_a_racing_punch_never_writes_b(void)
 	check_b_intact(&f);
 }
 
+#ifdef DAXMAP_INJECT
+/*
+ * A file system that cannot punch (injected EOPNOTSUPP): freed extents are
+ * zeroed in place instead, the pool says so, and reuse still reads zero.
+ */
+static void test_without_punch_freed_extents_are_zeroed_in_place(void)
+{
+	struct daxmap_pool_stat st0, st;
+	struct fixture f;
+
+	setup(&f, "nopunch.pool", 0);
+	CU_ASSERT(pstat(f.pool).free_detaches == 1);
+	TU_OK(daxmap_inject_set("punch", 1000, EOPNOTSUPP));
+	st0 = pstat(f.pool);
+	TU_OK(daxmap_obj_punch_hole(f.a, 0, f.es));
+	wait_reclaimed(f.pool);
+	daxmap_inject_clear(NULL);
+	st = pstat(f.pool);
+	CU_ASSERT(st.free_detaches == 0);
+	CU_ASSERT(st.bytes_detached == st0.bytes_detached);
+	CU_ASSERT(st.bytes_zeroed_background - st0.bytes_zeroed_background == f.es);
+	/* B takes A's old extent (the only free one): zeros, not A's bytes */
+	f.pb[0] = 'B';
+	CU_ASSERT(pstat(f.pool).free == 0);
+	CU_ASSERT(count_byte(f.pb + 1, f.es - 1, 0) == f.es - 1);
+	memset(f.pb, 'B', f.es);
+	TU_OK(daxmap_persist(f.pb, f.es));
+	check_b_intact(&f);
+}
+#endif
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -348,6 +382,10 @@ int main(void)
 #endif
 		{"direct I/O into A racing punch never writes B",
 		 test_direct_io_into_a_racing_punch_never_writes_b},
+#ifdef DAXMAP_INJECT
+		{"without punch freed extents are zeroed in place",
+		 test_without_punch_freed_extents_are_zeroed_in_place},
+#endif
 		{NULL, NULL},
 	};
 	signal(SIGALRM, on_alarm);
