@@ -43,16 +43,20 @@ int alloc_init(struct alloc *a, struct pool_media *md, struct pool_counters *cou
 		return ERR(-ENOMEM, "cannot allocate free-space bitmaps for %llu extents",
 			   (unsigned long long)md->nextents);
 	}
+	/* what an earlier run (or the prefault) left warm stays warm */
+	if (!warm)
+		media_find_warm(md, a->warm);
 	/* object.c has validated every entry before this runs */
 	for (uint64_t i = 0; i < md->nextents; i++) {
 		uint64_t tag = ext_entry_tag(md->exttab[i]);
+		if (tag != EXT_TAG_FREE)
+			bit_clear(a->warm, i); /* warm bits are for free zeroed extents only */
 		if (tag == EXT_TAG_FREE) {
 			bit_set(a->free_zeroed, i);
 			a->nzeroed++;
-			if (warm) {
+			if (warm)
 				bit_set(a->warm, i);
-				a->nwarm++;
-			}
+			a->nwarm += bit_test(a->warm, i);
 		} else if (tag == EXT_TAG_DIRTY) {
 			bit_set(a->free_dirty, i);
 			a->ndirty++;
@@ -335,7 +339,7 @@ void alloc_expect(struct alloc *a, uint64_t goal)
 /*
  * The next free extent to warm, or nextents: first a cold one just ahead
  * of a frontier (newest first), where the next allocations will land, then
- * with an unbounded budget the next cold one of a sweep over the pool.
+ * the next cold one of a sweep over the pool, as long as the budget lasts.
  */
 static uint64_t alloc_next_cold_locked(struct alloc *a) REQUIRES(a->lock)
 {
@@ -352,8 +356,6 @@ static uint64_t alloc_next_cold_locked(struct alloc *a) REQUIRES(a->lock)
 		if ((i = bit_find_andnot(a->free_zeroed, a->warm, f, lim)) < lim)
 			return i;
 	}
-	if (a->warm_budget != UINT64_MAX)
-		return n;
 	if ((i = bit_find_andnot(a->free_zeroed, a->warm, a->sweep, n)) == n)
 		i = bit_find_andnot(a->free_zeroed, a->warm, 0, n);
 	a->sweep = i < n ? i + 1 : 0;

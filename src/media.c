@@ -196,3 +196,20 @@ int media_warm(const struct pool_media *md, uint64_t idx, uint64_t n,
 	}
 	return 1;
 }
+
+void media_find_warm(const struct pool_media *md, uint64_t *bits)
+{
+	uint64_t end = md->data_off + (md->nextents << md->extent_shift), data, hole;
+
+	if (!md->tmpfs)
+		return;
+	for (off_t pos = (off_t)md->data_off; (uint64_t)pos < end; pos = (off_t)hole) {
+		if ((data = (uint64_t)lseek(md->fd, pos, SEEK_DATA)) == (uint64_t)-1 ||
+		    (hole = (uint64_t)lseek(md->fd, (off_t)data, SEEK_HOLE)) == (uint64_t)-1)
+			return; /* no more data (ENXIO), or no answer: the rest is cold */
+		/* the whole extents inside [data, hole) */
+		for (uint64_t i = (data - md->data_off + md->extent_size - 1) >> md->extent_shift;
+		     i < md->nextents && media_extent_off(md, i + 1, 0) <= hole; i++)
+			bits[i >> 6] |= UINT64_C(1) << (i & 63);
+	}
+}

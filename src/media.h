@@ -80,6 +80,14 @@ int media_sync(const struct pool_media *md);
 int media_warm(const struct pool_media *md, uint64_t idx, uint64_t n,
 	       int (*pause)(void *arg), void *arg);
 
+/*
+ * Sets bit i of `bits` for each extent whose pages all exist already (on
+ * tmpfs, where a file's written pages are its data and fallocated or
+ * punched ones its holes: SEEK_DATA tells them apart); elsewhere sets
+ * none. For open: what an earlier run left warm need not be warmed again.
+ */
+void media_find_warm(const struct pool_media *md, uint64_t *bits);
+
 /* Address of pool extent idx in the pool mapping. */
 static inline char *media_extent_addr(const struct pool_media *md, uint64_t idx)
 {

@@ -196,7 +196,7 @@ void object_recover(struct objtab *tab) NO_TSA
 
 	for (uint32_t i = 0; i < md->max_objects; i++) {
 		struct daxmap_obj *obj = tab->objs[i];
-		uint64_t eof_ext;
+		uint64_t eof_ext, last;
 
 		if (!obj)
 			continue;
@@ -210,6 +210,9 @@ void object_recover(struct objtab *tab) NO_TSA
 		 * change was durable; finish it */
 		eof_ext = (atomic_load(&obj->size) + md->extent_size - 1) >> md->extent_shift;
 		object_free_range_locked(obj, eof_ext, UINT64_MAX);
+		/* an object grows after its last extent: warm there first */
+		if (eof_ext > 0 && (last = extmap_get(&obj->extmap, eof_ext - 1)) != EXTMAP_NONE)
+			alloc_expect(tab->alloc, last + 1);
 	}
 }
 

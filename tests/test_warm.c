@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Free space kept warm (doc/DESIGN.md, "Freed space leaves the file; free
+ * space stays warm"): the background warmer instantiates free extents ahead
+ * of the allocator, within the option's budget, what it warmed stays warm
+ * across a reopen, allocations count warm and cold, and warming never
+ * changes a byte an object can see.
+ */
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/magic.h>
+
+#define MiB (UINT64_C(1) << 20)
+
+static struct daxmap_pool_stat pstat(daxmap_pool *pool)
+{
+	struct daxmap_pool_stat st;
+	TU_OK(daxmap_pool_stat(pool, &st));
+	return st;
+}
+
+static int on_tmpfs(void)
+{
+	struct statfs sfs;
+	return statfs(tu_dir(), &sfs) == 0 && sfs.f_type == TMPFS_MAGIC;
+}
+
+/* Until free_warm reaches `want` bytes (bounded: 20 s); returns the stat. */
+static struct daxmap_pool_stat wait_warm(daxmap_pool *pool, uint64_t want)
+{
+	struct daxmap_pool_stat st = pstat(pool);
+	for (int i = 0; i < 2000 && st.free_warm < want; i++) {
+		usleep(10000);
+		st = pstat(pool);
+	}
+	return st;
+}
+
+static daxmap_pool *create(const char *name, int warm, uint64_t size)
+{
+	struct daxmap_pool_opts o;
+	daxmap_pool *pool;
+	const char *path = tu_path(name);
+
+	unlink(path);
+	daxmap_pool_opts_init(&o);
+	o.warm = warm;
+	TU_OK(daxmap_pool_create_opts(&pool, path, size, 0600, &o));
+	return pool;
+}
+
+static void test_default_pool_warms_all_free_space_and_stays_warm_after_reopen(void)
+{
+	daxmap_pool *pool = create("all.pool", 0, 64 * MiB);
+	struct daxmap_pool_stat st = wait_warm(pool, pstat(pool).free);
+	const char *path = tu_path("all.pool");
+
+	if (!on_tmpfs()) {
+		/* a disk file system: a 1 GiB window, so all of this small pool */
+		CU_ASSERT(st.free_warm == st.free);
+		TU_OK(daxmap_pool_close(pool));
+		return;
+	}
+	CU_ASSERT(st.free_warm == st.free);
+	CU_ASSERT(st.bytes_warmed >= st.free);
+	TU_OK(daxmap_pool_close(pool));
+	/* the pages are there in the file: a reopen finds them warm at once */
+	TU_OK(daxmap_pool_open(&pool, path));
+	st = pstat(pool);
+	CU_ASSERT(st.free_warm == st.free);
+	CU_ASSERT(st.bytes_warmed == 0);
+	TU_OK(daxmap_pool_close(pool));
+}
+
+static void test_warm_off_warms_nothing_and_a_window_is_a_bound(void)
+{
+	daxmap_pool *pool = create("off.pool", DAXMAP_WARM_OFF, 64 * MiB);
+	struct daxmap_pool_stat st;
+
+	usleep(300000);
+	st = pstat(pool);
+	CU_ASSERT(st.free_warm == 0);
+	CU_ASSERT(st.bytes_warmed == 0);
+	TU_OK(daxmap_pool_close(pool));
+
+	pool = create("window.pool", 8, 64 * MiB); /* 8 MiB: four 2 MiB extents */
+	st = wait_warm(pool, 8 * MiB);
+	CU_ASSERT(st.free_warm == 8 * MiB);
+	usleep(300000);
+	CU_ASSERT(pstat(pool).free_warm == 8 * MiB);
+	TU_OK(daxmap_pool_close(pool));
+}
+
+static void test_bad_warm_option_is_einval(void)
+{
+	struct daxmap_pool_opts o;
+	daxmap_pool *pool;
+
+	daxmap_pool_opts_init(&o);
+	o.warm = -3;
+	CU_ASSERT(daxmap_pool_create_opts(&pool, tu_path("bad.pool"), 64 * MiB, 0600, &o) == -EINVAL);
+	CU_ASSERT(strstr(daxmap_errormsg(), "warm") != NULL);
+}
+
+/*
+ * An object written while the warmer runs keeps every byte; allocations
+ * are counted warm or cold, one each; after the pool is warm, new
+ * allocations are warm.
+ */
+static void test_warming_never_changes_object_bytes_and_counts_allocations(void)
+{
+	daxmap_pool *pool = create("bytes.pool", 0, 128 * MiB);
+	daxmap_obj *obj;
+	uint64_t size = 64 * MiB, bad = 0;
+	struct daxmap_pool_stat st;
+	unsigned char *p;
+
+	TU_OK(daxmap_obj_open(&obj, pool, "o", DAXMAP_CREATE));
+	TU_OK(daxmap_obj_truncate(obj, size));
+	TU_OK(daxmap_map((void **)&p, obj, 0, size, DAXMAP_PROT_READ | DAXMAP_PROT_WRITE));
+	/* at once: the warmer has just started, the stores race it */
+	for (uint64_t i = 0; i < size; i += 4096)
+		p[i] = (unsigned char)(i / 4096 * 7 + 1);
+	wait_warm(pool, pstat(pool).free);
+	for (uint64_t i = 0; i < size; i += 4096)
+		bad += p[i] != (unsigned char)(i / 4096 * 7 + 1);
+	CU_ASSERT(bad == 0);
+	st = pstat(pool);
+	CU_ASSERT(st.extents_warm + st.extents_cold == st.extents_allocated);
+	CU_ASSERT(st.extents_allocated == size / st.extent_size);
+	/* a second object on a warm pool: all warm */
+	uint64_t cold0 = st.extents_cold;
+	daxmap_obj *o2;
+	unsigned char *q;
+	TU_OK(daxmap_obj_open(&o2, pool, "o2", DAXMAP_CREATE));
+	TU_OK(daxmap_obj_truncate(o2, 16 * MiB));
+	TU_OK(daxmap_map((void **)&q, o2, 0, 16 * MiB, DAXMAP_PROT_READ | DAXMAP_PROT_WRITE));
+	for (uint64_t i = 0; i < 16 * MiB; i += 4096)
+		q[i] = 1;
+	st = pstat(pool);
+	CU_ASSERT(st.extents_cold == cold0);
+	TU_OK(daxmap_unmap(q, 16 * MiB));
+	TU_OK(daxmap_unmap(p, size));
+	TU_OK(daxmap_obj_close(o2));
+	TU_OK(daxmap_obj_close(obj));
+	TU_OK(daxmap_pool_close(pool));
+	CU_ASSERT(daxmap_pool_check(tu_path("bytes.pool"), DAXMAP_CHECK_DATA, NULL, NULL) == 0);
+}
+
+int main(void)
+{
+	static const struct tu_test tests[] = {
+		{"default pool warms all free space and stays warm after reopen",
+		 test_default_pool_warms_all_free_space_and_stays_warm_after_reopen},
+		{"warm off warms nothing and a window is a bound",
+		 test_warm_off_warms_nothing_and_a_window_is_a_bound},
+		{"bad warm option is EINVAL", test_bad_warm_option_is_einval},
+		{"warming never changes object bytes and counts allocations",
+		 test_warming_never_changes_object_bytes_and_counts_allocations},
+		{NULL, NULL},
+	};
+	return tu_run("warm", tests);
+}
