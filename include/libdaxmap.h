@@ -17,6 +17,12 @@
  * application's own handler (si_code BUS_ADRERR, si_addr the faulting
  * address).
  *
+ * Compatibility: a struct the library fills or reads keeps its layout.
+ * struct daxmap_pool_stat may grow, at its end only (daxmap_pool_stat()
+ * passes its size); struct daxmap_pool_opts and struct daxmap_pool_info
+ * keep their size and may give their reserved fields a meaning (zero means
+ * what it means today). struct daxmap_region does not change.
+ *
  * This header is self-contained and may be included before any other.
  */
 #ifndef LIBDAXMAP_H
@@ -141,8 +147,20 @@ struct daxmap_pool_stat {
 	uint64_t latency_ns_log2[DAXMAP_LAT_BUCKETS];
 };
 
-/* Fills *st. Errors: -EINVAL. */
-DAXMAP_API int daxmap_pool_stat(daxmap_pool *pool, struct daxmap_pool_stat *st);
+/*
+ * Fills the first st_size bytes of *st with the pool's figures; nothing
+ * past them is written. struct daxmap_pool_stat grows at its end in later
+ * versions, never changing a field: a program built with an older header
+ * passes its smaller size and gets the fields it knows; one built with a
+ * newer header than the library's gets 0 in the fields the library does not
+ * know. Call it as daxmap_pool_stat(pool, &st), which passes the size of
+ * the struct the program was compiled with. Errors: -EINVAL (NULL, pool
+ * inherited across fork, st_size smaller than the struct of libdaxmap 0.1).
+ */
+DAXMAP_API int daxmap_pool_stat_sized(daxmap_pool *pool, struct daxmap_pool_stat *st,
+				      size_t st_size);
+#define daxmap_pool_stat(pool, st)                                                                 \
+	daxmap_pool_stat_sized((pool), (st), sizeof(struct daxmap_pool_stat))
 
 /*
  * Calls cb(name, size, arg) for every live object, in slot order. A non-zero
