@@ -306,6 +306,34 @@ DAXMAP_API const char *daxmap_errormsg(void);
 /* The library version as "MAJOR.MINOR.PATCH", a string constant. */
 DAXMAP_API const char *daxmap_version(void);
 
+/* Levels of the diagnostic log: each shows itself and the levels below it. */
+#define DAXMAP_LOG_NONE 0
+#define DAXMAP_LOG_ERROR 1   /* a failure the library cannot report to a caller (in a fault) */
+#define DAXMAP_LOG_WARNING 2 /* something the user should know and can fix; the default */
+#define DAXMAP_LOG_NOTICE 3  /* recovery at open, and the like */
+#define DAXMAP_LOG_DEBUG 4   /* also every daxmap_errormsg() message */
+
+/*
+ * Sends the library's diagnostics to fn(level, msg, arg) instead of stderr
+ * or $DAXMAP_LOG_FILE; fn NULL sends them back there. msg is one line,
+ * without the "libdaxmap[PID] LEVEL: " prefix and without a newline, valid
+ * during the call only. fn is called from any library thread, also fault
+ * handlers, and from several at once, with library locks held: it must
+ * return soon and must not call the library (a message it would cause is
+ * dropped). When this returns, the previous function is no longer running
+ * and will not be called again, so its arg may be freed. Errors: -ENOMEM,
+ * -EDEADLK (called from fn).
+ */
+DAXMAP_API int daxmap_set_log_func(void (*fn)(int level, const char *msg, void *arg), void *arg);
+
+/*
+ * Sets the log level: messages of this level and below are logged
+ * (DAXMAP_LOG_WARNING by default, or $DAXMAP_LOG_LEVEL: "none", "error",
+ * "warning" or "warn", "notice", "debug" in any case, or 0 to 4; this call
+ * overrides it). Returns the previous level. Errors: -EINVAL (not 0 to 4).
+ */
+DAXMAP_API int daxmap_set_log_level(int level);
+
 /* A byte range of a pool file. */
 struct daxmap_region {
 	uint64_t off;

@@ -30,10 +30,10 @@ static int uffd_open_fd(int *user_mode_only)
 	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
 	if (fd >= 0) {
 		*user_mode_only = 1;
-		LOG(OUT_WARN, "userfaultfd handles user-mode faults only: a system call that "
-			      "reads into an untouched mapped page fails with EFAULT (run as root, "
-			      "give access to /dev/userfaultfd, or set "
-			      "vm.unprivileged_userfaultfd=1)");
+		LOG_ONCE(OUT_WARN, "userfaultfd handles user-mode faults only: a system call that "
+				   "reads into an untouched mapped page fails with EFAULT (run as "
+				   "root, give access to /dev/userfaultfd, or set "
+				   "vm.unprivileged_userfaultfd=1)");
 		return fd;
 	}
 	return -errno;

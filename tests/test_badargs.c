@@ -151,6 +151,9 @@ static const struct badcase cases[] = {
 	X(-EINVAL, daxmap_pool_stat_sized(fx.pool, &st, 0))                                        \
 	X(-EINVAL, daxmap_pool_stat_sized(fx.pool, &st, 415))                                      \
 	X(-EINVAL, daxmap_pool_stat_sized(NULL, &st, sizeof(st)))                                  \
+	/* the log level */                                                                        \
+	X(-EINVAL, daxmap_set_log_level(-1))                                                       \
+	X(-EINVAL, daxmap_set_log_level(5))                                                        \
 	X(-EINVAL, daxmap_pool_list(NULL, cb_count, &list_ok))                                     \
 	X(-EINVAL, daxmap_pool_list(fx.pool, NULL, NULL))                                          \
 	/* object open and unlink */                                                               \
