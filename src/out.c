@@ -160,6 +160,26 @@ int daxmap_set_log_level(int level)
 	return atomic_exchange(&log_level, level);
 }
 
+const char *out_size(char buf[OUT_SIZE_MAX], uint64_t bytes)
+{
+	static const char units[][4] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	unsigned u = 0;
+
+	if (bytes < 1024) {
+		snprintf(buf, OUT_SIZE_MAX, "%llu bytes", (unsigned long long)bytes);
+		return buf;
+	}
+	while (u < 5 && bytes >> (10 * (u + 2)))
+		u++;
+	if (bytes & ((UINT64_C(1) << (10 * (u + 1))) - 1))
+		snprintf(buf, OUT_SIZE_MAX, "%llu bytes (%.1f %s)", (unsigned long long)bytes,
+			 (double)bytes / (double)(UINT64_C(1) << (10 * (u + 1))), units[u]);
+	else
+		snprintf(buf, OUT_SIZE_MAX, "%llu bytes (%llu %s)", (unsigned long long)bytes,
+			 (unsigned long long)(bytes >> (10 * (u + 1))), units[u]);
+	return buf;
+}
+
 int out_err(int code, const char *fmt, ...)
 {
 	va_list ap;

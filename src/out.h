@@ -18,12 +18,18 @@
 #define DAXMAP_OUT_H
 
 #include <errno.h>
+#include <stdint.h>
 
 enum out_level { OUT_ERROR = 1, OUT_WARN = 2, OUT_NOTICE = 3, OUT_DEBUG = 4 };
 
 int out_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void out_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int out_level(void);
+
+/* Room for out_size()'s text. */
+#define OUT_SIZE_MAX 80
+/* "6291456 bytes (6 MiB)", "3146000 bytes (3.0 MiB)", "512 bytes": for messages. */
+const char *out_size(char buf[OUT_SIZE_MAX], uint64_t bytes);
 
 #define ERR(code, ...) out_err((code), __VA_ARGS__)
 #define LOG(level, ...)                                                                            \
