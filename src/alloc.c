@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Extent allocator: free-space bitmaps, goal-directed placement, the zeroer thread. */
 #define _GNU_SOURCE
 #include "alloc.h"

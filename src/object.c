@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The object table, in-memory objects, sizes, extent maps and their metadata changes. */
 #define _GNU_SOURCE
 #include "object.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Error messages (thread-local, for daxmap_errormsg) and the diagnostic log. */
 #define _GNU_SOURCE
 #include "out.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The pool handle: create, open (assembly of the modules, recovery), close,
  * fork, and the public calls that take the handle (stat, list, object open

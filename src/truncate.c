@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The range operations on an object: truncate (shrink, grow), punch hole,
  * zero range and allocate. Each sequences, for its whole duration:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* userfaultfd: open, negotiate, register (uffd.h). */
 #define _GNU_SOURCE
 #include "uffd.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * daxmap: the command-line tool for libdaxmap pools (doc/daxmap.1).
  *
