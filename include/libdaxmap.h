@@ -17,6 +17,12 @@
  * application's own handler (si_code BUS_ADRERR, si_addr the faulting
  * address).
  *
+ * Compatibility: a struct the library fills or reads keeps its layout.
+ * struct daxmap_pool_stat may grow, at its end only (daxmap_pool_stat()
+ * passes its size); struct daxmap_pool_opts and struct daxmap_pool_info
+ * keep their size and may give their reserved fields a meaning (zero means
+ * what it means today). struct daxmap_region does not change.
+ *
  * This header is self-contained and may be included before any other.
  */
 #ifndef LIBDAXMAP_H
@@ -74,11 +80,11 @@ struct daxmap_pool_opts {
 	                           returns, so first touches do not pay the kernel's
 	                           lazy page allocation */
 	int warm;               /* free space kept warm (its pages instantiated) by a
-	                           background thread, ahead of where allocations head,
-	                           from create or open on: DAXMAP_WARM_ALL, DAXMAP_WARM_OFF,
-	                           or a window in MiB; 0: the whole pool on tmpfs,
-	                           nothing on pmem (no page cache to warm), a 1024 MiB
-	                           window elsewhere */
+	                           background thread ahead of where allocations head,
+	                           from create or open on: DAXMAP_WARM_ALL, DAXMAP_WARM_OFF
+	                           or a window of that many MiB. 0 means the whole pool
+	                           on tmpfs, nothing on pmem (no page cache to warm) and
+	                           a 1024 MiB window elsewhere */
 	int reserved_[6];       /* must be zero */
 };
 
@@ -166,8 +172,20 @@ struct daxmap_pool_stat {
 	                              instantiated inside the fault) */
 };
 
-/* Fills *st. Errors: -EINVAL. */
-DAXMAP_API int daxmap_pool_stat(daxmap_pool *pool, struct daxmap_pool_stat *st);
+/*
+ * Fills the first st_size bytes of *st with the pool's figures; nothing
+ * past them is written. struct daxmap_pool_stat grows at its end in later
+ * versions, never changing a field: a program built with an older header
+ * passes its smaller size and gets the fields it knows; one built with a
+ * newer header than the library's gets 0 in the fields the library does not
+ * know. Call it as daxmap_pool_stat(pool, &st), which passes the size of
+ * the struct the program was compiled with. Errors: -EINVAL (NULL, pool
+ * inherited across fork, st_size smaller than the struct of libdaxmap 0.1).
+ */
+DAXMAP_API int daxmap_pool_stat_sized(daxmap_pool *pool, struct daxmap_pool_stat *st,
+				      size_t st_size);
+#define daxmap_pool_stat(pool, st)                                                                 \
+	daxmap_pool_stat_sized((pool), (st), sizeof(struct daxmap_pool_stat))
 
 /*
  * Calls cb(name, size, arg) for every live object, in slot order. A non-zero
@@ -312,6 +330,34 @@ DAXMAP_API const char *daxmap_errormsg(void);
 
 /* The library version as "MAJOR.MINOR.PATCH", a string constant. */
 DAXMAP_API const char *daxmap_version(void);
+
+/* Levels of the diagnostic log: each shows itself and the levels below it. */
+#define DAXMAP_LOG_NONE 0
+#define DAXMAP_LOG_ERROR 1   /* a failure the library cannot report to a caller (in a fault) */
+#define DAXMAP_LOG_WARNING 2 /* something the user should know and can fix; the default */
+#define DAXMAP_LOG_NOTICE 3  /* recovery at open, and the like */
+#define DAXMAP_LOG_DEBUG 4   /* also every daxmap_errormsg() message */
+
+/*
+ * Sends the library's diagnostics to fn(level, msg, arg) instead of stderr
+ * or $DAXMAP_LOG_FILE; fn NULL sends them back there. msg is one line,
+ * without the "libdaxmap[PID] LEVEL: " prefix and without a newline, valid
+ * during the call only. fn is called from any library thread, also fault
+ * handlers, and from several at once, with library locks held: it must
+ * return soon and must not call the library (a message it would cause is
+ * dropped). When this returns, the previous function is no longer running
+ * and will not be called again, so its arg may be freed. Errors: -ENOMEM,
+ * -EDEADLK (called from fn).
+ */
+DAXMAP_API int daxmap_set_log_func(void (*fn)(int level, const char *msg, void *arg), void *arg);
+
+/*
+ * Sets the log level: messages of this level and below are logged
+ * (DAXMAP_LOG_WARNING by default, or $DAXMAP_LOG_LEVEL: "none", "error",
+ * "warning" or "warn", "notice", "debug" in any case, or 0 to 4; this call
+ * overrides it). Returns the previous level. Errors: -EINVAL (not 0 to 4).
+ */
+DAXMAP_API int daxmap_set_log_level(int level);
 
 /* A byte range of a pool file. */
 struct daxmap_region {

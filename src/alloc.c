@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Extent allocator: free-space bitmaps, goal-directed placement, and the
  * zeroer thread, which clears freed extents and keeps free ones warm.
@@ -271,9 +272,11 @@ int alloc_extent(struct alloc *a, uint64_t entry, const uint64_t hints[ALLOC_HIN
 
 	if (ret < 0)
 		return ERR(ret, "allocation of an extent in pool %s failed (injected)", md->path);
-	if (i >= md->nextents)
-		return ERR(-ENOSPC, "pool %s is full: no free extent of %llu bytes", md->path,
-			   (unsigned long long)md->extent_size);
+	if (i >= md->nextents) {
+		char sz[OUT_SIZE_MAX];
+		return ERR(-ENOSPC, "pool %s is full: no free extent of %s", md->path,
+			   out_size(sz, md->extent_size));
+	}
 	if (dirty) {
 		/* No zeroed extent was left. The extent is ours (out of both
 		 * bitmaps); its entry still says dirty, so a crash now leaves

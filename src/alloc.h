@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Extent allocator: free space, goal-directed placement, clearing, warmth.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The read-only integrity checker: daxmap_pool_check(). It reads the pool
  * file with pread(2) (no mapping, no userfaultfd, nothing written) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The pool's statistics counters (daxmap_pool_stat): relaxed atomics that
  * the modules that count are handed a pointer to. A leaf: no locks, no calls.

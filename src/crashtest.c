@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Crash emulation hook: reports every persistence point (see crashtest.h). */
 #define _GNU_SOURCE
 #include "crashtest.h"

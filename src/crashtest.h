@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Crash emulation (builds with DAXMAP_CRASHTEST only; see doc/DESIGN.md,
  * "Crash consistency: how it is tested").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Object extent index -> pool extent index: linear probing, backward-shift deletion. */
 #include "extmap.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * In-memory extent map of one object: object extent index -> pool extent
  * index, an open-addressing hash table. Built from the persistent extent

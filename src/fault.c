@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The fault path. Handler threads read fault messages from the pool's
  * userfaultfd; each message is resolved as follows (doc/DESIGN.md has the

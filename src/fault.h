@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The fault path: the handler threads that read the pool's userfaultfd and
  * the resolution of one fault, top to bottom (see doc/DESIGN.md, "one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Fault injection points (test builds only: see inject.h). The state is a
  * pair of atomic counters per point, process-wide; a hit takes one from

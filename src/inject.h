@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Fault injection, for test builds only (CMake option DAXMAP_INJECT, on for
  * Debug builds). Each named point sits at one step of fault resolution;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Read-only inspection of a pool file: daxmap_pool_inspect(), what `daxmap
  * info`, `ls` and `stat` show. Like the checker it reads with pread(2) (no

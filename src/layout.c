@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The pool format's checksums, geometry and validators (layout.h). Nothing
  * here touches a file: open and the read-only checker hand in what they read.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * On-media layout of a pool file. All integers are little-endian (the
  * library runs on x86-64 and other little-endian Linux targets only).

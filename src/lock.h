@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Lock types of libdaxmap: thin wrappers over pthread mutexes and rwlocks
  * that carry clang thread-safety annotations, so that the compiler checks

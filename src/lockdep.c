@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Run-time lock validator (lockdep.h; doc/LOCKING.md, "Run-time validation").
  *

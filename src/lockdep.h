@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Run-time lock validator, in the manner of the kernel's lockdep
  * (doc/LOCKING.md, "Run-time validation"). Compiled in when DAXMAP_LOCKDEP

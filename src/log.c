@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The intent log: record, clear, replay (see log.h). */
 #define _GNU_SOURCE
 #include "log.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The intent log: operations that change several metadata words (shrink,
  * punch hole, zero range) record what they are about to do, durably,

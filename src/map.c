@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Mappings: reservation, registration, the registry, persist, fork.
  *

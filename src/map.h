@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Mappings: address-space reservation, registration with the pool's
  * userfaultfd, the process-wide registry of live mappings, mapping pool

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The mapped pool file: header validation at map time, persist, zeroing (media.h). */
 #define _GNU_SOURCE
 #include "media.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The pool's media: the pool file, mapped whole with libpmem, its geometry
  * (from the validated header) and the persistence primitives every module

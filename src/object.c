@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* The object table, in-memory objects, sizes, extent maps and their metadata changes. */
 #define _GNU_SOURCE
 #include "object.h"
@@ -327,7 +328,7 @@ static int object_create_locked(struct objtab *tab, const char *name, size_t len
 	s->checksum = layout_slot_checksum(s);
 	media_persist(md, s, sizeof(*s));
 	if (!(obj = object_new(tab, i)))
-		return ERR(-ENOMEM, "out of memory creating object %s", name);
+		return ERR(-ENOMEM, "out of memory creating object \"%s\"", name);
 	slot_set_state(md, i, SLOT_LIVE);
 	tab->objs[i] = obj;
 	tab->live++;
@@ -353,9 +354,9 @@ int object_open(struct objtab *tab, struct daxmap_obj **objp, const char *name, 
 	mutex_lock(&tab->lock);
 	obj = object_find_locked(tab, name, len);
 	if (obj && (flags & DAXMAP_EXCL))
-		ret = ERR(-EEXIST, "object %s exists", name);
+		ret = ERR(-EEXIST, "object \"%s\" exists", name);
 	else if (!obj && !(flags & DAXMAP_CREATE))
-		ret = ERR(-ENOENT, "no object %s in pool %s", name, tab->md->path);
+		ret = ERR(-ENOENT, "no object \"%s\" in pool %s", name, tab->md->path);
 	else if (!obj)
 		ret = object_create_locked(tab, name, len, &obj);
 	if (ret == 0) {
@@ -402,9 +403,9 @@ int object_unlink(struct objtab *tab, const char *name)
 	mutex_lock(&tab->lock);
 	obj = object_find_locked(tab, name, len);
 	if (!obj) {
-		ret = ERR(-ENOENT, "no object %s in pool %s", name, tab->md->path);
+		ret = ERR(-ENOENT, "no object \"%s\" in pool %s", name, tab->md->path);
 	} else if (obj->opens || obj->maps) {
-		ret = ERR(-EBUSY, "object %s has %u open handles and %u mappings", name,
+		ret = ERR(-EBUSY, "object \"%s\" has %u open handles and %u mappings", name,
 			  obj->opens, obj->maps);
 	} else {
 		tab->live--;

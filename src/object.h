@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Objects: the object table (slots in the pool), the in-memory object that
  * all handles and mappings of one object share, its size and extent map,

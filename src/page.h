@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The system page size and rounding to it: the one place that asks for it
  * (sysconf is cached: fault handlers ask on every fault).

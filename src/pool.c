@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The pool handle: create, open (assembly of the modules, recovery), close,
  * fork, and the public calls that take the handle (stat, list, object open
@@ -402,7 +403,8 @@ int daxmap_pool_close(daxmap_pool *pool)
 	return 0;
 }
 
-int daxmap_pool_stat(daxmap_pool *pool, struct daxmap_pool_stat *st)
+/* The whole of this library's struct daxmap_pool_stat; the caller's may be smaller. */
+static int pool_stat_fill(daxmap_pool *pool, struct daxmap_pool_stat *st)
 {
 	const struct pool_media *md;
 	struct pool_counters *c;
@@ -411,8 +413,6 @@ int daxmap_pool_stat(daxmap_pool *pool, struct daxmap_pool_stat *st)
 
 	if ((ret = pool_usable(pool)) < 0)
 		return ret;
-	if (!st)
-		return ERR(-EINVAL, "stat is NULL");
 	memset(st, 0, sizeof(*st));
 	md = &pool->media;
 	c = &pool->counters;
@@ -446,6 +446,38 @@ int daxmap_pool_stat(daxmap_pool *pool, struct daxmap_pool_stat *st)
 	st->bytes_warmed = atomic_load(&c->bytes_warmed);
 	st->extents_warm = atomic_load(&c->extents_warm);
 	st->extents_cold = atomic_load(&c->extents_cold);
+	return 0;
+}
+
+/*
+ * The struct of libdaxmap 0.1, the smallest a caller may have: the struct
+ * grows at its end only, so these bytes keep their layout for good.
+ */
+#define POOL_STAT_SIZE_0_1                                                                         \
+	(offsetof(struct daxmap_pool_stat, latency_ns_log2) +                                      \
+	 sizeof(((struct daxmap_pool_stat *)0)->latency_ns_log2))
+_Static_assert(POOL_STAT_SIZE_0_1 == 416, "the fields of libdaxmap 0.1's daxmap_pool_stat moved");
+
+/*
+ * A program built with an older header passes its smaller size and gets
+ * that prefix; one built with a newer header than this library gets zeros
+ * for the fields this library does not know.
+ */
+int daxmap_pool_stat_sized(daxmap_pool *pool, struct daxmap_pool_stat *st, size_t st_size)
+{
+	struct daxmap_pool_stat all;
+	int ret;
+
+	if (!st)
+		return ERR(-EINVAL, "stat is NULL");
+	if (st_size < POOL_STAT_SIZE_0_1)
+		return ERR(-EINVAL, "stat size %zu is smaller than the %zu bytes of the first "
+				    "struct daxmap_pool_stat", st_size, (size_t)POOL_STAT_SIZE_0_1);
+	if ((ret = pool_stat_fill(pool, &all)) < 0)
+		return ret;
+	memcpy(st, &all, st_size < sizeof(all) ? st_size : sizeof(all));
+	if (st_size > sizeof(all))
+		memset((char *)st + sizeof(all), 0, st_size - sizeof(all));
 	return 0;
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The pool handle: one instance of each module's state, assembled by
  * pool.c. Each module owns its struct (declared in its own header) and is

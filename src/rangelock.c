@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Interval reader/writer lock: FIFO among overlapping ranges, parking for non-waiters. */
 #include "rangelock.h"
 

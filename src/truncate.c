@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The range operations on an object: truncate (shrink, grow), punch hole,
  * zero range and allocate. Each sequences, for its whole duration:
@@ -251,6 +252,20 @@ int daxmap_obj_allocate(daxmap_obj *obj, uint64_t off, uint64_t len)
 	/* like fallocate(2) mode 0: the size grows only when all succeeded */
 	if (ret == 0 && grows && end > atomic_load(&obj->size))
 		object_grow_locked(obj, atomic_load(&obj->size), end);
+	if (ret == -ENOSPC) {
+		/* what stays allocated: the extents from off up to the first hole */
+		const struct obj_slot *slot = &obj->md->slots[obj->slot];
+		uint64_t e = off >> obj->md->extent_shift, upto;
+		char got[OUT_SIZE_MAX], want[OUT_SIZE_MAX];
+
+		while ((e << obj->md->extent_shift) < end && object_extent_get(obj, e) != EXTMAP_NONE)
+			e++;
+		upto = e << obj->md->extent_shift > off ? e << obj->md->extent_shift : off;
+		ret = ERR(-ENOSPC, "object \"%.*s\": allocate of %s at offset %llu: pool %s is "
+				   "full; %s of it are allocated and stay so (the size is unchanged)",
+			  (int)slot->name_len, slot->name, out_size(want, len),
+			  (unsigned long long)off, obj->md->path, out_size(got, upto - off));
+	}
 	object_unlock_range(obj, &re);
 	map_rdunlock();
 	return ret;

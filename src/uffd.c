@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* userfaultfd: open, negotiate, register (uffd.h). */
 #define _GNU_SOURCE
 #include "uffd.h"
@@ -30,10 +31,10 @@ static int uffd_open_fd(int *user_mode_only)
 	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
 	if (fd >= 0) {
 		*user_mode_only = 1;
-		LOG(OUT_WARN, "userfaultfd handles user-mode faults only: a system call that "
-			      "reads into an untouched mapped page fails with EFAULT (run as root, "
-			      "give access to /dev/userfaultfd, or set "
-			      "vm.unprivileged_userfaultfd=1)");
+		LOG_ONCE(OUT_WARN, "userfaultfd handles user-mode faults only: a system call that "
+				   "reads into an untouched mapped page fails with EFAULT (run as "
+				   "root, give access to /dev/userfaultfd, or set "
+				   "vm.unprivileged_userfaultfd=1)");
 		return fd;
 	}
 	return -errno;
@@ -66,8 +67,8 @@ int uffd_open(struct pool_uffd *u)
 	}
 	u->features = api.features;
 	if (!(u->features & UFFD_FEATURE_POISON))
-		LOG(OUT_WARN, "kernel has no UFFDIO_POISON (Linux 6.6+): SIGBUS for faults past "
-			      "EOF is sent as a queued signal (si_code SI_QUEUE)");
+		LOG_ONCE(OUT_WARN, "kernel has no UFFDIO_POISON (Linux 6.6+): SIGBUS for faults "
+				   "past EOF is sent as a queued signal (si_code SI_QUEUE)");
 	return 0;
 }
 

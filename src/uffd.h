@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The pool's userfaultfd, as the kernel interface: opening it (with the
  * fall-backs), negotiating features, registering ranges. Reading messages

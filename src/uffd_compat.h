@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * userfaultfd names newer than Debian 12's linux-libc-dev (6.1). The running
  * kernel may have them; support is detected at run time from UFFDIO_API's

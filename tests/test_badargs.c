@@ -148,6 +148,12 @@ static const struct badcase cases[] = {
 	/* pool stat and list */                                                                   \
 	X(-EINVAL, daxmap_pool_stat(NULL, &st))                                                    \
 	X(-EINVAL, daxmap_pool_stat(fx.pool, NULL))                                                \
+	X(-EINVAL, daxmap_pool_stat_sized(fx.pool, &st, 0))                                        \
+	X(-EINVAL, daxmap_pool_stat_sized(fx.pool, &st, 415))                                      \
+	X(-EINVAL, daxmap_pool_stat_sized(NULL, &st, sizeof(st)))                                  \
+	/* the log level */                                                                        \
+	X(-EINVAL, daxmap_set_log_level(-1))                                                       \
+	X(-EINVAL, daxmap_set_log_level(5))                                                        \
 	X(-EINVAL, daxmap_pool_list(NULL, cb_count, &list_ok))                                     \
 	X(-EINVAL, daxmap_pool_list(fx.pool, NULL, NULL))                                          \
 	/* object open and unlink */                                                               \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * daxmap_pool_inspect(): the figures and objects of a closed pool and of one
  * open in this process, stopping the walk, the errno contract, and that it

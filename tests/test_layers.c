@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The layering of src/ stays true: doc/DESIGN.md's module table gives each
  * module a layer and the modules it may use, and this test holds the code

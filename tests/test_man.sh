@@ -10,7 +10,8 @@
 #  - every libdaxmap page named in a SEE ALSO or the text (NAME(3), daxmap(1))
 #    of doc/ exists, also those doc/daxmap.1 names;
 #  - every macro of the header is in doc/libdaxmap.3, every field of
-#    struct daxmap_pool_stat and struct daxmap_pool_opts on its page;
+#    struct daxmap_pool_stat, daxmap_pool_opts, daxmap_pool_info and
+#    daxmap_region on its page;
 #  - the C program of every EXAMPLES section compiles without warnings.
 # usage: test_man.sh SOURCE_DIR [CC]
 set -eu
@@ -106,19 +107,33 @@ for m in $(sed -n 's/^#define \([A-Z][A-Z0-9_]*\).*/\1/p' "$hdr"); do
 done
 
 # every field of a struct of the header is a ".I field" paragraph of its page
+# (or a word of ".IR a ", " b" for fields declared together, "int a, b;")
 fields() {
 	awk -v s="struct $1 {" '
 		index($0, s) == 1 { on = 1; next }
 		on && /^};/ { on = 0 }
-		on' "$hdr" | sed 's|/\*.*||' | sed -n 's/.*[ *]\([a-z_][a-z0-9_]*\)\(\[[A-Z_0-9]*\]\)*;.*/\1/p'
+		on {
+			sub(/\/\*.*/, "")
+			if (!sub(/;.*/, ""))
+				next
+			gsub(/\[[A-Za-z_0-9]*\]/, "")
+			n = split($0, decl, ",")
+			sub(/.*[ *]/, "", decl[1]) # the type goes
+			for (i = 1; i <= n; i++) {
+				gsub(/[ \t*]/, "", decl[i])
+				print decl[i]
+			}
+		}' "$hdr"
 }
-for pair in daxmap_pool_stat:daxmap_pool_stat daxmap_pool_opts:daxmap_pool_opts_init; do
+for pair in daxmap_pool_stat:daxmap_pool_stat daxmap_pool_opts:daxmap_pool_opts_init \
+	daxmap_pool_info:daxmap_pool_inspect daxmap_region:daxmap_pool_inspect; do
 	st=${pair%:*}
 	page=$man3/${pair#*:}.3
 	n=0
 	for field in $(fields "$st"); do
 		n=$((n + 1))
-		grep -qx "\\.I $field" "$page" || fail "struct $st: field $field is not on $(basename "$page")"
+		grep -Eqx -e "\\.I $field" -e "\\.IR (.* )?$field( .*)?" "$page" ||
+			fail "struct $st: field $field is not on $(basename "$page")"
 	done
 	[ "$n" -gt 0 ] || fail "struct $st: no field found in $hdr"
 done

@@ -285,6 +285,31 @@ static void test_obj_unlink_busy_and_missing(void)
 	TU_OK(daxmap_pool_close(pool));
 }
 
+/* A name with spaces reads as one name in a message: every message quotes it. */
+static void test_messages_quote_object_names(void)
+{
+	const char *path = tu_path("quote.pool");
+	daxmap_pool *pool = tu_pool_create("quote.pool", 32 * MiB);
+	daxmap_obj *obj, *o2;
+	char want[512];
+
+	CU_ASSERT(daxmap_obj_open(&obj, pool, "no such", 0) == -ENOENT);
+	snprintf(want, sizeof(want), "no object \"no such\" in pool %s (No such file or directory)",
+		 path);
+	CU_ASSERT_STRING_EQUAL(daxmap_errormsg(), want);
+	CU_ASSERT(daxmap_obj_unlink(pool, "no such") == -ENOENT);
+	CU_ASSERT_STRING_EQUAL(daxmap_errormsg(), want);
+
+	TU_OK(daxmap_obj_open(&obj, pool, "my table", DAXMAP_CREATE));
+	CU_ASSERT(daxmap_obj_open(&o2, pool, "my table", DAXMAP_CREATE | DAXMAP_EXCL) == -EEXIST);
+	CU_ASSERT_STRING_EQUAL(daxmap_errormsg(), "object \"my table\" exists (File exists)");
+	CU_ASSERT(daxmap_obj_unlink(pool, "my table") == -EBUSY);
+	CU_ASSERT_STRING_EQUAL(daxmap_errormsg(), "object \"my table\" has 1 open handles and 0 "
+						  "mappings (Device or resource busy)");
+	TU_OK(daxmap_obj_close(obj));
+	TU_OK(daxmap_pool_close(pool));
+}
+
 /*
  * Fills every extent of a pool through object A, unlinks A and returns the
  * number of extents. The pool is then nothing but A's freed extents.
@@ -721,6 +746,7 @@ int main(void)
 		{"obj_names", test_obj_names},
 		{"obj_open_without_free_slot_is_enfile", test_obj_open_without_free_slot_is_enfile},
 		{"obj_unlink_busy_and_missing", test_obj_unlink_busy_and_missing},
+		{"messages_quote_object_names", test_messages_quote_object_names},
 		{"unlink_returns_space_zeroed_in_background",
 		 test_unlink_returns_space_zeroed_in_background},
 		{"unlink_then_immediate_reuse_reads_zero", test_unlink_then_immediate_reuse_reads_zero},

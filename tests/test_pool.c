@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -969,6 +970,81 @@ static void test_pool_close_with_open_object_or_mapping_is_ebusy(void)
 	free(path);
 }
 
+/*
+ * The layout of libdaxmap 0.1's struct daxmap_pool_stat, as a program built
+ * then has it: the library may add fields at the end only.
+ */
+#define STAT_SIZE_0_1 416
+_Static_assert(offsetof(struct daxmap_pool_stat, size) == 0, "stat moved");
+_Static_assert(offsetof(struct daxmap_pool_stat, is_pmem) == 80, "stat moved");
+_Static_assert(offsetof(struct daxmap_pool_stat, user_mode_only) == 84, "stat moved");
+_Static_assert(offsetof(struct daxmap_pool_stat, faults) == 88, "stat moved");
+_Static_assert(offsetof(struct daxmap_pool_stat, bytes_zeroed_background) == 152, "stat moved");
+_Static_assert(offsetof(struct daxmap_pool_stat, latency_ns_log2) == 160, "stat moved");
+_Static_assert(sizeof(struct daxmap_pool_stat) >= STAT_SIZE_0_1, "stat shrank");
+
+/* A stat buffer of sizeof(struct daxmap_pool_stat) + 64 bytes, every byte 0xa5. */
+static unsigned char *stat_buf(void)
+{
+	unsigned char *b = malloc(sizeof(struct daxmap_pool_stat) + 64);
+	CU_ASSERT_FATAL(b != NULL);
+	memset(b, 0xa5, sizeof(struct daxmap_pool_stat) + 64);
+	return b;
+}
+
+static int all_a5(const unsigned char *b, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		if (b[i] != 0xa5)
+			return 0;
+	return 1;
+}
+
+static void test_stat_fills_only_the_size_the_caller_has(void)
+{
+	daxmap_pool *pool = tu_pool_create("statsize.pool", 32 * MiB);
+	const size_t full = sizeof(struct daxmap_pool_stat);
+	struct daxmap_pool_stat ref, got;
+	unsigned char *b = stat_buf();
+	daxmap_obj *obj;
+
+	TU_OK(daxmap_obj_open(&obj, pool, "o", DAXMAP_CREATE));
+	TU_OK(daxmap_obj_allocate(obj, 0, 4 * MiB));
+	TU_OK(daxmap_pool_stat(pool, &ref));
+	CU_ASSERT(ref.used == 4 * MiB && ref.objects == 1 && ref.extents_allocated == 2);
+
+	/* a program built with libdaxmap 0.1: its 416 bytes, not one more */
+	TU_OK(daxmap_pool_stat_sized(pool, (struct daxmap_pool_stat *)b, STAT_SIZE_0_1));
+	memcpy(&got, b, STAT_SIZE_0_1);
+	CU_ASSERT(got.size == ref.size && got.data_size == ref.data_size);
+	CU_ASSERT(got.extent_size == ref.extent_size && got.max_objects == ref.max_objects);
+	CU_ASSERT(got.used == ref.used && got.objects == ref.objects);
+	CU_ASSERT(got.extents_allocated == ref.extents_allocated);
+	CU_ASSERT(memcmp(got.latency_ns_log2, ref.latency_ns_log2, sizeof(ref.latency_ns_log2)) == 0);
+	CU_ASSERT(all_a5(b, STAT_SIZE_0_1, full + 64));
+
+	/* a program built with a newer header: the fields this library lacks read 0 */
+	memset(b, 0xa5, full + 64);
+	TU_OK(daxmap_pool_stat_sized(pool, (struct daxmap_pool_stat *)b, full + 32));
+	memcpy(&got, b, full);
+	CU_ASSERT(got.size == ref.size && got.used == ref.used);
+	for (size_t i = full; i < full + 32; i++)
+		CU_ASSERT(b[i] == 0);
+	CU_ASSERT(all_a5(b, full + 32, full + 64));
+
+	/* smaller than the first struct: refused, nothing written */
+	memset(b, 0xa5, full + 64);
+	CU_ASSERT(daxmap_pool_stat_sized(pool, (void *)b, STAT_SIZE_0_1 - 1) == -EINVAL);
+	CU_ASSERT(strstr(daxmap_errormsg(), "stat size 415 is smaller than the 416 bytes") != NULL);
+	CU_ASSERT(daxmap_pool_stat_sized(pool, (struct daxmap_pool_stat *)b, 0) == -EINVAL);
+	CU_ASSERT(daxmap_pool_stat_sized(pool, NULL, full) == -EINVAL);
+	CU_ASSERT(all_a5(b, 0, full + 64));
+
+	free(b);
+	TU_OK(daxmap_obj_close(obj));
+	TU_OK(daxmap_pool_close(pool));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "--try-open") == 0)
@@ -997,6 +1073,7 @@ int main(int argc, char **argv)
 		{"pool_list_reports_names_and_sizes", test_pool_list_reports_names_and_sizes},
 		{"pool_close_with_open_object_or_mapping_is_ebusy",
 		 test_pool_close_with_open_object_or_mapping_is_ebusy},
+		{"stat_fills_only_the_size_the_caller_has", test_stat_fills_only_the_size_the_caller_has},
 		{NULL, NULL},
 	};
 	return tu_run("pool", tests);

@@ -3,7 +3,8 @@
  * SQLite through the daxmap VFS (examples/sqlite-vfs): the workload in
  * DELETE and WAL modes, with and without memory-mapped I/O, close and
  * reopen; locks between connections; xFetch pointing into the pool; a full
- * pool giving SQLITE_FULL; missing and busy pools giving SQLITE_CANTOPEN; the
+ * pool giving SQLITE_FULL; missing and busy pools giving SQLITE_CANTOPEN, the
+ * reason in the SQLite log, xGetLastError and sqlite3_system_errno; the
  * stock sqlite3 shell loading the extension, and running under LD_PRELOAD.
  */
 #define _GNU_SOURCE
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char uri[1024];
@@ -343,6 +345,101 @@ static void test_no_pool_is_cantopen(void)
 	CU_ASSERT(!pool_has("ro.pool", "missing.db", NULL));
 }
 
+/* The last line of the SQLite log (SQLITE_CONFIG_LOG, set in main) and its code. */
+static char last_log[1024];
+static int last_log_code;
+
+static void log_to_last(void *arg, int code, const char *msg)
+{
+	(void)arg;
+	last_log_code = code;
+	snprintf(last_log, sizeof(last_log), "%s", msg);
+}
+
+/*
+ * Opens `name` (a URI when it starts with "file:") on the daxmap VFS,
+ * read-write and created unless ro, which must fail with SQLITE_CANTOPEN:
+ * SQLite's message is the generic one, and the reason, which must contain
+ * `why`, is in the log and in xGetLastError; sqlite3_system_errno() gives
+ * `err`.
+ */
+static void open_fails_saying(const char *name, int ro, const char *why, int err)
+{
+	sqlite3_vfs *vfs = sqlite3_vfs_find("daxmap");
+	char reason[512];
+	sqlite3 *db = NULL;
+
+	last_log[0] = 0;
+	int flags = ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+
+	CU_ASSERT(sqlite3_open_v2(name, &db, flags | SQLITE_OPEN_URI, "daxmap") == SQLITE_CANTOPEN);
+	CU_ASSERT_STRING_EQUAL(sqlite3_errmsg(db), "unable to open database file");
+	if (!strstr(last_log, why))
+		fprintf(stderr, "\n%s: the log says \"%s\", not \"%s\"\n", name, last_log, why);
+	CU_ASSERT(strncmp(last_log, "daxmap: ", 8) == 0 && strstr(last_log, why) != NULL);
+	CU_ASSERT(last_log_code == SQLITE_CANTOPEN);
+	CU_ASSERT(vfs->xGetLastError(vfs, sizeof(reason), reason) == err);
+	CU_ASSERT(strcmp(reason, last_log + 8) == 0);
+	CU_ASSERT(sqlite3_system_errno(db) == err);
+	sqlite3_close(db);
+}
+
+static void test_open_failures_say_why(void)
+{
+	char name[600];
+	int ready[2], hold[2];
+	pid_t pid;
+
+	/* no pool named anywhere */
+	unsetenv("DAXMAP_POOL");
+	open_fails_saying("x.db", 0, "no pool: DAXMAP_POOL is not set and the URI names none", 0);
+	/* a bad size for the pool to create */
+	setenv("DAXMAP_POOL", tu_path("why.pool"), 1);
+	setenv("DAXMAP_POOL_SIZE", "12Q", 1);
+	open_fails_saying("x.db", 0, "DAXMAP_POOL_SIZE=12Q is not a size", EINVAL);
+	unsetenv("DAXMAP_POOL_SIZE");
+	unsetenv("DAXMAP_POOL");
+	snprintf(name, sizeof(name), "file:x.db?pool=%s&pool_size=lots", tu_path("why.pool"));
+	open_fails_saying(name, 0, "pool_size=lots is not a size", EINVAL);
+	/* too small for a pool: the library's reason */
+	snprintf(name, sizeof(name), "file:x.db?pool=%s&pool_size=1M", tu_path("why.pool"));
+	open_fails_saying(name, 0, "pool size 1048576", EINVAL);
+
+	/* a read-only open of a database that is not there: the library's reason */
+	CU_ASSERT(sqlite3_close(db_open("other.db", "why-ro.pool", "pool_size=16M")) == SQLITE_OK);
+	snprintf(name, sizeof(name), "file:missing.db?pool=%s", tu_path("why-ro.pool"));
+	open_fails_saying(name, 1, "object \"missing.db\": no object \"missing.db\" in pool", ENOENT);
+
+	/* the pool is open in another process */
+	CU_ASSERT_FATAL(pipe(ready) == 0 && pipe(hold) == 0);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		daxmap_pool *pool;
+		char c;
+		close(ready[0]);
+		close(hold[1]); /* the parent's close of it is the end of the hold */
+		if (daxmap_pool_create(&pool, tu_path("busy-why.pool"), 16 << 20, 0600) < 0)
+			_exit(1);
+		if (write(ready[1], "r", 1) != 1 || read(hold[0], &c, 1) < 0)
+			_exit(2);
+		_exit(daxmap_pool_close(pool) < 0 ? 3 : 0);
+	}
+	close(ready[1]);
+	close(hold[0]);
+	char c;
+	CU_ASSERT_FATAL(read(ready[0], &c, 1) == 1);
+	snprintf(name, sizeof(name), "file:x.db?pool=%s", tu_path("busy-why.pool"));
+	open_fails_saying(name, 0, "is busy: open in another process", EBUSY);
+	close(hold[1]); /* the holder closes its pool and exits */
+	int status;
+	CU_ASSERT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(ready[0]);
+	/* and once it is gone the database opens */
+	sqlite3 *db = db_open("x.db", "busy-why.pool", NULL);
+	CU_ASSERT(sqlite3_close(db) == SQLITE_OK);
+}
+
 /* Runs a shell command, returns its exit status; output (stdout+stderr) in out. */
 static int run(const char *cmd, char *out, size_t len)
 {
@@ -419,14 +516,25 @@ static void test_shell_loads_extension(void)
 	sqlite3 *db = db_open("shell.db", "shell.pool", NULL);
 	CU_ASSERT(query_int(db, "SELECT sum(v) FROM kv") == 500555);
 
-	/* a second process meets a pool this one holds: it cannot open it */
-	snprintf(cmd, sizeof(cmd), "%s -batch -cmd '.load %s' -cmd '.open file:shell.db?vfs=daxmap&pool=%s' "
-		 "'SELECT 1' 2>&1", SQLITE3_SHELL, DAXMAP_SQLITE_EXT, tu_path("shell.pool"));
+	/* a second process meets a pool this one holds: it cannot open it, and
+	 * with the shell's log on (README) it says why */
+	snprintf(cmd, sizeof(cmd), "%s -batch -cmd '.log stderr' -cmd '.load %s' "
+		 "-cmd '.open file:shell.db?vfs=daxmap&pool=%s' </dev/null 2>&1", SQLITE3_SHELL,
+		 DAXMAP_SQLITE_EXT, tu_path("shell.pool"));
 	run(cmd, out, sizeof(out));
-	if (!strstr(out, "unable to open database"))
+	if (!strstr(out, "unable to open database") || !strstr(out, "open in another process"))
 		fprintf(stderr, "shell said: %s\n", out);
 	CU_ASSERT(strstr(out, "unable to open database") != NULL);
+	CU_ASSERT(strstr(out, "daxmap: pool ") != NULL);
+	CU_ASSERT(strstr(out, "is busy: open in another process") != NULL);
 	CU_ASSERT(sqlite3_close(db) == SQLITE_OK);
+
+	/* a URI on the command line is opened before any -cmd runs: the VFS is
+	 * not there yet (README: .open it after the .load) */
+	snprintf(cmd, sizeof(cmd), "%s -batch -cmd '.load %s' 'file:shell.db?vfs=daxmap&pool=%s' "
+		 "</dev/null 2>&1", SQLITE3_SHELL, DAXMAP_SQLITE_EXT, tu_path("shell.pool"));
+	run(cmd, out, sizeof(out));
+	CU_ASSERT(strstr(out, "no such vfs: daxmap") != NULL);
 }
 
 /* LD_PRELOAD puts the unmodified shell on the VFS; DAXMAP_POOL names the pool, created on first use. */
@@ -469,10 +577,13 @@ int main(void)
 		{ "full_pool_delete", test_full_pool_delete },
 		{ "full_pool_wal", test_full_pool_wal },
 		{ "no_pool_is_cantopen", test_no_pool_is_cantopen },
+		{ "open_failures_say_why", test_open_failures_say_why },
 		{ "shell_loads_extension", test_shell_loads_extension },
 		{ "preload_default_pool", test_preload_default_pool },
 		{ NULL, NULL },
 	};
+	/* before anything initializes SQLite */
+	sqlite3_config(SQLITE_CONFIG_LOG, log_to_last, NULL);
 	if (daxmap_vfs_register(0) != SQLITE_OK) {
 		fprintf(stderr, "cannot register the daxmap VFS\n");
 		return 1;

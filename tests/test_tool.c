@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The daxmap tool and daxkv, through the real binaries (fork + exec of
  * DAXMAP_TOOL and DAXKV_TOOL, the paths CMake passes in; daxkv's tests only

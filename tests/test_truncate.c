@@ -253,10 +253,23 @@ static void test_allocate_on_full_pool_is_enospc_and_keeps_size(void)
 
 	fix_open(&f, "allocfull.pool", 0, -1);
 	TU_OK(daxmap_pool_stat(f.pool, &st));
-	int ret = daxmap_obj_allocate(f.obj, 0, st.data_size + EXT);
+	uint64_t len = st.data_size + 1000;
+	int ret = daxmap_obj_allocate(f.obj, MiB, len);
 	CU_ASSERT_EQUAL(ret, -ENOSPC);
-	CU_ASSERT(strlen(daxmap_errormsg()) > 0);
 	CU_ASSERT_EQUAL(objsize(f.obj), 0);
+	/* the message says how much of the range stays allocated: all the
+	 * extents from the one holding the offset on, in sizes people read */
+	char want[1024];
+	snprintf(want, sizeof(want),
+		 "object \"o\": allocate of %llu bytes (%.1f MiB) at offset %llu: pool %s is full; "
+		 "%llu bytes (%llu MiB) of it are allocated and stay so (the size is unchanged) "
+		 "(No space left on device)",
+		 (unsigned long long)len, (double)len / MiB, (unsigned long long)MiB, f.path,
+		 (unsigned long long)(st.data_size - MiB), (unsigned long long)((st.data_size - MiB) / MiB));
+	if (strcmp(daxmap_errormsg(), want) != 0)
+		fprintf(stderr, "\n got: %s\nwant: %s\n", daxmap_errormsg(), want);
+	CU_ASSERT(strcmp(daxmap_errormsg(), want) == 0);
+	CU_ASSERT_EQUAL(used(f.pool), st.data_size);
 	/* freeing it all again works */
 	TU_OK(daxmap_obj_truncate(f.obj, 1));
 	TU_OK(daxmap_obj_truncate(f.obj, 0));

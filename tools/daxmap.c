@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * daxmap: the command-line tool for libdaxmap pools (doc/daxmap.1).
  *
@@ -631,8 +632,8 @@ static void progress_end(struct check_out *co)
 }
 
 /*
- * The library reports "progress: TABLE: X of Y bytes (P%)" every 8 MiB of a
- * table; shown are only the changes of P, on a terminal in one line that
+ * The library reports "progress: TABLE: X of Y bytes (P%)" at most once per
+ * whole percent of a table; shown are only the changes of P, on a terminal in one line that
  * is rewritten, elsewhere (--progress) one line each.
  */
 static void check_progress(struct check_out *co, const char *msg)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Sizes on command lines: parsing "64K", printing "64.0 KiB" (size.h). */
 #include "size.h"
 

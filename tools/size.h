@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Sizes on command lines, shared by daxmap (tools/daxmap.c) and daxkv
  * (examples/kvstore/daxkv.c): "64K" in, "64.0 KiB" out.

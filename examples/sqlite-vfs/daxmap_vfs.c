@@ -103,10 +103,15 @@ static struct dmv_pool *pools;  /* (vfs_lock) */
 static struct dmv_node *nodes;  /* (vfs_lock) */
 static sqlite3_vfs *under;      /* the "unix" VFS: temp files and OS services */
 static __thread char last_error[512];
+static __thread int last_errno; /* of last_error's failure, 0 when it was no OS error */
 
 static const sqlite3_io_methods dmv_io;
 
-/* Records why an operation failed, for xGetLastError and the SQLite log. */
+/*
+ * Records why an operation failed, for xGetLastError and the SQLite log:
+ * SQLite's own message for a failed open is only "unable to open database
+ * file". A caller that knows the errno stores it in last_errno afterwards.
+ */
 static void dmv_error(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void dmv_error(int rc, const char *fmt, ...)
 {
@@ -114,9 +119,11 @@ static void dmv_error(int rc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
+	last_errno = 0;
 	sqlite3_log(rc, "daxmap: %s", last_error);
 }
 
+#define DMV_SIZE_FORM "bytes, or with a K, M, G or T suffix"
 /* "256M", "1G", "16777216": bytes, binary suffixes K M G T. 0 if malformed. */
 static uint64_t dmv_parse_size(const char *s)
 {
@@ -185,12 +192,13 @@ static struct dmv_pool *pool_get(const char *path, uint64_t create_size)
 	}
 	if (ret < 0) {
 		if (ret == -EBUSY)
-			dmv_error(SQLITE_CANTOPEN, "pool %s: open in another process (a pool has one opener)",
-				  path);
+			dmv_error(SQLITE_CANTOPEN, "pool %s is busy: open in another process (a pool "
+				  "has one opener at a time, until it closes the pool or exits)", path);
 		else if (ret == -ENOENT && !create_size)
 			dmv_error(SQLITE_CANTOPEN, "pool %s: no such pool", path);
 		else
 			dmv_error(SQLITE_CANTOPEN, "pool %s: %s", path, daxmap_errormsg());
+		last_errno = -ret;
 		daxmap_pool_close(dp);
 		return NULL;
 	}
@@ -220,12 +228,13 @@ static struct dmv_pool *pool_get_default(int create)
 	const char *sz = getenv("DAXMAP_POOL_SIZE");
 
 	if (!path || !*path) {
-		dmv_error(SQLITE_CANTOPEN,
-			  "no pool: give one in the URI (file:NAME?vfs=daxmap&pool=PATH) or in $DAXMAP_POOL");
+		dmv_error(SQLITE_CANTOPEN, "no pool: DAXMAP_POOL is not set and the URI names none "
+			  "(file:NAME?vfs=daxmap&pool=PATH)");
 		return NULL;
 	}
 	if (sz && !(size = dmv_parse_size(sz))) {
-		dmv_error(SQLITE_CANTOPEN, "DAXMAP_POOL_SIZE=%s: not a size", sz);
+		dmv_error(SQLITE_CANTOPEN, "DAXMAP_POOL_SIZE=%s is not a size (" DMV_SIZE_FORM ")", sz);
+		last_errno = EINVAL;
 		return NULL;
 	}
 	return pool_get(path, create ? size : 0);
@@ -280,7 +289,7 @@ static int node_get(struct dmv_node **out, struct dmv_pool *p, const char *name,
 
 	if (n) {
 		if ((flags & SQLITE_OPEN_EXCLUSIVE) && (flags & SQLITE_OPEN_CREATE)) {
-			dmv_error(SQLITE_CANTOPEN, "%s exists", name);
+			dmv_error(SQLITE_CANTOPEN, "object \"%s\" exists", name);
 			pool_put(p);
 			return SQLITE_CANTOPEN;
 		}
@@ -293,26 +302,28 @@ static int node_get(struct dmv_node **out, struct dmv_pool *p, const char *name,
 		oflags = DAXMAP_CREATE | ((flags & SQLITE_OPEN_EXCLUSIVE) ? DAXMAP_EXCL : 0);
 	n = calloc(1, sizeof(*n));
 	if (!n || !(n->name = strdup(name))) {
-		dmv_error(SQLITE_NOMEM, "%s: out of memory", name);
+		dmv_error(SQLITE_NOMEM, "\"%s\": out of memory", name);
 		ret = SQLITE_NOMEM;
 		goto out_free;
 	}
 	ret = daxmap_obj_open(&n->obj, p->pool, name, oflags);
 	if (ret < 0) {
-		dmv_error(SQLITE_CANTOPEN, "object %s: %s", name, daxmap_errormsg());
+		dmv_error(SQLITE_CANTOPEN, "object \"%s\": %s", name, daxmap_errormsg());
+		last_errno = -ret;
 		ret = SQLITE_CANTOPEN;
 		goto out_free;
 	}
 	void *addr;
 	ret = daxmap_map(&addr, n->obj, 0, DMV_MAP_LEN, DAXMAP_PROT_READ | DAXMAP_PROT_WRITE);
 	if (ret < 0) {
-		dmv_error(SQLITE_CANTOPEN, "mapping %s: %s", name, daxmap_errormsg());
+		dmv_error(SQLITE_CANTOPEN, "mapping \"%s\": %s", name, daxmap_errormsg());
+		last_errno = -ret;
 		ret = SQLITE_CANTOPEN;
 		goto out_close;
 	}
 	n->map = addr;
 	if (daxmap_obj_size(n->obj, &n->size) < 0 || n->size > DMV_MAP_LEN) {
-		dmv_error(SQLITE_CANTOPEN, "object %s: larger than %llu bytes", name,
+		dmv_error(SQLITE_CANTOPEN, "object \"%s\": larger than %llu bytes", name,
 			  (unsigned long long)DMV_MAP_LEN);
 		ret = SQLITE_CANTOPEN;
 		goto out_unmap;
@@ -353,12 +364,12 @@ static void node_put(struct dmv_node *n)
 	}
 	/* a clean close leaves no padding (a crash may: see README.md) */
 	if (n->obj_size > n->size && !n->delete_on_close && daxmap_obj_truncate(n->obj, n->size) < 0)
-		dmv_error(SQLITE_IOERR_TRUNCATE, "closing %s: %s", n->name, daxmap_errormsg());
+		dmv_error(SQLITE_IOERR_TRUNCATE, "closing \"%s\": %s", n->name, daxmap_errormsg());
 	/* unmap and close before unlink: unlink refuses a mapped object */
 	if (daxmap_unmap(n->map, DMV_MAP_LEN) < 0 || daxmap_obj_close(n->obj) < 0)
-		dmv_error(SQLITE_IOERR_CLOSE, "closing %s: %s", n->name, daxmap_errormsg());
+		dmv_error(SQLITE_IOERR_CLOSE, "closing \"%s\": %s", n->name, daxmap_errormsg());
 	if (n->delete_on_close && daxmap_obj_unlink(n->pool->pool, n->name) < 0)
-		dmv_error(SQLITE_IOERR_DELETE, "deleting %s: %s", n->name, daxmap_errormsg());
+		dmv_error(SQLITE_IOERR_DELETE, "deleting \"%s\": %s", n->name, daxmap_errormsg());
 	pool_put(n->pool);
 	pthread_mutex_destroy(&n->size_lock);
 	free(n->name);
@@ -463,7 +474,7 @@ static int dmv_write(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 of
 	if (off < 0 || amt < 0)
 		return SQLITE_IOERR_WRITE;
 	if (end > DMV_MAP_LEN) {
-		dmv_error(SQLITE_FULL, "%s: larger than the mapping (%llu bytes)", n->name,
+		dmv_error(SQLITE_FULL, "\"%s\": larger than the mapping (%llu bytes)", n->name,
 			  (unsigned long long)DMV_MAP_LEN);
 		return SQLITE_FULL;
 	}
@@ -479,7 +490,7 @@ static int dmv_write(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 of
 		ret = daxmap_obj_allocate(n->obj, (uint64_t)off, alloc_end - (uint64_t)off);
 		if (ret < 0) {
 			pthread_mutex_unlock(&n->size_lock);
-			dmv_error(dmv_errno_rc(ret, SQLITE_IOERR_WRITE), "%s: allocating %d bytes at %lld: %s",
+			dmv_error(dmv_errno_rc(ret, SQLITE_IOERR_WRITE), "\"%s\": allocating %d bytes at %lld: %s",
 				  n->name, amt, (long long)off, daxmap_errormsg());
 			return dmv_errno_rc(ret, SQLITE_IOERR_WRITE);
 		}
@@ -536,7 +547,7 @@ static int dmv_truncate(sqlite3_file *f, sqlite3_int64 size)
 	}
 	if (ret < 0) {
 		rc = dmv_errno_rc(ret, SQLITE_IOERR_TRUNCATE);
-		dmv_error(rc, "%s: truncating to %lld: %s", n->name, (long long)size, daxmap_errormsg());
+		dmv_error(rc, "\"%s\": truncating to %lld: %s", n->name, (long long)size, daxmap_errormsg());
 	} else {
 		n->size = (uint64_t)size;
 	}
@@ -563,7 +574,7 @@ static int dmv_sync(sqlite3_file *f, int flags)
 	}
 	pthread_mutex_unlock(&n->size_lock);
 	if (ret < 0) {
-		dmv_error(SQLITE_IOERR_FSYNC, "%s: persist: %s", n->name, daxmap_errormsg());
+		dmv_error(SQLITE_IOERR_FSYNC, "\"%s\": persist: %s", n->name, daxmap_errormsg());
 		return SQLITE_IOERR_FSYNC;
 	}
 	return SQLITE_OK;
@@ -610,7 +621,7 @@ static int dmv_file_control(sqlite3_file *f, int op, void *arg)
 		}
 		pthread_mutex_unlock(&n->size_lock);
 		if (ret < 0) {
-			dmv_error(dmv_errno_rc(ret, SQLITE_IOERR_WRITE), "%s: growing to %lld: %s", n->name,
+			dmv_error(dmv_errno_rc(ret, SQLITE_IOERR_WRITE), "\"%s\": growing to %lld: %s", n->name,
 				  (long long)hint, daxmap_errormsg());
 			return dmv_errno_rc(ret, SQLITE_IOERR_WRITE);
 		}
@@ -704,7 +715,7 @@ static int dmv_shm_map(sqlite3_file *f, int region, int szregion, int extend, vo
 out:
 	pthread_mutex_unlock(&vfs_lock);
 	if (rc != SQLITE_OK)
-		dmv_error(rc, "%s: WAL index: out of memory", n->name);
+		dmv_error(rc, "\"%s\": WAL index: out of memory", n->name);
 	return rc;
 }
 
@@ -846,7 +857,7 @@ static int dmv_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, in
 		return under->xOpen(under, name, f, flags, out_flags); /* f is big enough for both */
 	memset(fh, 0, sizeof(*fh));
 	if (strlen(name) > DAXMAP_MAX_NAME) {
-		dmv_error(SQLITE_CANTOPEN, "%s: name longer than %d bytes", name, DAXMAP_MAX_NAME);
+		dmv_error(SQLITE_CANTOPEN, "\"%s\": name longer than %d bytes", name, DAXMAP_MAX_NAME);
 		return SQLITE_CANTOPEN;
 	}
 	pthread_mutex_lock(&vfs_lock);
@@ -855,7 +866,8 @@ static int dmv_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, in
 		const char *sz = sqlite3_uri_parameter(name, "pool_size");
 		uint64_t size = DMV_DEFAULT_POOL_SIZE;
 		if (sz && !(size = dmv_parse_size(sz))) {
-			dmv_error(SQLITE_CANTOPEN, "pool_size=%s: not a size", sz);
+			dmv_error(SQLITE_CANTOPEN, "pool_size=%s is not a size (" DMV_SIZE_FORM ")", sz);
+			last_errno = EINVAL;
 			rc = SQLITE_CANTOPEN;
 			goto out;
 		}
@@ -867,7 +879,7 @@ static int dmv_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, in
 		/* journals find their pool by their database's name: it must be unambiguous */
 		for (struct dmv_node *n = nodes; n; n = n->next) {
 			if (n->pool != p && strcmp(n->name, name) == 0) {
-				dmv_error(SQLITE_CANTOPEN, "a database named %s is open in pool %s already",
+				dmv_error(SQLITE_CANTOPEN, "a database named \"%s\" is open in pool %s already",
 					  name, n->pool->path);
 				pool_put(p);
 				rc = SQLITE_CANTOPEN;
@@ -911,7 +923,7 @@ static int dmv_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
 	if (ret == -ENOENT) {
 		rc = SQLITE_IOERR_DELETE_NOENT;
 	} else if (ret < 0) {
-		dmv_error(SQLITE_IOERR_DELETE, "deleting %s: %s", name, daxmap_errormsg());
+		dmv_error(SQLITE_IOERR_DELETE, "deleting \"%s\": %s", name, daxmap_errormsg());
 		rc = SQLITE_IOERR_DELETE;
 	}
 	pool_put(p);
@@ -958,7 +970,7 @@ static int dmv_full_pathname(sqlite3_vfs *vfs, const char *name, int nout, char 
 
 	(void)vfs;
 	if (len > DMV_MAX_DB_NAME || len >= (size_t)nout) {
-		dmv_error(SQLITE_CANTOPEN, "%s: name longer than %d bytes", name, DMV_MAX_DB_NAME);
+		dmv_error(SQLITE_CANTOPEN, "\"%s\": name longer than %d bytes", name, DMV_MAX_DB_NAME);
 		return SQLITE_CANTOPEN;
 	}
 	memcpy(out, name, len + 1);
@@ -1012,7 +1024,7 @@ static int dmv_get_last_error(sqlite3_vfs *vfs, int n, char *out)
 	(void)vfs;
 	if (n > 0)
 		snprintf(out, (size_t)n, "%s", last_error);
-	return 0;
+	return last_errno; /* what sqlite3_system_errno() gives */
 }
 
 static int dmv_current_time_int64(sqlite3_vfs *vfs, sqlite3_int64 *t)
