@@ -98,6 +98,27 @@ int media_usable(const struct pool_media *md)
 	return 0;
 }
 
+/*
+ * Drops the pool mapping's page-table entries over [off, off+len) of the
+ * file, leaving the pages in the file: a page that the pool mapping maps too
+ * costs every object mapping of it about 25 us more per 2 MiB to populate
+ * (measured: 99 vs 72 us). Not on pmem, whose mapping is the media itself.
+ */
+static void media_unmap_pages(const struct pool_media *md, uint64_t off, uint64_t len)
+{
+	if (!md->is_pmem && madvise(md->base + off, (size_t)len, MADV_DONTNEED) < 0)
+		LOG(OUT_DEBUG, "dropping the pool mapping of %s at %llu: %s", md->path,
+		    (unsigned long long)off, strerror(errno));
+}
+
+void media_prefault(const struct pool_media *md)
+{
+	/* on tmpfs this is where a fallocated page gets zeroed */
+	if (madvise(md->base + md->data_off, md->mapped_len - md->data_off, MADV_POPULATE_READ) < 0)
+		LOG(OUT_WARN, "prefault of %s failed: %s", md->path, strerror(errno));
+	media_unmap_pages(md, md->data_off, md->mapped_len - md->data_off);
+}
+
 /* a persistence point: reported to the crash-test hook (crash-test builds) first */
 static void media_report(const struct pool_media *md, const void *addr, size_t len)
 {
@@ -108,9 +129,12 @@ static void media_report(const struct pool_media *md, const void *addr, size_t l
 void media_persist(const struct pool_media *md, const void *addr, size_t len)
 {
 	media_report(md, addr, len);
+	/* tmpfs has no storage to write back to: its msync does nothing but
+	 * cost a system call (one per allocation on the fault path); what a
+	 * killed process stored is in the file either way */
 	if (md->is_pmem)
 		pmem_persist(addr, len);
-	else if (pmem_msync(addr, len) < 0)
+	else if (!md->tmpfs && pmem_msync(addr, len) < 0)
 		LOG(OUT_ERROR, "msync of pool %s failed: %s", md->path, strerror(errno));
 }
 
@@ -155,6 +179,7 @@ int media_clear(struct pool_media *md, uint64_t idx, uint64_t n)
 			      "buffer, direct I/O) can reach the object that reuses it", md->path);
 	}
 	media_zero_persist(md, md->base + off, len);
+	media_unmap_pages(md, off, len);
 	return 0;
 }
 
@@ -195,6 +220,8 @@ int media_warm(const struct pool_media *md, uint64_t idx, uint64_t n,
 			return 0;
 		}
 	}
+	if (!md->tmpfs)
+		media_unmap_pages(md, off, len);
 	return 1;
 }
 

@@ -51,6 +51,9 @@ void media_forget_child(struct pool_media *md);
 /* -EINVAL with a message when the handle was inherited across fork. */
 int media_usable(const struct pool_media *md);
 
+/* Instantiates every data page of the pool now (the prefault option). */
+void media_prefault(const struct pool_media *md);
+
 /* Makes [addr, addr+len) of the pool mapping durable. */
 void media_persist(const struct pool_media *md, const void *addr, size_t len);
 /* Zeroes [addr, addr+len) of the pool mapping and makes the zeros durable. */

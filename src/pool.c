@@ -151,13 +151,8 @@ static int pool_start(struct daxmap_pool *pool, const struct daxmap_pool_opts *o
 	tab->log = &pool->log;
 	tab->uffd = &pool->uffd;
 	tab->counters = &pool->counters;
-	if (o->prefault) {
-		/* fault in every data page now (on tmpfs this is where a
-		 * fallocated page gets zeroed), so first touches only map */
-		if (madvise(md->base + md->data_off, md->mapped_len - md->data_off,
-			    MADV_POPULATE_READ) < 0)
-			LOG(OUT_WARN, "prefault of %s failed: %s", md->path, strerror(errno));
-	}
+	if (o->prefault)
+		media_prefault(md); /* every data page now, so first touches only map */
 	/* the object table validates every extent entry before the
 	 * allocator builds its bitmaps from them */
 	if ((ret = object_load(tab)) < 0 ||

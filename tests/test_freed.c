@@ -273,7 +273,7 @@ static void test_direct_io_into_a_racing_punch_never_writes_b(void)
 	struct dio_reader r = {0};
 	struct fixture f;
 	pthread_t t;
-	void *src, *p;
+	void *src = NULL, *p;
 	long bad = 0, bad_rounds = 0;
 	int fd, rounds = 200;
 
