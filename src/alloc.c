@@ -247,10 +247,8 @@ int alloc_extent(struct alloc *a, uint64_t entry, const uint64_t hints[ALLOC_HIN
 		if (i < md->nextents || (a->nbusy == 0 && !wait))
 			break;
 		/* everything free is being cleared, or the extent we want is
-		 * being warmed, right now: wait for it (the warmer stops
-		 * within one step when asked) */
-		if (wait)
-			atomic_store(&a->warm_wanted, 1);
+		 * being warmed, right now: wait for it (what is warmed of it
+		 * already, the fault need not do again) */
 		mutex_wait(&a->lock, &a->zeroed_cond);
 	}
 	if ((ret = INJECT(INJ_ALLOC)) < 0)
@@ -381,20 +379,19 @@ static unsigned alloc_take_dirty_locked(struct alloc *a, uint64_t *idx) REQUIRES
 }
 
 /*
- * Between two steps of warming: stop when an allocation wants the extent;
- * wait while faults keep every CPU busy (the warmer never competes with
- * them), a little at a time, for at most 100 ms.
+ * Between two steps of warming: wait while faults keep every CPU busy (the
+ * warmer never competes with them for a CPU), a little at a time, for at
+ * most 100 ms. Never stops the warming.
  */
 static int alloc_warm_pause(void *arg)
 {
 	struct alloc *a = arg;
 
-	for (int i = 0; i < 1000 && !atomic_load(&a->warm_wanted) &&
-			atomic_load_explicit(&a->counters->faults_active, memory_order_relaxed) >=
-				a->ncpus;
+	for (int i = 0; i < 1000 && atomic_load_explicit(&a->counters->faults_active,
+							 memory_order_relaxed) >= a->ncpus;
 	     i++)
 		usleep(100);
-	return atomic_load(&a->warm_wanted);
+	return 0;
 }
 
 /*
@@ -443,15 +440,8 @@ static void *alloc_zeroer(void *arg)
 				counter_add(&a->counters->bytes_warmed, md->extent_size);
 			mutex_lock(&a->lock);
 			a->warming = md->nextents;
-			atomic_store(&a->warm_wanted, 0);
 			alloc_put_zeroed_locked(a, i, warm);
 			pthread_cond_broadcast(&a->zeroed_cond);
-			if (!warm) {
-				/* a fault wants it: let it take it before we look again */
-				mutex_unlock(&a->lock);
-				usleep(100);
-				mutex_lock(&a->lock);
-			}
 			/* allocations went on meanwhile: they may catch up, keep
 			 * further ahead; idle: come back to the frontier */
 			if (a->nallocs != allocs && a->lead < ALLOC_WARM_AHEAD / 2)

@@ -43,7 +43,6 @@ struct alloc {
 	uint64_t nallocs /* under lock */; /* allocations so far (the warmer sees progress) */
 	uint64_t warming /* under lock */; /* the extent being warmed, out of the bitmaps
 					      (its pages are written), or nextents */
-	_Atomic int warm_wanted; /* an allocation waits for `warming`: stop warming it */
 	unsigned ncpus; /* the warmer steps aside while this many faults run */
 	uint64_t warm_budget; /* free extents kept warm at most: 0 off, UINT64_MAX all */
 	pthread_cond_t zeroer_cond;  /* signalled when there is work (dirty, or a new
