@@ -37,17 +37,11 @@
  * Whether buf (either end) lies in a daxmap mapping. Copying to or from one
  * may fault, and its fault may need a range this call holds (the same
  * object's, or another one's held by a call that waits for ours): such a
- * buffer is copied through a bounce buffer with no range held. Takes
- * maps_lock shared.
+ * buffer is copied through a bounce buffer with no range held.
  */
-static int io_buf_mapped(const void *buf, size_t len)
+static int io_buf_mapped(const void *buf, size_t len) REQUIRES_SHARED(maps_lock)
 {
-	int mapped;
-
-	map_rdlock();
-	mapped = map_lookup(buf) != NULL || map_lookup((const char *)buf + len - 1) != NULL;
-	map_rdunlock();
-	return mapped;
+	return map_lookup(buf) != NULL || map_lookup((const char *)buf + len - 1) != NULL;
 }
 
 /* Checks shared by both calls; 1: nothing to do (len 0). */
@@ -63,11 +57,13 @@ static int io_check(daxmap_obj *obj, const void *buf, size_t len, const char *wh
 }
 
 /*
- * Reads [off, off+len) below EOF. Takes maps_lock shared, then the range
- * [off, off+len) rounded to extents shared (readers run together; faults and
- * writers there wait), then obj->extents_lock per extent for the lookup.
+ * Reads [off, off+len) below EOF; the caller holds maps_lock shared. Takes
+ * the range [off, off+len) rounded to extents shared (readers run together;
+ * faults and writers there wait), then obj->extents_lock per extent for the
+ * lookup.
  */
-static ssize_t io_read(daxmap_obj *obj, char *buf, uint64_t len, uint64_t off)
+static ssize_t io_read_locked(daxmap_obj *obj, char *buf, uint64_t len, uint64_t off)
+	REQUIRES_SHARED(maps_lock)
 {
 	const struct pool_media *md = obj->md;
 	uint64_t es = md->extent_size, end = off + len, size, pos;
@@ -78,7 +74,6 @@ static ssize_t io_read(daxmap_obj *obj, char *buf, uint64_t len, uint64_t off)
 		return 0;
 	if (end > size)
 		end = size;
-	map_rdlock();
 	rangelock_lock(&obj->range_lock, &re, off & ~(es - 1), ((end + es - 1) / es) * es, 0);
 	/* EOF again under the range: a shrink reaching our range waited for us
 	 * or we for it; one below it leaves EOF past our end */
@@ -97,33 +92,36 @@ static ssize_t io_read(daxmap_obj *obj, char *buf, uint64_t len, uint64_t off)
 		pos += n;
 	}
 	truncate_unlock_range(obj, &re);
-	map_rdunlock();
 	return pos > off ? (ssize_t)(pos - off) : 0;
 }
 
-/* Copies n bytes to pool address dst. */
-static void io_copy_to_pool(char *dst, const char *src, uint64_t n)
+/* Copies n bytes to pool address dst; returns whether it used
+ * non-temporal stores (they need a pmem_drain before others may see them). */
+static int io_copy_to_pool(char *dst, const char *src, uint64_t n)
 {
-	if (n >= IO_NT_MIN)
-		pmem_memcpy(dst, src, n, PMEM_F_MEM_NONTEMPORAL | PMEM_F_MEM_NOFLUSH);
-	else
+	if (n < IO_NT_MIN) {
 		memcpy(dst, src, n);
+		return 0;
+	}
+	pmem_memcpy(dst, src, n, PMEM_F_MEM_NONTEMPORAL | PMEM_F_MEM_NOFLUSH);
+	return 1;
 }
 
 /*
- * Writes [off, off+len). Takes maps_lock shared, then the range exclusively
- * (to the end of everything when it extends EOF: truncate_lock_to), then,
- * per extent, obj->extents_lock and the allocator's lock for a hole
- * (object_extent_alloc); the size change takes extents_lock once more.
+ * Writes [off, off+len); the caller holds maps_lock shared. Takes the range
+ * exclusively (to the end of everything when it extends EOF:
+ * truncate_lock_to), then, per extent, obj->extents_lock and the
+ * allocator's lock for a hole (object_extent_alloc); the size change takes
+ * extents_lock once more.
  */
-static ssize_t io_write(daxmap_obj *obj, const char *buf, uint64_t len, uint64_t off, int flags)
+static ssize_t io_write_locked(daxmap_obj *obj, const char *buf, uint64_t len, uint64_t off,
+			       int flags) REQUIRES_SHARED(maps_lock)
 {
 	const struct pool_media *md = obj->md;
 	uint64_t es = md->extent_size, end = off + len, pos, size;
 	struct range_entry re;
-	int ret = 0, grows;
+	int ret = 0, grows, nt = 0;
 
-	map_rdlock();
 	grows = truncate_lock_to(obj, &re, off, end);
 	size = atomic_load(&obj->size);
 	for (pos = off; pos < end;) {
@@ -140,27 +138,27 @@ static ssize_t io_write(daxmap_obj *obj, const char *buf, uint64_t len, uint64_t
 		 * for our range); resolved mappings show the pool already */
 		map_drop_zero_copies(obj, e, NULL);
 		dst = media_extent_addr(md, pidx) + (pos - e * es);
-		io_copy_to_pool(dst, buf + (pos - off), n);
+		nt |= io_copy_to_pool(dst, buf + (pos - off), n);
 		/* the data is durable before the size that makes it reachable */
 		if (flags & DAXMAP_DSYNC)
 			media_persist(md, dst, n);
 		pos += n;
 	}
-	pmem_drain(); /* non-temporal stores are ordered before the range is released */
+	if (nt)
+		pmem_drain(); /* non-temporal stores are ordered before the range is released */
 	/* after a short count n, the size is max(old size, off + n); an error
 	 * before the first byte changes nothing */
 	if (grows && pos > off && pos > size)
 		truncate_grow_locked(obj, size, pos, off);
 	truncate_unlock_range(obj, &re);
-	map_rdunlock();
 	if (pos > off)
 		return (ssize_t)(pos - off);
 	return ret;
 }
 
 /* The calls for a buffer in a daxmap mapping: through a bounce buffer, a
- * chunk at a time, each chunk a call of its own with no range held while
- * the caller's buffer is touched. */
+ * chunk at a time, each chunk a call of its own, with no lock held while
+ * the caller's buffer is touched. Takes maps_lock shared per chunk. */
 static ssize_t io_bounced(daxmap_obj *obj, char *buf, uint64_t len, uint64_t off, int flags,
 			  int write)
 {
@@ -173,16 +171,16 @@ static ssize_t io_bounced(daxmap_obj *obj, char *buf, uint64_t len, uint64_t off
 	while (done < len) {
 		uint64_t want = len - done < IO_BOUNCE ? len - done : IO_BOUNCE;
 
-		if (write) {
+		if (write)
 			memcpy(bounce, buf + done, want);
-			n = io_write(obj, bounce, want, off + done, flags);
-		} else {
-			n = io_read(obj, bounce, want, off + done);
-			if (n > 0)
-				memcpy(buf + done, bounce, (size_t)n);
-		}
+		map_rdlock();
+		n = write ? io_write_locked(obj, bounce, want, off + done, flags)
+			  : io_read_locked(obj, bounce, want, off + done);
+		map_rdunlock();
 		if (n <= 0)
 			break;
+		if (!write)
+			memcpy(buf + done, bounce, (size_t)n);
 		done += (uint64_t)n;
 		if ((uint64_t)n < want)
 			break;
@@ -191,9 +189,11 @@ static ssize_t io_bounced(daxmap_obj *obj, char *buf, uint64_t len, uint64_t off
 	return done > 0 ? (ssize_t)done : n;
 }
 
+/* takes maps_lock shared, then (io_read_locked) the range shared */
 ssize_t daxmap_obj_pread(daxmap_obj *obj, void *buf, size_t len, uint64_t off)
 {
-	int ret;
+	ssize_t n = 0;
+	int ret, mapped;
 
 	if ((ret = io_check(obj, buf, len, "pread")) != 0)
 		return ret < 0 ? ret : 0;
@@ -201,14 +201,21 @@ ssize_t daxmap_obj_pread(daxmap_obj *obj, void *buf, size_t len, uint64_t off)
 	if (off > UINT64_MAX - len)
 		return ERR(-EINVAL, "pread: offset %llu + length %zu overflows",
 			   (unsigned long long)off, len);
-	if (io_buf_mapped(buf, len))
-		return io_bounced(obj, buf, len, off, 0, 0);
-	return io_read(obj, buf, len, off);
+	map_rdlock();
+	mapped = io_buf_mapped(buf, len);
+	if (!mapped)
+		n = io_read_locked(obj, buf, len, off);
+	map_rdunlock();
+	if (mapped)
+		n = io_bounced(obj, buf, len, off, 0, 0);
+	return n;
 }
 
+/* takes maps_lock shared, then (io_write_locked) the range exclusively */
 ssize_t daxmap_obj_pwrite(daxmap_obj *obj, const void *buf, size_t len, uint64_t off, int flags)
 {
-	int ret;
+	ssize_t n = 0;
+	int ret, mapped;
 
 	if (flags & ~DAXMAP_DSYNC)
 		return ERR(-EINVAL, "pwrite: unknown flags %#x", flags);
@@ -216,7 +223,12 @@ ssize_t daxmap_obj_pwrite(daxmap_obj *obj, const void *buf, size_t len, uint64_t
 		return ret < 0 ? ret : 0;
 	if ((ret = truncate_range_check(off, len, "pwrite")) < 0)
 		return ret;
-	if (io_buf_mapped(buf, len))
-		return io_bounced(obj, (char *)buf, len, off, flags, 1);
-	return io_write(obj, buf, len, off, flags);
+	map_rdlock();
+	mapped = io_buf_mapped(buf, len);
+	if (!mapped)
+		n = io_write_locked(obj, buf, len, off, flags);
+	map_rdunlock();
+	if (mapped)
+		n = io_bounced(obj, (char *)buf, len, off, flags, 1);
+	return n;
 }
