@@ -162,6 +162,8 @@ static void workload(const char *pool, const char *journal, int mmap)
 	int journal_left = pool_has(pool, "work.db-journal", &jsize);
 	if (strcmp(journal, "truncate") == 0) { /* the journal stays, empty */
 		CU_ASSERT(journal_left && jsize == 0);
+	} else if (strcmp(journal, "persist") == 0) { /* the journal stays, not hot */
+		CU_ASSERT(journal_left && jsize > 0);
 	} else {
 		CU_ASSERT(!journal_left);
 	}
@@ -202,6 +204,16 @@ static void test_workload_wal_mmap(void)
 static void test_workload_truncate_mode(void)
 {
 	workload("trunc.pool", "truncate", 0);
+}
+
+static void test_workload_persist_mode(void)
+{
+	workload("persist.pool", "persist", 0);
+}
+
+static void test_workload_truncate_mode_mmap(void)
+{
+	workload("truncmm.pool", "truncate", 1);
 }
 
 /* A second connection reads the first one's WAL; the pool is held while open, clean after. */
@@ -463,6 +475,8 @@ int main(void)
 		{ "workload_wal", test_workload_wal },
 		{ "workload_wal_mmap", test_workload_wal_mmap },
 		{ "workload_truncate_mode", test_workload_truncate_mode },
+		{ "workload_truncate_mode_mmap", test_workload_truncate_mode_mmap },
+		{ "workload_persist_mode", test_workload_persist_mode },
 		{ "wal_file_is_an_object_while_open", test_wal_file_is_an_object_while_open },
 		{ "locks_between_connections", test_locks_between_connections },
 		{ "fetch_points_into_the_pool", test_fetch_points_into_the_pool },
