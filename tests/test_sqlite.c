@@ -259,6 +259,37 @@ static void test_locks_between_connections(void)
 	CU_ASSERT(sqlite3_close(a) == SQLITE_OK);
 }
 
+/*
+ * DELETE mode: the journal deleted at each commit is kept (parked, zeroed,
+ * absent for SQLite) while the database is open, and gone once it closes;
+ * another connection never takes it for a hot journal.
+ */
+static void test_deleted_journal_is_absent_and_gone_at_close(void)
+{
+	sqlite3 *a = db_open("j.db", "journal.pool", "pool_size=32M");
+	sqlite3 *b = db_open("j.db", "journal.pool", NULL);
+	sqlite3_vfs *vfs = sqlite3_vfs_find("daxmap");
+	int res = -1;
+
+	CU_ASSERT_FATAL(vfs != NULL);
+	exec_ok(a, "CREATE TABLE t(x)");
+	for (int i = 0; i < 200; i++) {
+		exec_ok(i % 2 ? a : b, "INSERT INTO t VALUES(randomblob(3000))");
+		CU_ASSERT(query_int(i % 2 ? b : a, "SELECT count(*) FROM t") == i + 1);
+	}
+	CU_ASSERT(vfs->xAccess(vfs, "j.db-journal", SQLITE_ACCESS_EXISTS, &res) == SQLITE_OK);
+	CU_ASSERT(res == 0);
+	CU_ASSERT(vfs->xAccess(vfs, "j.db-journal", SQLITE_ACCESS_READWRITE, &res) == SQLITE_OK);
+	CU_ASSERT(res == 0);
+	exec_ok(a, "BEGIN; UPDATE t SET x = zeroblob(10); ROLLBACK");
+	CU_ASSERT(query_int(b, "SELECT count(*) FROM t WHERE length(x) = 3000") == 200);
+	assert_integrity(b);
+	CU_ASSERT(sqlite3_close(b) == SQLITE_OK);
+	CU_ASSERT(sqlite3_close(a) == SQLITE_OK);
+	CU_ASSERT(pool_has("journal.pool", "j.db", NULL));
+	CU_ASSERT(!pool_has("journal.pool", "j.db-journal", NULL));
+}
+
 /* xFetch hands out pointers into the daxmap mapping of the database object. */
 static void test_fetch_points_into_the_pool(void)
 {
@@ -477,6 +508,8 @@ int main(void)
 		{ "workload_truncate_mode", test_workload_truncate_mode },
 		{ "workload_truncate_mode_mmap", test_workload_truncate_mode_mmap },
 		{ "workload_persist_mode", test_workload_persist_mode },
+		{ "deleted_journal_is_absent_and_gone_at_close",
+		  test_deleted_journal_is_absent_and_gone_at_close },
 		{ "wal_file_is_an_object_while_open", test_wal_file_is_an_object_while_open },
 		{ "locks_between_connections", test_locks_between_connections },
 		{ "fetch_points_into_the_pool", test_fetch_points_into_the_pool },

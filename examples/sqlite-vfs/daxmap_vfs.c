@@ -21,7 +21,9 @@
  * reservation and its registration at every open, a fault per extent, a
  * teardown at every truncate) costs far more than it gives. xRead and xWrite
  * go through daxmap_obj_pread and daxmap_obj_pwrite (DAXMAP_DSYNC: each
- * write is durable when it returns, so xSync has nothing left to do).
+ * write is durable when it returns, so xSync has nothing left to do). A
+ * journal's commit (truncate to 0, or delete of a journal parked at its
+ * close) zeroes it in place and keeps its space for the next transaction.
  *
  * Built three ways from this file (CMakeLists.txt beside it): a static
  * library for programs (daxmap_vfs_register()), a loadable extension
@@ -92,6 +94,9 @@ struct dmv_node {
 	pthread_mutex_t size_lock;
 	int pad;           /* WAL: the object grows in whole extents */
 	int io;            /* journal: no mapping, xRead/xWrite by pread/pwrite */
+	int keep;          /* main journal: parked at its last close, while its database is open */
+	int parked;        /* (vfs_lock) no handle, kept open for the next transaction */
+	int absent;        /* (vfs_lock) parked and deleted: not there for SQLite */
 	uint64_t size;     /* (size_lock) the file's size, as SQLite sees it */
 	uint64_t obj_size; /* (size_lock) the object's size: size, or more when pad */
 	uint64_t alloc_hi; /* (size_lock) [0, alloc_hi) is allocated: stores there cannot fail */
@@ -288,11 +293,17 @@ static int node_get(struct dmv_node **out, struct dmv_pool *p, const char *name,
 	int ret, oflags = 0;
 
 	if (n) {
-		if ((flags & SQLITE_OPEN_EXCLUSIVE) && (flags & SQLITE_OPEN_CREATE)) {
+		if (n->absent && !(flags & SQLITE_OPEN_CREATE)) {
+			dmv_error(SQLITE_CANTOPEN, "no object %s", name);
+			pool_put(p);
+			return SQLITE_CANTOPEN;
+		}
+		if (!n->absent && (flags & SQLITE_OPEN_EXCLUSIVE) && (flags & SQLITE_OPEN_CREATE)) {
 			dmv_error(SQLITE_CANTOPEN, "%s exists", name);
 			pool_put(p);
 			return SQLITE_CANTOPEN;
 		}
+		n->absent = n->parked = 0; /* a deleted journal comes back empty */
 		n->refs++;
 		pool_put(p); /* the node holds one already */
 		*out = n;
@@ -313,6 +324,7 @@ static int node_get(struct dmv_node **out, struct dmv_pool *p, const char *name,
 		goto out_free;
 	}
 	n->io = !!(flags & (SQLITE_OPEN_MAIN_JOURNAL | SQLITE_OPEN_SUPER_JOURNAL));
+	n->keep = !!(flags & SQLITE_OPEN_MAIN_JOURNAL);
 	if (!n->io) {
 		void *addr;
 		ret = daxmap_map(&addr, n->obj, 0, DMV_MAP_LEN, DAXMAP_PROT_READ | DAXMAP_PROT_WRITE);
@@ -353,11 +365,9 @@ out_free:
 	return ret;
 }
 
-/* Drops a reference; the last one unmaps, closes (and maybe unlinks) the object. */
-static void node_put(struct dmv_node *n)
+/* Unmaps, closes (and maybe unlinks) the object of a node nobody holds. */
+static void node_release(struct dmv_node *n)
 {
-	if (--n->refs > 0)
-		return;
 	for (struct dmv_node **pp = &nodes; *pp; pp = &(*pp)->next) {
 		if (*pp == n) {
 			*pp = n->next;
@@ -376,6 +386,43 @@ static void node_put(struct dmv_node *n)
 	pthread_mutex_destroy(&n->size_lock);
 	free(n->name);
 	free(n);
+}
+
+/* Releases the journals parked for database `db`; a deleted one goes for good. */
+static void node_release_parked(const char *db)
+{
+	size_t len = strlen(db);
+	struct dmv_node *j, *next;
+
+	for (j = nodes; j; j = next) {
+		next = j->next;
+		if (j->parked && strncmp(j->name, db, len) == 0 && j->name[len] == '-') {
+			j->delete_on_close |= j->absent;
+			node_release(j);
+		}
+	}
+}
+
+/*
+ * Drops a reference. The last one of a main journal parks it while its
+ * database is open: DELETE mode closes and deletes the journal at every
+ * commit, and a new object per transaction costs a slot, an extent and its
+ * clearing each time; a parked journal is deleted in place (dmv_delete) and
+ * opened again by the next transaction. The last reference of anything else
+ * releases it, a database with the journals parked for it. Caller holds
+ * vfs_lock.
+ */
+static void node_put(struct dmv_node *n)
+{
+	if (--n->refs > 0)
+		return;
+	if (n->keep && !n->delete_on_close && node_owner(n->name)) {
+		n->parked = 1;
+		return;
+	}
+	if (!n->io)
+		node_release_parked(n->name);
+	node_release(n);
 }
 
 /* ---- file locks: unix's in-process inode logic; the pool has one opener ---- */
@@ -562,7 +609,11 @@ static int dmv_write(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 of
  */
 static int dmv_truncate_io_to_zero(struct dmv_node *n)
 {
-	return n->size ? daxmap_obj_zero_range(n->obj, 0, n->size) : 0;
+	int ret = n->size ? daxmap_obj_zero_range(n->obj, 0, n->size) : 0;
+
+	if (ret == 0)
+		n->size = 0;
+	return ret;
 }
 
 static int dmv_truncate(sqlite3_file *f, sqlite3_int64 size)
@@ -958,8 +1009,26 @@ out:
 	return rc;
 }
 
+/*
+ * Deletes a parked journal in place, as a TRUNCATE journal's commit zeroes
+ * it (dmv_truncate_io_to_zero); then it is absent for SQLite until a
+ * transaction creates it again. Its space stays.
+ */
+static int node_delete_parked(struct dmv_node *n)
+{
+	int ret;
+
+	pthread_mutex_lock(&n->size_lock);
+	ret = dmv_truncate_io_to_zero(n);
+	pthread_mutex_unlock(&n->size_lock);
+	if (ret == 0)
+		n->absent = 1;
+	return ret;
+}
+
 static int dmv_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
 {
+	struct dmv_node *n;
 	struct dmv_pool *p;
 	int ret, rc = SQLITE_OK;
 
@@ -971,7 +1040,13 @@ static int dmv_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
 		rc = SQLITE_IOERR_DELETE;
 		goto out;
 	}
-	ret = daxmap_obj_unlink(p->pool, name);
+	n = node_find(p, name);
+	if (n && n->absent)
+		ret = -ENOENT;
+	else if (n && n->parked)
+		ret = node_delete_parked(n);
+	else
+		ret = daxmap_obj_unlink(p->pool, name);
 	if (ret == -ENOENT) {
 		rc = SQLITE_IOERR_DELETE_NOENT;
 	} else if (ret < 0) {
@@ -1002,7 +1077,7 @@ static int dmv_access(sqlite3_vfs *vfs, const char *name, int flags, int *res)
 		pthread_mutex_lock(&n->size_lock);
 		size = n->size;
 		pthread_mutex_unlock(&n->size_lock);
-		*res = 1;
+		*res = !n->absent;
 	} else if (daxmap_obj_open(&obj, p->pool, name, 0) == 0) {
 		*res = daxmap_obj_size(obj, &size) == 0;
 		daxmap_obj_close(obj);
