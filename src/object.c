@@ -108,9 +108,12 @@ static int object_check_names(struct objtab *tab) NO_TSA
 static int object_index_load(struct objtab *tab) NO_TSA
 {
 	const struct pool_media *md = tab->md;
+	uint32_t top = 0; /* highest live slot: the tree grows with creates */
 
-	if (nameidx_reserve(&tab->names, tab->live) < 0 ||
-	    (md->max_objects && goaltree_reserve(&tab->goals, md->max_objects - 1) < 0))
+	for (uint32_t i = 0; i < md->max_objects; i++)
+		if (tab->objs[i])
+			top = i;
+	if (nameidx_reserve(&tab->names, tab->live) < 0 || goaltree_reserve(&tab->goals, top) < 0)
 		return ERR(-ENOMEM, "out of memory indexing %llu objects",
 			   (unsigned long long)tab->live);
 	for (uint32_t i = 0; i < md->max_objects; i++) {
