@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,7 +365,7 @@ struct cthread {
 	uint64_t ops;
 };
 
-static volatile int c_stop;
+static _Atomic int c_stop; /* set by the main thread when the run is over */
 
 static void *c_worker(void *arg)
 {
