@@ -6,9 +6,11 @@
  *
  *   sqlite_vfs [--dir DIR] [--reps N] [--quick]
  *
- * Per journal mode (DELETE, WAL) and mmap_size (0, 256 MiB), with
- * synchronous=FULL on both: inserts one transaction per row, inserts in
- * transactions of 1000 rows, point selects by key, full scans. Each figure
+ * Per journal mode (DELETE, TRUNCATE, PERSIST, WAL) and mmap_size (0,
+ * 256 MiB), with synchronous=FULL on both: inserts one transaction per row,
+ * inserts in transactions of 1000 rows, 1-row UPDATE transactions, point
+ * selects by key (each its own autocommit read transaction), full scans.
+ * --journal MODE runs one mode only. Each figure
  * is the median of N reps (default 3), reps taken round-robin; ratio is
  * daxmap / unix (above 1: daxmap faster).
  */
@@ -23,11 +25,11 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { OP_INS1, OP_INSB, OP_SEL, OP_SCAN, NOPS };
+enum { OP_INS1, OP_INSB, OP_UPD1, OP_SEL, OP_SCAN, NOPS };
 static const char *op_names[NOPS] = { "insert, 1 row/txn", "insert, 1000 rows/txn",
-				      "point select", "scan (rows/s)" };
+				      "update, 1 row/txn", "point select", "scan (rows/s)" };
 
-static int n_ins1 = 5000, n_insb = 200000, n_sel = 200000, n_scan = 10;
+static int n_ins1 = 5000, n_insb = 200000, n_upd1 = 5000, n_sel = 200000, n_scan = 10;
 static const char *dir = "/dev/shm";
 
 static double now(void)
@@ -64,7 +66,7 @@ static void run(int daxmap, const char *journal, int mmap, double out[NOPS])
 	char uri[1024], path[600], sql[200];
 	unsigned char blob[100];
 	sqlite3 *db;
-	sqlite3_stmt *ins, *sel;
+	sqlite3_stmt *ins, *sel, *upd;
 	uint64_t seed = 42;
 	double t;
 
@@ -88,6 +90,7 @@ static void run(int daxmap, const char *journal, int mmap, double out[NOPS])
 	exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, v BLOB); CREATE INDEX t_k ON t(k)");
 	must(db, sqlite3_prepare_v2(db, "INSERT INTO t VALUES(?, ?, ?)", -1, &ins, NULL), "prepare");
 	must(db, sqlite3_prepare_v2(db, "SELECT v FROM t WHERE id = ?", -1, &sel, NULL), "prepare");
+	must(db, sqlite3_prepare_v2(db, "UPDATE t SET v = ? WHERE id = ?", -1, &upd, NULL), "prepare");
 	memset(blob, 0xab, sizeof(blob));
 
 	int id = 0;
@@ -116,6 +119,16 @@ static void run(int daxmap, const char *journal, int mmap, double out[NOPS])
 	out[OP_INSB] = n_insb / (now() - t);
 
 	t = now();
+	for (int i = 0; i < n_upd1; i++) {
+		blob[0] = (unsigned char)i;
+		sqlite3_bind_blob(upd, 1, blob, sizeof(blob), SQLITE_STATIC);
+		sqlite3_bind_int(upd, 2, (int)(rnd(&seed) % (uint64_t)id) + 1);
+		must(db, sqlite3_step(upd), "update");
+		sqlite3_reset(upd);
+	}
+	out[OP_UPD1] = n_upd1 / (now() - t);
+
+	t = now();
 	for (int i = 0; i < n_sel; i++) {
 		sqlite3_bind_int(sel, 1, (int)(rnd(&seed) % (uint64_t)id) + 1);
 		must(db, sqlite3_step(sel), "select");
@@ -130,6 +143,7 @@ static void run(int daxmap, const char *journal, int mmap, double out[NOPS])
 
 	sqlite3_finalize(ins);
 	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
 	must(db, sqlite3_close(db), "close");
 }
 
@@ -143,7 +157,8 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	static const char *journals[] = { "delete", "wal" };
+	static const char *journals[] = { "delete", "truncate", "persist", "wal" };
+	const char *only = NULL;
 	int reps = 3;
 
 	for (int i = 1; i < argc; i++) {
@@ -151,10 +166,13 @@ int main(int argc, char **argv)
 			dir = argv[++i];
 		} else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
 			reps = atoi(argv[++i]);
+		} else if (strcmp(argv[i], "--journal") == 0 && i + 1 < argc) {
+			only = argv[++i];
 		} else if (strcmp(argv[i], "--quick") == 0) {
-			n_ins1 = 1000, n_insb = 20000, n_sel = 20000, n_scan = 3;
+			n_ins1 = 1000, n_insb = 20000, n_upd1 = 1000, n_sel = 20000, n_scan = 3;
 		} else {
-			fprintf(stderr, "usage: sqlite_vfs [--dir DIR] [--reps N] [--quick]\n");
+			fprintf(stderr, "usage: sqlite_vfs [--dir DIR] [--reps N] [--journal MODE] "
+					"[--quick]\n");
 			return 2;
 		}
 	}
@@ -165,7 +183,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("SQLite %s, dir %s, synchronous=FULL, %d reps (median)\n", sqlite3_libversion(), dir, reps);
-	for (int j = 0; j < 2; j++) {
+	for (int j = 0; j < 4; j++) {
+		if (only && strcmp(only, journals[j]) != 0)
+			continue;
 		for (int mm = 0; mm < 2; mm++) {
 			double r[2][NOPS][MAX_REPS];
 			for (int rep = 0; rep < reps; rep++) {

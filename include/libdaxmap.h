@@ -255,6 +255,21 @@ DAXMAP_API int daxmap_obj_zero_range(daxmap_obj *obj, uint64_t off, uint64_t len
  */
 DAXMAP_API int daxmap_obj_allocate(daxmap_obj *obj, uint64_t off, uint64_t len);
 
+/* Flags of daxmap_obj_pwrite(). */
+#define DAXMAP_DSYNC 0x1 /* the bytes, the allocation and the size are durable on return */
+
+/* Reads up to len bytes at object offset off into buf, as pread(2): returns the number
+ * of bytes read (short at EOF, 0 at or past EOF), holes read as zeros, or a negative
+ * errno. */
+DAXMAP_API ssize_t daxmap_obj_pread(daxmap_obj *obj, void *buf, size_t len, uint64_t off);
+/* Writes len bytes from buf at object offset off, as pwrite(2): allocates zeroed space
+ * for holes (-ENOSPC when the pool is full: nothing past the bytes it reports written
+ * was changed), extends the size when writing past EOF, returns len or a negative
+ * errno. flags: 0, or DAXMAP_DSYNC: the bytes (and the allocation and size) are
+ * durable on return. */
+DAXMAP_API ssize_t daxmap_obj_pwrite(daxmap_obj *obj, const void *buf, size_t len, uint64_t off,
+                                     int flags);
+
 /*
  * Maps [offset, offset+len) of the object at an address the library chooses,
  * stored in *addr. offset must be a multiple of the page size; len is rounded

@@ -159,13 +159,18 @@ int layout_ext_check(uint64_t ent, uint64_t i, uint64_t off, uint32_t max_object
 	return 1;
 }
 
-uint64_t layout_name_hash(const struct obj_slot *s)
+uint64_t layout_name_hash_bytes(const char *name, uint32_t len)
 {
 	/* FNV-1a */
 	uint64_t h = UINT64_C(1469598103934665603);
-	for (uint32_t k = 0; k < s->name_len; k++)
-		h = (h ^ (unsigned char)s->name[k]) * UINT64_C(1099511628211);
+	for (uint32_t k = 0; k < len; k++)
+		h = (h ^ (unsigned char)name[k]) * UINT64_C(1099511628211);
 	return h;
+}
+
+uint64_t layout_name_hash(const struct obj_slot *s)
+{
+	return layout_name_hash_bytes(s->name, s->name_len);
 }
 
 int layout_name_key_cmp(const void *a, const void *b)

@@ -185,6 +185,8 @@ struct slot_name_key {
 	uint32_t slot;
 };
 uint64_t layout_name_hash(const struct obj_slot *s);
+/* The same hash of a name given as bytes. */
+uint64_t layout_name_hash_bytes(const char *name, uint32_t len);
 int layout_name_key_cmp(const void *a, const void *b);
 
 /* The checksum a log record must carry. */

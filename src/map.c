@@ -414,9 +414,10 @@ void map_drop_zero_copies(struct daxmap_obj *obj, uint64_t e, struct dm_mapping 
 {
 	uint64_t es = obj->md->extent_size, estart = e * es, eend = estart + es;
 
-	if (obj->maps < 2)
+	if (obj->maps < (except ? 2u : 1u))
 		return; /* the common case: no other mapping (maps changes only
-			   under maps_lock exclusive, so this read is stable) */
+			   under maps_lock exclusive, so this read is stable);
+			   except NULL (a pwrite): every mapping counts */
 	for (size_t i = 0; i < nmaps; i++) {
 		struct dm_mapping *m = maps[i];
 		uint64_t lo, hi;

@@ -79,9 +79,10 @@ int map_teardown_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end,
 	REQUIRES_SHARED(maps_lock);
 
 /*
- * Extent e of obj is now mapped to the pool in mapping `except`: drop the
- * zeros of hole reads that other mappings still show for it, so their next
- * access maps the pool too. Caller holds e's range exclusively.
+ * Extent e of obj is now mapped to the pool in mapping `except` (or, with
+ * except NULL, was written through the pool by a pwrite): drop the zeros of
+ * hole reads that other mappings still show for it, so their next access
+ * maps the pool too. Caller holds e's range exclusively.
  */
 void map_drop_zero_copies(struct daxmap_obj *obj, uint64_t e, struct dm_mapping *except)
 	REQUIRES_SHARED(maps_lock);

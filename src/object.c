@@ -105,6 +105,27 @@ static int object_check_names(struct objtab *tab) NO_TSA
 	return ret;
 }
 
+/* The index by name and the placement tree of the live objects. */
+static int object_index_load(struct objtab *tab) NO_TSA
+{
+	const struct pool_media *md = tab->md;
+	uint32_t top = 0; /* highest live slot: the tree grows with creates */
+
+	for (uint32_t i = 0; i < md->max_objects; i++)
+		if (tab->objs[i])
+			top = i;
+	if (nameidx_reserve(&tab->names, tab->live) < 0 || goaltree_reserve(&tab->goals, top) < 0)
+		return ERR(-ENOMEM, "out of memory indexing %llu objects",
+			   (unsigned long long)tab->live);
+	for (uint32_t i = 0; i < md->max_objects; i++) {
+		if (!tab->objs[i] || tab->objs[i]->dying)
+			continue;
+		nameidx_add(&tab->names, layout_name_hash(&md->slots[i]), i);
+		goaltree_insert(&tab->goals, i, tab->objs[i]->goal);
+	}
+	return 0;
+}
+
 int object_load(struct objtab *tab) NO_TSA
 {
 	const struct pool_media *md = tab->md;
@@ -112,6 +133,9 @@ int object_load(struct objtab *tab) NO_TSA
 
 	mutex_init(&tab->lock, lockclass_objtab);
 	tab->live = 0;
+	nameidx_init(&tab->names);
+	goaltree_init(&tab->goals);
+	tab->free_hint = 0;
 	tab->objs = calloc(md->max_objects, sizeof(*tab->objs));
 	if (!tab->objs)
 		return ERR(-ENOMEM, "cannot allocate the object table");
@@ -127,7 +151,7 @@ int object_load(struct objtab *tab) NO_TSA
 		else
 			tab->live++;
 	}
-	if ((ret = object_check_names(tab)) < 0)
+	if ((ret = object_check_names(tab)) < 0 || (ret = object_index_load(tab)) < 0)
 		return ret;
 	return object_load_extents(tab);
 }
@@ -221,6 +245,8 @@ void object_unload(struct objtab *tab) NO_TSA
 {
 	if (!tab->objs)
 		return;
+	nameidx_free(&tab->names);
+	goaltree_free(&tab->goals);
 	for (uint32_t i = 0; i < tab->md->max_objects; i++)
 		if (tab->objs[i])
 			object_delete(tab->objs[i]);
@@ -241,62 +267,33 @@ static int name_check(const char *name, size_t *len)
 	return 0;
 }
 
+/* The live object named name[0, len), through the index by name hash. */
 static struct daxmap_obj *object_find_locked(struct objtab *tab, const char *name,
 					     size_t len) REQUIRES(tab->lock)
 {
 	const struct pool_media *md = tab->md;
+	uint64_t hash = layout_name_hash_bytes(name, (uint32_t)len), pos = 0;
+	uint32_t i;
 
-	for (uint32_t i = 0; i < md->max_objects; i++) {
+	while (nameidx_next(&tab->names, hash, &pos, &i)) {
 		struct daxmap_obj *obj = tab->objs[i];
-		const struct obj_slot *s;
+		const struct obj_slot *s = &md->slots[i];
 
-		if (!obj || obj->dying)
-			continue;
-		s = &md->slots[i];
-		if (s->name_len == len && memcmp(s->name, name, len) == 0)
+		if (obj && !obj->dying && s->name_len == len && memcmp(s->name, name, len) == 0)
 			return obj;
 	}
 	return NULL;
 }
 
-static int goal_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 /*
  * Goal of a new object: the middle of the widest gap between the goals of
  * the live objects (or 0 when no object starts there), so that objects grow
- * contiguously into their own part of the pool.
+ * contiguously into their own part of the pool. The placement tree keeps
+ * the widest gap, so this reads it instead of sorting every goal.
  */
-static int object_pick_goal(struct objtab *tab, uint64_t *goal) REQUIRES(tab->lock)
+static uint64_t object_pick_goal(struct objtab *tab) REQUIRES(tab->lock)
 {
-	const struct pool_media *md = tab->md;
-	uint64_t n = 0, best_len = 0;
-	uint64_t *g = malloc((tab->live + 1) * sizeof(uint64_t));
-
-	if (!g)
-		return ERR(-ENOMEM, "out of memory choosing an object's place");
-	for (uint32_t i = 0; i < md->max_objects; i++)
-		if (tab->objs[i])
-			g[n++] = tab->objs[i]->goal;
-	qsort(g, n, sizeof(*g), goal_cmp);
-	*goal = 0;
-	if (n == 0 || g[0] > 0) {
-		/* [0, g[0]) has no object at its start: place the new one there,
-		 * unless a wider gap exists further on */
-		best_len = n ? g[0] : md->nextents;
-	}
-	for (uint64_t k = 0; k < n; k++) {
-		uint64_t lo = g[k], hi = k + 1 < n ? g[k + 1] : md->nextents;
-		if (hi - lo > best_len) {
-			best_len = hi - lo;
-			*goal = lo + (hi - lo) / 2;
-		}
-	}
-	free(g);
-	return 0;
+	return goaltree_pick(&tab->goals, tab->md->nextents);
 }
 
 static int object_create_locked(struct objtab *tab, const char *name, size_t len,
@@ -305,18 +302,21 @@ static int object_create_locked(struct objtab *tab, const char *name, size_t len
 	const struct pool_media *md = tab->md;
 	struct daxmap_obj *obj;
 	struct obj_slot *s;
-	uint64_t goal = 0;
+	uint64_t goal;
 	uint32_t i;
-	int ret;
 
-	for (i = 0; i < md->max_objects; i++)
+	/* every slot below the hint is in use: creates do not rescan them */
+	for (i = tab->free_hint; i < md->max_objects; i++)
 		if (!tab->objs[i] && md->slots[i].state == SLOT_FREE)
 			break;
+	tab->free_hint = i;
 	if (i == md->max_objects)
 		return ERR(-ENFILE, "pool %s has no free object slot (%u in use)", md->path,
 			   md->max_objects);
-	if ((ret = object_pick_goal(tab, &goal)) < 0)
-		return ret;
+	/* room in the index first: once the slot is LIVE, indexing must not fail */
+	if (nameidx_reserve(&tab->names, 1) < 0 || goaltree_reserve(&tab->goals, i) < 0)
+		return ERR(-ENOMEM, "out of memory indexing object %s", name);
+	goal = object_pick_goal(tab);
 	s = &md->slots[i];
 	/* fill and persist the slot while it is FREE, then commit with one
 	 * 8-byte store of its state */
@@ -332,6 +332,9 @@ static int object_create_locked(struct objtab *tab, const char *name, size_t len
 	slot_set_state(md, i, SLOT_LIVE);
 	tab->objs[i] = obj;
 	tab->live++;
+	nameidx_add(&tab->names, layout_name_hash_bytes(name, (uint32_t)len), i);
+	goaltree_insert(&tab->goals, i, goal);
+	tab->free_hint = i + 1;
 	alloc_expect(tab->alloc, goal); /* its first extents will land there: warm them */
 	*out = obj;
 	return 0;
@@ -409,6 +412,10 @@ int object_unlink(struct objtab *tab, const char *name)
 			  obj->opens, obj->maps);
 	} else {
 		tab->live--;
+		nameidx_del(&tab->names, layout_name_hash_bytes(name, (uint32_t)len), obj->slot);
+		goaltree_remove(&tab->goals, obj->slot);
+		if (obj->slot < tab->free_hint)
+			tab->free_hint = obj->slot;
 		object_destroy_slot(tab, obj);
 	}
 	mutex_unlock(&tab->lock);

@@ -16,9 +16,11 @@
 #include "alloc.h"
 #include "counters.h"
 #include "extmap.h"
+#include "goaltree.h"
 #include "layout.h"
 #include "lock.h"
 #include "media.h"
+#include "nameidx.h"
 #include "rangelock.h"
 
 struct daxmap_pool;
@@ -30,6 +32,9 @@ struct objtab {
 	struct dm_mutex lock; /* protects: objs[], every slot's state and goal, open and map counts */
 	struct daxmap_obj **objs /* under lock */; /* open objects by slot, NULL if not open */
 	uint64_t live /* under lock */;            /* LIVE slots */
+	struct nameidx names /* under lock */;     /* live objects by name hash */
+	struct goaltree goals /* under lock */;    /* live objects' goals, for placement */
+	uint32_t free_hint /* under lock */;       /* every slot below it is in use */
 	/* wired once by pool.c before object_load, read-only afterwards */
 	struct daxmap_pool *pool;     /* the handle: an identity here, never dereferenced */
 	const struct pool_media *md;

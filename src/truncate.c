@@ -23,21 +23,21 @@
 #include "page.h"
 #include "pool.h"
 #include "rangelock.h"
+#include "truncate.h"
 
-/*
- * Grows the object from `old` to `size`; the caller holds [old, end)
- * exclusively and maps_lock shared.
- */
-static void object_grow_locked(struct daxmap_obj *obj, uint64_t old, uint64_t size)
-	REQUIRES_SHARED(maps_lock)
+/* takes obj->extents_lock */
+void truncate_grow_locked(struct daxmap_obj *obj, uint64_t old, uint64_t size, uint64_t data_from)
 {
 	uint64_t tail_end = page_up(old), e = old >> obj->md->extent_shift, pidx;
+	uint64_t zero_end = tail_end < size ? tail_end : size;
 
+	if (zero_end > data_from)
+		zero_end = data_from;
 	mutex_lock(&obj->extents_lock);
 	/* bytes stored past the old EOF in its last page must read zero now
 	 * that they become part of the object (as ftruncate does) */
-	if (tail_end > old)
-		object_zero_bytes_locked(obj, old, tail_end < size ? tail_end : size);
+	if (zero_end > old)
+		object_zero_bytes_locked(obj, old, zero_end);
 	object_set_size_locked(obj, size);
 	pidx = extmap_get(&obj->extmap, e);
 	mutex_unlock(&obj->extents_lock);
@@ -48,9 +48,7 @@ static void object_grow_locked(struct daxmap_obj *obj, uint64_t old, uint64_t si
 		map_extend_tail(obj, e, pidx, tail_end, page_up(size));
 }
 
-/* Checks an (off, len) argument pair: -EINVAL for len 0 or a sum that wraps,
- * -EFBIG past the maximum object size. */
-static int range_check(uint64_t off, uint64_t len, const char *what)
+int truncate_range_check(uint64_t off, uint64_t len, const char *what)
 {
 	if (len == 0)
 		return ERR(-EINVAL, "%s: length is 0", what);
@@ -72,9 +70,8 @@ static uint64_t lock_end(const struct daxmap_obj *obj, uint64_t end, int to_infi
 	return to_infinity ? DAXMAP_MAX_OBJ_SIZE + es : ((end + es - 1) / es) * es;
 }
 
-/* Releases an operation's range and hands parked faults back. */
-static void object_unlock_range(struct daxmap_obj *obj, struct range_entry *re)
-	RELEASE(obj->range_lock)
+/* takes pool->fault.retry_lock */
+void truncate_unlock_range(struct daxmap_obj *obj, struct range_entry *re)
 {
 	fault_requeue(&obj->pool->fault, rangelock_unlock(&obj->range_lock, re));
 }
@@ -115,22 +112,17 @@ static int object_shrink(struct daxmap_obj *obj, uint64_t size)
 				      zero_end < ext_end ? zero_end : ext_end);
 		}
 	}
-	object_unlock_range(obj, &re);
+	truncate_unlock_range(obj, &re);
 	map_rdunlock();
 	if (ret == 0)
 		fault_retry_errors(&obj->pool->fault);
 	return ret;
 }
 
-/*
- * Holds [off, end) exclusively for an operation that may move EOF to `end`,
- * to the end of everything when it does: EOF moves only under a range that
- * reaches the end. Returns whether it holds that far. A shrink that slips in
- * before the lock is taken can make a range cross EOF: then it takes the
- * lock again, to the end.
- */
-static int object_lock_to(struct daxmap_obj *obj, struct range_entry *re, uint64_t off,
-			  uint64_t end) REQUIRES_SHARED(maps_lock) ACQUIRE(obj->range_lock) NO_TSA
+/* A shrink that slips in before the lock is taken can make a range cross
+ * EOF: then it takes the lock again, to the end. */
+int truncate_lock_to(struct daxmap_obj *obj, struct range_entry *re, uint64_t off, uint64_t end)
+	NO_TSA
 {
 	uint64_t mask = ~(obj->md->extent_size - 1);
 
@@ -155,11 +147,11 @@ static int object_grow(struct daxmap_obj *obj, uint64_t size)
 	uint64_t old;
 
 	map_rdlock();
-	if (object_lock_to(obj, &re, size, size)) {
+	if (truncate_lock_to(obj, &re, size, size)) {
 		old = atomic_load(&obj->size);
-		object_grow_locked(obj, old, size);
+		truncate_grow_locked(obj, old, size, size);
 	}
-	object_unlock_range(obj, &re);
+	truncate_unlock_range(obj, &re);
 	map_rdunlock();
 	return 0;
 }
@@ -186,7 +178,7 @@ int daxmap_obj_punch_hole(daxmap_obj *obj, uint64_t off, uint64_t len)
 	struct range_entry re;
 	int ret;
 
-	if ((ret = object_check(obj)) < 0 || (ret = range_check(off, len, "punch hole")) < 0)
+	if ((ret = object_check(obj)) < 0 || (ret = truncate_range_check(off, len, "punch hole")) < 0)
 		return ret;
 	es = obj->md->extent_size;
 	map_rdlock();
@@ -203,7 +195,7 @@ int daxmap_obj_punch_hole(daxmap_obj *obj, uint64_t off, uint64_t len)
 		if (ret == 0)
 			logged_change(obj, LOG_OP_PUNCH, off, end, object_punch_locked, off, end);
 	}
-	object_unlock_range(obj, &re);
+	truncate_unlock_range(obj, &re);
 	map_rdunlock();
 	if (ret == 0)
 		fault_retry_errors(&obj->pool->fault);
@@ -216,11 +208,11 @@ int daxmap_obj_zero_range(daxmap_obj *obj, uint64_t off, uint64_t len)
 	struct range_entry re;
 	int ret, grows;
 
-	if ((ret = object_check(obj)) < 0 || (ret = range_check(off, len, "zero range")) < 0)
+	if ((ret = object_check(obj)) < 0 || (ret = truncate_range_check(off, len, "zero range")) < 0)
 		return ret;
 	end = off + len;
 	map_rdlock();
-	grows = object_lock_to(obj, &re, off, end);
+	grows = truncate_lock_to(obj, &re, off, end);
 	size = atomic_load(&obj->size);
 	if (off < size) {
 		/* in place: the extents stay allocated, mappings stay valid */
@@ -230,8 +222,8 @@ int daxmap_obj_zero_range(daxmap_obj *obj, uint64_t off, uint64_t len)
 	/* like FALLOC_FL_ZERO_RANGE without KEEP_SIZE: a range past EOF
 	 * extends the object (the new part is a hole and reads zero) */
 	if (grows && end > size)
-		object_grow_locked(obj, size, end);
-	object_unlock_range(obj, &re);
+		truncate_grow_locked(obj, size, end, end);
+	truncate_unlock_range(obj, &re);
 	map_rdunlock();
 	return 0;
 }
@@ -242,16 +234,16 @@ int daxmap_obj_allocate(daxmap_obj *obj, uint64_t off, uint64_t len)
 	struct range_entry re;
 	int ret, grows;
 
-	if ((ret = object_check(obj)) < 0 || (ret = range_check(off, len, "allocate")) < 0)
+	if ((ret = object_check(obj)) < 0 || (ret = truncate_range_check(off, len, "allocate")) < 0)
 		return ret;
 	end = off + len;
 	map_rdlock();
-	grows = object_lock_to(obj, &re, off, end);
+	grows = truncate_lock_to(obj, &re, off, end);
 	for (uint64_t e = off >> obj->md->extent_shift; ret == 0 && (e << obj->md->extent_shift) < end; e++)
 		ret = object_extent_alloc(obj, e, &pidx);
 	/* like fallocate(2) mode 0: the size grows only when all succeeded */
 	if (ret == 0 && grows && end > atomic_load(&obj->size))
-		object_grow_locked(obj, atomic_load(&obj->size), end);
+		truncate_grow_locked(obj, atomic_load(&obj->size), end, end);
 	if (ret == -ENOSPC) {
 		/* what stays allocated: the extents from off up to the first hole */
 		const struct obj_slot *slot = &obj->md->slots[obj->slot];
@@ -266,7 +258,7 @@ int daxmap_obj_allocate(daxmap_obj *obj, uint64_t off, uint64_t len)
 			  (int)slot->name_len, slot->name, out_size(want, len),
 			  (unsigned long long)off, obj->md->path, out_size(got, upto - off));
 	}
-	object_unlock_range(obj, &re);
+	truncate_unlock_range(obj, &re);
 	map_rdunlock();
 	return ret;
 }

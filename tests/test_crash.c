@@ -94,6 +94,7 @@ enum tag {
 	T_UNLINK,
 	T_VICTIM,
 	T_JUNK, /* stored past EOF in the last page */
+	T_PWRITE,
 	T_MAX
 };
 
@@ -206,6 +207,9 @@ static void exp_const(struct expect *x, const char *name, uint64_t size, uint64_
 #define ZERO_END (4 * E - 1000)
 #define UNLINK_SIZE (3 * E + 10)
 #define VICTIM_SIZE (4 * E)
+#define PWRITE_OLD (E + 3000)
+#define PWRITE_LO (page_up(PWRITE_OLD) + 100)
+#define PWRITE_HI (3 * E + 700)
 
 struct child {
 	daxmap_pool *pool;
@@ -324,19 +328,25 @@ static void exp_touch(struct expect *x, uint64_t nextents)
 	ver_reg(v, 2 * E, 3 * E, R_PAT, T_TOUCH);
 }
 
-static void setup_grow(struct child *c)
+/* Object `name` of `size` bytes of tag data, with junk stored past EOF in
+ * its last page: a grow must make it read zero. */
+static void mkobj_junk_tail(struct child *c, const char *name, uint64_t size, unsigned tag)
 {
 	daxmap_obj *o;
 	uint8_t *a;
 
-	mkobj(c, "g", GROW_OLD, T_GROW);
-	/* stores past EOF in the last page: a grow must make them read zero */
-	CK(daxmap_obj_open(&o, c->pool, "g", 0));
-	CK(daxmap_map((void **)&a, o, 0, page_up(GROW_OLD), RW));
-	fill(a, GROW_OLD, page_up(GROW_OLD), T_JUNK);
-	CK(daxmap_persist(a, page_up(GROW_OLD)));
-	CK(daxmap_unmap(a, page_up(GROW_OLD)));
+	mkobj(c, name, size, tag);
+	CK(daxmap_obj_open(&o, c->pool, name, 0));
+	CK(daxmap_map((void **)&a, o, 0, page_up(size), RW));
+	fill(a, size, page_up(size), T_JUNK);
+	CK(daxmap_persist(a, page_up(size)));
+	CK(daxmap_unmap(a, page_up(size)));
 	CK(daxmap_obj_close(o));
+}
+
+static void setup_grow(struct child *c)
+{
+	mkobj_junk_tail(c, "g", GROW_OLD, T_GROW);
 }
 
 static void op_grow(struct child *c)
@@ -574,6 +584,50 @@ static void exp_reuse(struct expect *x, uint64_t nextents)
 	ver_reg(v, 0, VICTIM_SIZE, R_PAT, T_FRESH);
 }
 
+/*
+ * pwrite: a DAXMAP_DSYNC write past EOF into two holes (two allocations,
+ * the data, then the size); stores past EOF in the old last page must read
+ * zero once the size covers them, and the size never covers bytes that
+ * are not yet durable.
+ */
+static void setup_pwrite(struct child *c)
+{
+	mkobj_junk_tail(c, "w", PWRITE_OLD, T_PWRITE);
+}
+
+static void op_pwrite(struct child *c)
+{
+	daxmap_obj *o;
+
+	CK(daxmap_obj_open(&o, c->pool, "w", 0));
+	if (daxmap_obj_pwrite(o, patterns(T_PWRITE) + PWRITE_LO, PWRITE_HI - PWRITE_LO, PWRITE_LO,
+			      DAXMAP_DSYNC) != (ssize_t)(PWRITE_HI - PWRITE_LO)) {
+		fprintf(stderr, "child: pwrite: %s\n", daxmap_errormsg());
+		_exit(2);
+	}
+	ct_mark();
+	CK(daxmap_obj_close(o));
+}
+
+static void exp_pwrite(struct expect *x, uint64_t nextents)
+{
+	struct objexp *o = exp_obj(x, "w");
+	struct version *v;
+	(void)nextents;
+	/* old size: the new extents may be allocated, their bytes zero or written */
+	v = exp_ver(o, 0, 0, 1, PWRITE_OLD);
+	ver_ext(v, 0, 2, 1);
+	ver_ext(v, 2, 4, 0);
+	ver_reg(v, 0, PWRITE_OLD, R_PAT, T_PWRITE);
+	ver_reg(v, PWRITE_OLD, page_up(PWRITE_OLD), R_PAT_OR_ZERO, T_JUNK);
+	ver_reg(v, PWRITE_LO, PWRITE_HI, R_PAT_OR_ZERO, T_PWRITE);
+	/* new size: every written byte durable, the old tail zero */
+	v = exp_ver(o, 0, 1, 1, PWRITE_HI);
+	ver_ext(v, 0, 4, 1);
+	ver_reg(v, 0, PWRITE_OLD, R_PAT, T_PWRITE);
+	ver_reg(v, PWRITE_LO, PWRITE_HI, R_PAT, T_PWRITE);
+}
+
 struct scenario {
 	const char *name;
 	void (*setup)(struct child *c);
@@ -590,6 +644,7 @@ static const struct scenario scenarios[] = {
 	{"zero", setup_zero, op_zero, exp_zero},
 	{"unlink", setup_unlink, op_unlink, exp_unlink},
 	{"reuse", setup_reuse, op_reuse, exp_reuse},
+	{"pwrite", setup_pwrite, op_pwrite, exp_pwrite},
 };
 #define NSCEN (int)(sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -1466,6 +1521,7 @@ SCEN_TEST(4, punch)
 SCEN_TEST(5, zero)
 SCEN_TEST(6, unlink)
 SCEN_TEST(7, reuse)
+SCEN_TEST(8, pwrite)
 
 #endif /* DAXMAP_CRASHTEST */
 
@@ -1493,6 +1549,7 @@ int main(int argc, char **argv)
 		{"crash_grow", test_grow},     {"crash_shrink", test_shrink},
 		{"crash_punch", test_punch},   {"crash_zero_range", test_zero},
 		{"crash_unlink", test_unlink}, {"crash_reuse_after_unlink", test_reuse},
+		{"crash_pwrite_allocates_and_extends", test_pwrite},
 		{NULL, NULL},
 	};
 	double t0 = now();

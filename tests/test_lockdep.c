@@ -382,6 +382,10 @@ static void workload(void)
 	TU_OK(daxmap_obj_punch_hole(obj, 2 * mib, 2 * mib));
 	TU_OK(daxmap_obj_zero_range(obj, 4 * mib, 2 * mib));
 	TU_OK(daxmap_obj_allocate(obj, 14 * mib, 2 * mib));
+	/* pread, pwrite into a hole, and one past EOF (the range to the end) */
+	CU_ASSERT(daxmap_obj_pwrite(obj, p, 4096, 10 * mib, 0) == 4096);
+	CU_ASSERT(daxmap_obj_pwrite(obj, &v, 1, 17 * mib, DAXMAP_DSYNC) == 1);
+	CU_ASSERT(daxmap_obj_pread(obj, &v, 1, 10 * mib) == 1);
 	TU_OK(daxmap_obj_truncate(obj, 5 * mib));
 	TU_OK(daxmap_obj_truncate(obj, 24 * mib));
 	p[22 * mib] = 4;

@@ -164,6 +164,8 @@ static void workload(const char *pool, const char *journal, int mmap)
 	int journal_left = pool_has(pool, "work.db-journal", &jsize);
 	if (strcmp(journal, "truncate") == 0) { /* the journal stays, empty */
 		CU_ASSERT(journal_left && jsize == 0);
+	} else if (strcmp(journal, "persist") == 0) { /* the journal stays, not hot */
+		CU_ASSERT(journal_left && jsize > 0);
 	} else {
 		CU_ASSERT(!journal_left);
 	}
@@ -204,6 +206,16 @@ static void test_workload_wal_mmap(void)
 static void test_workload_truncate_mode(void)
 {
 	workload("trunc.pool", "truncate", 0);
+}
+
+static void test_workload_persist_mode(void)
+{
+	workload("persist.pool", "persist", 0);
+}
+
+static void test_workload_truncate_mode_mmap(void)
+{
+	workload("truncmm.pool", "truncate", 1);
 }
 
 /* A second connection reads the first one's WAL; the pool is held while open, clean after. */
@@ -247,6 +259,37 @@ static void test_locks_between_connections(void)
 	CU_ASSERT(query_int(b, "SELECT count(*) FROM t") == 3);
 	CU_ASSERT(sqlite3_close(b) == SQLITE_OK);
 	CU_ASSERT(sqlite3_close(a) == SQLITE_OK);
+}
+
+/*
+ * DELETE mode: the journal deleted at each commit is kept (parked, zeroed,
+ * absent for SQLite) while the database is open, and gone once it closes;
+ * another connection never takes it for a hot journal.
+ */
+static void test_deleted_journal_is_absent_and_gone_at_close(void)
+{
+	sqlite3 *a = db_open("j.db", "journal.pool", "pool_size=32M");
+	sqlite3 *b = db_open("j.db", "journal.pool", NULL);
+	sqlite3_vfs *vfs = sqlite3_vfs_find("daxmap");
+	int res = -1;
+
+	CU_ASSERT_FATAL(vfs != NULL);
+	exec_ok(a, "CREATE TABLE t(x)");
+	for (int i = 0; i < 200; i++) {
+		exec_ok(i % 2 ? a : b, "INSERT INTO t VALUES(randomblob(3000))");
+		CU_ASSERT(query_int(i % 2 ? b : a, "SELECT count(*) FROM t") == i + 1);
+	}
+	CU_ASSERT(vfs->xAccess(vfs, "j.db-journal", SQLITE_ACCESS_EXISTS, &res) == SQLITE_OK);
+	CU_ASSERT(res == 0);
+	CU_ASSERT(vfs->xAccess(vfs, "j.db-journal", SQLITE_ACCESS_READWRITE, &res) == SQLITE_OK);
+	CU_ASSERT(res == 0);
+	exec_ok(a, "BEGIN; UPDATE t SET x = zeroblob(10); ROLLBACK");
+	CU_ASSERT(query_int(b, "SELECT count(*) FROM t WHERE length(x) = 3000") == 200);
+	assert_integrity(b);
+	CU_ASSERT(sqlite3_close(b) == SQLITE_OK);
+	CU_ASSERT(sqlite3_close(a) == SQLITE_OK);
+	CU_ASSERT(pool_has("journal.pool", "j.db", NULL));
+	CU_ASSERT(!pool_has("journal.pool", "j.db-journal", NULL));
 }
 
 /* xFetch hands out pointers into the daxmap mapping of the database object. */
@@ -571,6 +614,10 @@ int main(void)
 		{ "workload_wal", test_workload_wal },
 		{ "workload_wal_mmap", test_workload_wal_mmap },
 		{ "workload_truncate_mode", test_workload_truncate_mode },
+		{ "workload_truncate_mode_mmap", test_workload_truncate_mode_mmap },
+		{ "workload_persist_mode", test_workload_persist_mode },
+		{ "deleted_journal_is_absent_and_gone_at_close",
+		  test_deleted_journal_is_absent_and_gone_at_close },
 		{ "wal_file_is_an_object_while_open", test_wal_file_is_an_object_while_open },
 		{ "locks_between_connections", test_locks_between_connections },
 		{ "fetch_points_into_the_pool", test_fetch_points_into_the_pool },

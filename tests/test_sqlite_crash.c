@@ -4,8 +4,8 @@
  * this program with --child) runs write transactions and reports each one
  * that committed to the parent through a pipe; the parent SIGKILLs it at a
  * random moment, reopens the database, requires PRAGMA integrity_check to
- * say ok and every reported commit to be there, whole. Many times, in DELETE
- * and WAL modes, with and without mmap_size; sometimes the kill comes while
+ * say ok and every reported commit to be there, whole. Many times, in DELETE,
+ * TRUNCATE, PERSIST and WAL modes, with and without mmap_size; sometimes the kill comes while
  * the child is still opening (and recovering) the database.
  *
  * DAXMAP_SQLITE_CRASH_ITERS (default 40) sets the number of kills;
@@ -13,7 +13,8 @@
  *
  * What a SIGKILL tests: everything a process has stored into the pool is in
  * the pool file (shared mapping) when it dies, so this checks that SQLite's
- * protocol through the VFS (allocate, copy, size, truncate, unlink, the WAL
+ * protocol through the VFS (allocate, copy, size, truncate, unlink, the
+ * journals' pread and pwrite, the WAL
  * and its in-process index) leaves a database that recovers, at any instant.
  * Loss of power is the library's crash emulation's subject (test_crash).
  */
@@ -192,23 +193,24 @@ out:
 
 static void test_sigkill_during_transactions(void)
 {
-	static const char *modes[] = { "delete", "wal" };
+	static const char *modes[] = { "delete", "truncate", "persist", "wal" };
+	enum { NMODES = sizeof(modes) / sizeof(modes[0]) };
 	const char *env = getenv("DAXMAP_SQLITE_CRASH_ITERS");
 	int iters = env ? atoi(env) : 40;
 	uint64_t seed = tu_seed("test_sqlite_crash");
 	sqlite3_int64 reported_total = 0;
-	sqlite3_int64 reported[2] = { 0, 0 };
-	char pools[2][512];
+	sqlite3_int64 reported[NMODES] = { 0 };
+	char pools[NMODES][512];
 	int early_kills = 0;
 
-	for (int m = 0; m < 2; m++)
+	for (int m = 0; m < NMODES; m++)
 		snprintf(pools[m], sizeof(pools[m]), "%s", tu_path(modes[m]));
 	for (int it = 0; it < iters; it++) {
-		int m = it % 2, fds[2];
+		int m = it % NMODES, fds[2];
 		const char *mmap = tu_rand(&seed) % 2 ? "67108864" : "0";
 		/* kill while it opens and recovers; not at the first open of a pool,
 		 * which creates it: a pool whose creation was killed cannot be opened */
-		int early = tu_rand(&seed) % 8 == 0 && it >= 2;
+		int early = tu_rand(&seed) % 8 == 0 && it >= NMODES;
 		int want = 1 + (int)(tu_rand(&seed) % 40);
 		useconds_t delay = (useconds_t)(tu_rand(&seed) % (early ? 30000 : 3000));
 
@@ -259,9 +261,9 @@ static void test_sigkill_during_transactions(void)
 		CU_ASSERT(daxmap_pool_check(pools[m], DAXMAP_CHECK_DATA, NULL, NULL) == 0);
 	}
 	printf("\ntest_sqlite_crash: %d kills (%d while opening), %lld commits reported, "
-	       "all present; rows: delete %lld, wal %lld\n",
+	       "all present; rows: delete %lld, truncate %lld, persist %lld, wal %lld\n",
 	       iters, early_kills, (long long)reported_total, (long long)reported[0],
-	       (long long)reported[1]);
+	       (long long)reported[1], (long long)reported[2], (long long)reported[3]);
 }
 
 int main(int argc, char **argv)

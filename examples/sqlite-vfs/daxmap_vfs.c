@@ -7,13 +7,23 @@
  * gives. Temporary files (no name, or TEMP/TRANSIENT/SUBJOURNAL flags) go to
  * the stock "unix" VFS: they are never durable anyway.
  *
- * Data path: one mapping per open object, DMV_MAP_LEN (64 GiB) of address
- * space made once at open and never remapped (libdaxmap reserves it without
- * backing; pages past EOF give SIGBUS only until the object grows). xRead and
- * xWrite copy through it; xFetch hands SQLite pointers into it (PRAGMA
- * mmap_size). A write never stores into a page that may be a hole: the range
- * is allocated first (daxmap_obj_allocate, which also extends the size), so a
- * full pool is SQLITE_FULL from xWrite, never a SIGBUS inside SQLite.
+ * Data path of databases and WALs: one mapping per open object, DMV_MAP_LEN
+ * (64 GiB) of address space made once at open and never remapped (libdaxmap
+ * reserves it without backing; pages past EOF give SIGBUS only until the
+ * object grows). xRead and xWrite copy through it; xFetch hands SQLite
+ * pointers into it (PRAGMA mmap_size). A write never stores into a page that
+ * may be a hole: the range is allocated first (daxmap_obj_allocate, which
+ * also extends the size), so a full pool is SQLITE_FULL from xWrite, never a
+ * SIGBUS inside SQLite.
+ *
+ * Rollback journals and super-journals are not mapped: they are short-lived,
+ * written once and read back only after a crash, so a mapping (a 64 GiB
+ * reservation and its registration at every open, a fault per extent, a
+ * teardown at every truncate) costs far more than it gives. xRead and xWrite
+ * go through daxmap_obj_pread and daxmap_obj_pwrite (DAXMAP_DSYNC: each
+ * write is durable when it returns, so xSync has nothing left to do). A
+ * journal's commit (truncate to 0, or delete of a journal parked at its
+ * close) zeroes it in place and keeps its space for the next transaction.
  *
  * Built three ways from this file (CMakeLists.txt beside it): a static
  * library for programs (daxmap_vfs_register()), a loadable extension
@@ -82,7 +92,11 @@ struct dmv_node {
 	int nshared; /* handles holding SHARED or more */
 	struct dmv_shm *shm; /* (vfs_lock) */
 	pthread_mutex_t size_lock;
-	int pad;           /* journal or WAL: the object grows in whole extents */
+	int pad;           /* WAL: the object grows in whole extents */
+	int io;            /* journal: no mapping, xRead/xWrite by pread/pwrite */
+	int keep;          /* main journal: parked at its last close, while its database is open */
+	int parked;        /* (vfs_lock) no handle, kept open for the next transaction */
+	int absent;        /* (vfs_lock) parked and deleted: not there for SQLite */
 	uint64_t size;     /* (size_lock) the file's size, as SQLite sees it */
 	uint64_t obj_size; /* (size_lock) the object's size: size, or more when pad */
 	uint64_t alloc_hi; /* (size_lock) [0, alloc_hi) is allocated: stores there cannot fail */
@@ -288,11 +302,17 @@ static int node_get(struct dmv_node **out, struct dmv_pool *p, const char *name,
 	int ret, oflags = 0;
 
 	if (n) {
-		if ((flags & SQLITE_OPEN_EXCLUSIVE) && (flags & SQLITE_OPEN_CREATE)) {
+		if (n->absent && !(flags & SQLITE_OPEN_CREATE)) {
+			dmv_error(SQLITE_CANTOPEN, "no object \"%s\"", name);
+			pool_put(p);
+			return SQLITE_CANTOPEN;
+		}
+		if (!n->absent && (flags & SQLITE_OPEN_EXCLUSIVE) && (flags & SQLITE_OPEN_CREATE)) {
 			dmv_error(SQLITE_CANTOPEN, "object \"%s\" exists", name);
 			pool_put(p);
 			return SQLITE_CANTOPEN;
 		}
+		n->absent = n->parked = 0; /* a deleted journal comes back empty */
 		n->refs++;
 		pool_put(p); /* the node holds one already */
 		*out = n;
@@ -313,15 +333,19 @@ static int node_get(struct dmv_node **out, struct dmv_pool *p, const char *name,
 		ret = SQLITE_CANTOPEN;
 		goto out_free;
 	}
-	void *addr;
-	ret = daxmap_map(&addr, n->obj, 0, DMV_MAP_LEN, DAXMAP_PROT_READ | DAXMAP_PROT_WRITE);
-	if (ret < 0) {
-		dmv_error(SQLITE_CANTOPEN, "mapping \"%s\": %s", name, daxmap_errormsg());
-		last_errno = -ret;
-		ret = SQLITE_CANTOPEN;
-		goto out_close;
+	n->io = !!(flags & (SQLITE_OPEN_MAIN_JOURNAL | SQLITE_OPEN_SUPER_JOURNAL));
+	n->keep = !!(flags & SQLITE_OPEN_MAIN_JOURNAL);
+	if (!n->io) {
+		void *addr;
+		ret = daxmap_map(&addr, n->obj, 0, DMV_MAP_LEN, DAXMAP_PROT_READ | DAXMAP_PROT_WRITE);
+		if (ret < 0) {
+			dmv_error(SQLITE_CANTOPEN, "mapping \"%s\": %s", name, daxmap_errormsg());
+			last_errno = -ret;
+			ret = SQLITE_CANTOPEN;
+			goto out_close;
+		}
+		n->map = addr;
 	}
-	n->map = addr;
 	if (daxmap_obj_size(n->obj, &n->size) < 0 || n->size > DMV_MAP_LEN) {
 		dmv_error(SQLITE_CANTOPEN, "object \"%s\": larger than %llu bytes", name,
 			  (unsigned long long)DMV_MAP_LEN);
@@ -330,7 +354,7 @@ static int node_get(struct dmv_node **out, struct dmv_pool *p, const char *name,
 	}
 	pthread_mutex_init(&n->size_lock, NULL);
 	n->obj_size = n->size;
-	n->pad = !!(flags & (SQLITE_OPEN_MAIN_JOURNAL | SQLITE_OPEN_WAL | SQLITE_OPEN_SUPER_JOURNAL));
+	n->pad = !!(flags & SQLITE_OPEN_WAL);
 	n->pool = p;
 	n->refs = 1;
 	n->dirty_lo = UINT64_MAX;
@@ -340,7 +364,8 @@ static int node_get(struct dmv_node **out, struct dmv_pool *p, const char *name,
 	return SQLITE_OK;
 
 out_unmap:
-	daxmap_unmap(n->map, DMV_MAP_LEN);
+	if (n->map)
+		daxmap_unmap(n->map, DMV_MAP_LEN);
 out_close:
 	daxmap_obj_close(n->obj);
 out_free:
@@ -351,11 +376,9 @@ out_free:
 	return ret;
 }
 
-/* Drops a reference; the last one unmaps, closes (and maybe unlinks) the object. */
-static void node_put(struct dmv_node *n)
+/* Unmaps, closes (and maybe unlinks) the object of a node nobody holds. */
+static void node_release(struct dmv_node *n)
 {
-	if (--n->refs > 0)
-		return;
 	for (struct dmv_node **pp = &nodes; *pp; pp = &(*pp)->next) {
 		if (*pp == n) {
 			*pp = n->next;
@@ -366,7 +389,7 @@ static void node_put(struct dmv_node *n)
 	if (n->obj_size > n->size && !n->delete_on_close && daxmap_obj_truncate(n->obj, n->size) < 0)
 		dmv_error(SQLITE_IOERR_TRUNCATE, "closing \"%s\": %s", n->name, daxmap_errormsg());
 	/* unmap and close before unlink: unlink refuses a mapped object */
-	if (daxmap_unmap(n->map, DMV_MAP_LEN) < 0 || daxmap_obj_close(n->obj) < 0)
+	if ((n->map && daxmap_unmap(n->map, DMV_MAP_LEN) < 0) || daxmap_obj_close(n->obj) < 0)
 		dmv_error(SQLITE_IOERR_CLOSE, "closing \"%s\": %s", n->name, daxmap_errormsg());
 	if (n->delete_on_close && daxmap_obj_unlink(n->pool->pool, n->name) < 0)
 		dmv_error(SQLITE_IOERR_DELETE, "deleting \"%s\": %s", n->name, daxmap_errormsg());
@@ -374,6 +397,43 @@ static void node_put(struct dmv_node *n)
 	pthread_mutex_destroy(&n->size_lock);
 	free(n->name);
 	free(n);
+}
+
+/* Releases the journals parked for database `db`; a deleted one goes for good. */
+static void node_release_parked(const char *db)
+{
+	size_t len = strlen(db);
+	struct dmv_node *j, *next;
+
+	for (j = nodes; j; j = next) {
+		next = j->next;
+		if (j->parked && strncmp(j->name, db, len) == 0 && j->name[len] == '-') {
+			j->delete_on_close |= j->absent;
+			node_release(j);
+		}
+	}
+}
+
+/*
+ * Drops a reference. The last one of a main journal parks it while its
+ * database is open: DELETE mode closes and deletes the journal at every
+ * commit, and a new object per transaction costs a slot, an extent and its
+ * clearing each time; a parked journal is deleted in place (dmv_delete) and
+ * opened again by the next transaction. The last reference of anything else
+ * releases it, a database with the journals parked for it. Caller holds
+ * vfs_lock.
+ */
+static void node_put(struct dmv_node *n)
+{
+	if (--n->refs > 0)
+		return;
+	if (n->keep && !n->delete_on_close && node_owner(n->name)) {
+		n->parked = 1;
+		return;
+	}
+	if (!n->io)
+		node_release_parked(n->name);
+	node_release(n);
 }
 
 /* ---- file locks: unix's in-process inode logic; the pool has one opener ---- */
@@ -439,6 +499,8 @@ static int dmv_check_reserved(sqlite3_file *f, int *res)
 
 /* ---- data ---- */
 
+/* xRead: a copy from the mapping, or daxmap_obj_pread for a journal; short
+ * at the size SQLite sees (past it a journal holds zeroed padding). */
 static int dmv_read(sqlite3_file *f, void *buf, int amt, sqlite3_int64 off)
 {
 	struct dmv_node *n = ((struct dmv_file *)f)->node;
@@ -451,8 +513,17 @@ static int dmv_read(sqlite3_file *f, void *buf, int amt, sqlite3_int64 off)
 	pthread_mutex_unlock(&n->size_lock);
 	if ((uint64_t)off < size)
 		have = size - (uint64_t)off < (uint64_t)amt ? size - (uint64_t)off : (uint64_t)amt;
-	if (have)
+	if (have && !n->map) {
+		ssize_t got = daxmap_obj_pread(n->obj, buf, (size_t)have, (uint64_t)off);
+		if (got < 0) {
+			dmv_error(SQLITE_IOERR_READ, "%s: reading %d bytes at %lld: %s", n->name, amt,
+				  (long long)off, daxmap_errormsg());
+			return SQLITE_IOERR_READ;
+		}
+		have = (uint64_t)got;
+	} else if (have) {
 		memcpy(buf, n->map + off, have);
+	}
 	if (have < (uint64_t)amt) {
 		memset((char *)buf + have, 0, (size_t)amt - have); /* SQLite requires the zeros */
 		return SQLITE_IOERR_SHORT_READ;
@@ -465,6 +536,26 @@ static int dmv_errno_rc(int ret, int rc)
 	return ret == -ENOSPC || ret == -EFBIG ? SQLITE_FULL : ret == -ENOMEM ? SQLITE_IOERR_NOMEM : rc;
 }
 
+/* xWrite of a journal: daxmap_obj_pwrite, durable on return (allocation,
+ * data and size); a full pool is SQLITE_FULL, nothing past the bytes it
+ * wrote changed. */
+static int dmv_write_io(struct dmv_node *n, const void *buf, int amt, sqlite3_int64 off)
+{
+	ssize_t put = daxmap_obj_pwrite(n->obj, buf, (size_t)amt, (uint64_t)off, DAXMAP_DSYNC);
+	int rc;
+
+	pthread_mutex_lock(&n->size_lock);
+	if (put > 0 && (uint64_t)off + (uint64_t)put > n->size)
+		n->size = n->obj_size = (uint64_t)off + (uint64_t)put;
+	pthread_mutex_unlock(&n->size_lock);
+	if (put == amt)
+		return SQLITE_OK;
+	rc = put < 0 ? dmv_errno_rc((int)put, SQLITE_IOERR_WRITE) : SQLITE_FULL;
+	dmv_error(rc, "%s: writing %d bytes at %lld: %s", n->name, amt, (long long)off,
+		  put < 0 ? daxmap_errormsg() : "the pool is full");
+	return rc;
+}
+
 static int dmv_write(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 off)
 {
 	struct dmv_node *n = ((struct dmv_file *)f)->node;
@@ -473,6 +564,8 @@ static int dmv_write(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 of
 
 	if (off < 0 || amt < 0)
 		return SQLITE_IOERR_WRITE;
+	if (n->io)
+		return dmv_write_io(n, buf, amt, off);
 	if (end > DMV_MAP_LEN) {
 		dmv_error(SQLITE_FULL, "\"%s\": larger than the mapping (%llu bytes)", n->name,
 			  (unsigned long long)DMV_MAP_LEN);
@@ -516,6 +609,24 @@ static int dmv_write(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 of
 	return SQLITE_OK;
 }
 
+/*
+ * A journal truncated to 0 (the commit of journal_mode=TRUNCATE) keeps its
+ * space: freeing an extent per transaction makes the pool clear 2 MiB per
+ * commit. Its bytes are zeroed in place instead (daxmap_obj_zero_range: logged,
+ * so a crash leaves them all old or all zero, and the zero first byte is
+ * SQLite's own test of a journal that is not hot), and SQLite sees size 0
+ * from then on: the rest is padding that reads zero, as for a WAL, cut off
+ * at the last close (node_put). Caller holds size_lock.
+ */
+static int dmv_truncate_io_to_zero(struct dmv_node *n)
+{
+	int ret = n->size ? daxmap_obj_zero_range(n->obj, 0, n->size) : 0;
+
+	if (ret == 0)
+		n->size = 0;
+	return ret;
+}
+
 static int dmv_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
 	struct dmv_node *n = ((struct dmv_file *)f)->node;
@@ -526,13 +637,15 @@ static int dmv_truncate(sqlite3_file *f, sqlite3_int64 size)
 	if ((uint64_t)size > DMV_MAP_LEN)
 		return SQLITE_FULL;
 	pthread_mutex_lock(&n->size_lock);
-	if ((uint64_t)size > n->obj_size) {
+	if (n->io && size == 0) {
+		ret = dmv_truncate_io_to_zero(n);
+	} else if ((uint64_t)size > n->obj_size) {
 		/* growing: allocate now, so that the pool is full here and not at a later store */
 		ret = daxmap_obj_allocate(n->obj, n->obj_size, (uint64_t)size - n->obj_size);
 		if (ret == 0)
 			n->obj_size = (uint64_t)size;
 	} else if ((uint64_t)size > n->size) {
-		/* within the padding, which is never written (a shrink cuts it off): zeros */
+		/* within the padding, which reads zero (never written, or zeroed) */
 	} else if ((uint64_t)size < n->obj_size) {
 		ret = daxmap_obj_truncate(n->obj, (uint64_t)size);
 		if (ret == 0) {
@@ -566,7 +679,7 @@ static int dmv_sync(sqlite3_file *f, int flags)
 	pthread_mutex_lock(&n->size_lock);
 	lo = n->dirty_lo;
 	hi = n->dirty_hi < n->size ? n->dirty_hi : n->size;
-	if (lo < hi)
+	if (lo < hi && n->map) /* journals are written durably: never dirty */
 		ret = daxmap_persist(n->map + lo, hi - lo);
 	if (ret == 0) {
 		n->dirty_lo = UINT64_MAX;
@@ -647,8 +760,10 @@ static int dmv_sector_size(sqlite3_file *f)
 static int dmv_device_characteristics(sqlite3_file *f)
 {
 	(void)f;
-	/* a store changes only its own bytes; appends are not safe (size grows first) */
-	return SQLITE_IOCAP_POWERSAFE_OVERWRITE;
+	/* a store changes only its own bytes; appends are not safe (size grows first);
+	 * an open object cannot be unlinked (daxmap_obj_unlink says -EBUSY), so
+	 * SQLite keeps a TRUNCATE or PERSIST journal open across transactions */
+	return SQLITE_IOCAP_POWERSAFE_OVERWRITE | SQLITE_IOCAP_UNDELETABLE_WHEN_OPEN;
 }
 
 /* xFetch: a pointer straight into the mapping, below EOF and the mmap_size limit. */
@@ -662,7 +777,7 @@ static int dmv_fetch(sqlite3_file *f, sqlite3_int64 off, int amt, void **pp)
 	pthread_mutex_lock(&n->size_lock);
 	size = n->size;
 	pthread_mutex_unlock(&n->size_lock);
-	if (off >= 0 && amt > 0 && (uint64_t)off + (uint64_t)amt <= size &&
+	if (n->map && off >= 0 && amt > 0 && (uint64_t)off + (uint64_t)amt <= size &&
 	    off + amt <= fh->mmap_limit)
 		*pp = n->map + off;
 	return SQLITE_OK;
@@ -906,8 +1021,26 @@ out:
 	return rc;
 }
 
+/*
+ * Deletes a parked journal in place, as a TRUNCATE journal's commit zeroes
+ * it (dmv_truncate_io_to_zero); then it is absent for SQLite until a
+ * transaction creates it again. Its space stays.
+ */
+static int node_delete_parked(struct dmv_node *n)
+{
+	int ret;
+
+	pthread_mutex_lock(&n->size_lock);
+	ret = dmv_truncate_io_to_zero(n);
+	pthread_mutex_unlock(&n->size_lock);
+	if (ret == 0)
+		n->absent = 1;
+	return ret;
+}
+
 static int dmv_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
 {
+	struct dmv_node *n;
 	struct dmv_pool *p;
 	int ret, rc = SQLITE_OK;
 
@@ -919,7 +1052,13 @@ static int dmv_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
 		rc = SQLITE_IOERR_DELETE;
 		goto out;
 	}
-	ret = daxmap_obj_unlink(p->pool, name);
+	n = node_find(p, name);
+	if (n && n->absent)
+		ret = -ENOENT;
+	else if (n && n->parked)
+		ret = node_delete_parked(n);
+	else
+		ret = daxmap_obj_unlink(p->pool, name);
 	if (ret == -ENOENT) {
 		rc = SQLITE_IOERR_DELETE_NOENT;
 	} else if (ret < 0) {
@@ -950,7 +1089,7 @@ static int dmv_access(sqlite3_vfs *vfs, const char *name, int flags, int *res)
 		pthread_mutex_lock(&n->size_lock);
 		size = n->size;
 		pthread_mutex_unlock(&n->size_lock);
-		*res = 1;
+		*res = !n->absent;
 	} else if (daxmap_obj_open(&obj, p->pool, name, 0) == 0) {
 		*res = daxmap_obj_size(obj, &size) == 0;
 		daxmap_obj_close(obj);
