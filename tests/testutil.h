@@ -40,7 +40,16 @@ uint64_t tu_rand(uint64_t *state);
  */
 uint64_t tu_fletcher64(const void *buf, size_t len);
 
-/* Runs the CUnit registry with the given suites; returns the exit status. */
+/*
+ * A watchdog: a hang fails loudly instead of stalling ctest. arm() starts a
+ * thread that prints "WATCHDOG: <what> did not finish within <secs> s" and
+ * _exits the program with status 3 unless disarm() comes first. One at a time.
+ */
+void tu_watchdog_arm(const char *what, unsigned secs);
+void tu_watchdog_disarm(void);
+
+/* Runs the CUnit registry with the given suites; returns the exit status.
+ * DAXMAP_TEST_ONLY=WORD runs only the tests whose name contains WORD. */
 struct tu_test {
 	const char *name;
 	void (*fn)(void);
