@@ -352,13 +352,16 @@ static int fault_resolve_locked(struct fault_ctx *f, struct dm_mapping *m, uintp
 		usleep(2000);
 	if (pidx == EXTMAP_NONE && (ret = object_extent_alloc(obj, e, &pidx)) < 0)
 		return ret;
+	/* two mappings of one object see the same bytes: zeros another
+	 * mapping copied for this extent while it was a hole go first. Once
+	 * the pool pages are in this mapping, other threads store there
+	 * without a fault, and a load of theirs through the other mapping
+	 * must not find the old zeros (their fault there parks on our range) */
+	map_drop_zero_copies(obj, e, m);
 	if ((ret = fault_map_extent(f, m, pidx, estart, lo, hi)) < 0)
 		return ret;
 	if (hi == part_end)
 		map_set_resolved(m, e);
-	/* two mappings of one object see the same bytes: zeros another
-	 * mapping copied for this extent while it was a hole must go */
-	map_drop_zero_copies(obj, e, m);
 wake:
 	fault_wake(f, (uintptr_t)m->va + (lo - m->obj_off), hi - lo);
 	return 0;
