@@ -457,7 +457,9 @@ static void fault_handle(struct fault_ctx *f, const struct uffd_msg *msg,
 			node->reminder = 1; /* before the trylock: once parked, the
 					       node is the unlocker's to hand back */
 		if (!node) {
-			ret = ERR(-ENOMEM, "out of memory for a fault");
+			ret = ERR(-ENOMEM, "out of memory for a fault (malloc failed: no memory, "
+					   "or the process is at its vm.max_map_count limit of "
+					   "memory mappings)");
 			fault_sigbus(f, m, addr, tid, 1);
 		} else if (rangelock_trylock(&m->obj->range_lock, &re, estart,
 					     estart + f->md->extent_size, 1, &node->link) == 0) {

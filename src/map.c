@@ -118,6 +118,42 @@ static char *map_reserve(size_t len, uint64_t obj_off, uint64_t align, int prot)
 	return va;
 }
 
+/* vm.max_map_count, read once (0 if unknown): the fault path must not read
+ * files while it holds its range and maps_lock. */
+static long map_max_count(void)
+{
+	static _Atomic long max = -1;
+	long v = atomic_load_explicit(&max, memory_order_relaxed);
+	FILE *f;
+
+	if (v >= 0)
+		return v;
+	v = 0;
+	if ((f = fopen("/proc/sys/vm/max_map_count", "re")) != NULL) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	atomic_store_explicit(&max, v, memory_order_relaxed);
+	return v;
+}
+
+/* Memory mappings (VMAs) of the process now: lines of /proc/self/maps.
+ * Slow with many mappings (tens of ms at 65k): never under a lock. */
+static long map_vma_count(void)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	long used = 0;
+	int c;
+
+	if (!f)
+		return -1;
+	while ((c = getc(f)) != EOF)
+		used += c == '\n';
+	fclose(f);
+	return used;
+}
+
 /* takes maps_lock (exclusive), then pool->objtab.lock */
 int daxmap_map(void **addr, daxmap_obj *obj, uint64_t offset, size_t len, int prot)
 {
@@ -167,7 +203,14 @@ int daxmap_map(void **addr, daxmap_obj *obj, uint64_t offset, size_t len, int pr
 	}
 	m->va = map_reserve(len, offset, md->extent_size, prot);
 	if (!m->va) {
-		ret = ERR(-ENOMEM, "cannot reserve %zu bytes of address space", len);
+		long used = map_vma_count(), max = map_max_count();
+		if (used >= 0 && max > 0 && used + 2 >= max)
+			ret = ERR(-ENOMEM, "cannot reserve %zu bytes of address space: the process "
+					   "has %ld memory mappings, its limit vm.max_map_count is "
+					   "%ld; raise it (sysctl -w vm.max_map_count=N) or unmap "
+					   "something", len, used, max);
+		else
+			ret = ERR(-ENOMEM, "cannot reserve %zu bytes of address space", len);
 		goto out_free;
 	}
 	if (madvise(m->va, len, MADV_DONTFORK) < 0) {
@@ -429,29 +472,6 @@ void map_drop_zero_copies(struct daxmap_obj *obj, uint64_t e, struct dm_mapping 
 	}
 }
 
-/* "N of M mappings in use", for the message of a failed mmap. */
-static const char *map_vma_report(void)
-{
-	static __thread char buf[64];
-	long used = 0, max = 0;
-	FILE *f = fopen("/proc/self/maps", "re");
-	int c;
-
-	if (f) {
-		while ((c = getc(f)) != EOF)
-			used += c == '\n';
-		fclose(f);
-	}
-	f = fopen("/proc/sys/vm/max_map_count", "re");
-	if (f) {
-		if (fscanf(f, "%ld", &max) != 1)
-			max = 0;
-		fclose(f);
-	}
-	snprintf(buf, sizeof(buf), "%ld of %ld in use", used, max);
-	return buf;
-}
-
 int map_pool_pages(struct dm_mapping *m, uint64_t pidx, uint64_t estart, uint64_t lo, uint64_t hi)
 {
 	const struct pool_media *md = m->obj->md;
@@ -465,11 +485,14 @@ int map_pool_pages(struct dm_mapping *m, uint64_t pidx, uint64_t estart, uint64_
 	if (mmap(va, hi - lo, m->prot, MAP_FIXED | MAP_SHARED | MAP_POPULATE, md->fd,
 		 (off_t)poff) == MAP_FAILED) {
 		int err = errno;
+		/* fail fast: no counting of the process's mappings here, with
+		 * the range and maps_lock held (it took ~50-150 ms a fault) */
 		if (err == ENOMEM)
 			return ERR(-ENOMEM, "mmap of pool extent %llu at %p failed: the process may "
-					    "be at its limit of memory mappings (%s); raise the "
-					    "sysctl vm.max_map_count or map fewer, larger objects",
-				   (unsigned long long)pidx, (void *)va, map_vma_report());
+					    "be at its limit of memory mappings (vm.max_map_count "
+					    "is %ld); raise it (sysctl -w vm.max_map_count=N) or "
+					    "map fewer, larger objects",
+				   (unsigned long long)pidx, (void *)va, map_max_count());
 		return ERR(-err, "mmap of pool extent %llu at %p failed", (unsigned long long)pidx,
 			   (void *)va);
 	}
