@@ -95,6 +95,30 @@ static void map_remove(struct dm_mapping *m) REQUIRES(maps_lock)
 }
 
 /*
+ * A private anonymous range of len bytes with nothing in it, also under
+ * mlockall(MCL_FUTURE), which populates every new mapping at mmap time,
+ * before it can be registered: its pages would be plain anonymous memory
+ * where a store never faults and never reaches the pool (KERNEL-NOTES 6).
+ * Made PROT_NONE (never populated), unlocked (an mprotect that makes a
+ * locked range writable populates it), then given its protection. Not for
+ * a range in use: accesses in between are SIGSEGV. MAP_FAILED on error.
+ */
+static char *map_anon_unpopulated(void *where, size_t len, int prot)
+{
+	char *p = mmap(where, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return p;
+	if (munlock(p, len) < 0 || mprotect(p, len, prot) < 0) {
+		int err = errno;
+		munmap(p, len);
+		errno = err;
+		return MAP_FAILED;
+	}
+	return p;
+}
+
+/*
  * Reserves len bytes at an address congruent to obj_off modulo the extent
  * size, so that extents fall on aligned virtual addresses (huge-page
  * mappings need the address and the pool offset both 2 MiB aligned).
@@ -107,7 +131,7 @@ static char *map_reserve(size_t len, uint64_t obj_off, uint64_t align, int prot)
 
 	if (total < len)
 		return NULL;
-	raw = mmap(NULL, total, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	raw = map_anon_unpopulated(NULL, total, prot);
 	if (raw == MAP_FAILED)
 		return NULL;
 	va = raw + ((want - ((uintptr_t)raw & (align - 1))) & (align - 1));
@@ -364,7 +388,7 @@ void map_zap_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end)
 /* The registered anonymous range that replaces [target, target+len). */
 static int map_swap_in_fresh(struct dm_mapping *m, char *target, size_t len)
 {
-	char *fresh = mmap(NULL, len, m->prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *fresh = map_anon_unpopulated(NULL, len, m->prot);
 	int ret;
 
 	if (fresh == MAP_FAILED)
@@ -410,7 +434,11 @@ static int map_replace_in_place(struct dm_mapping *m, char *target, size_t len)
 	if (mmap(target, len, m->prot, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		 -1, 0) == MAP_FAILED)
 		return ERR(-errno, "cannot remap %p+%zu for a punch", (void *)target, len);
-	if (madvise(target, len, MADV_DONTFORK) < 0)
+	/* under mlockall(MCL_FUTURE) the new range came populated and locked:
+	 * unlocked, the MADV_DONTNEED below empties it (it refuses locked pages) */
+	if (munlock(target, len) < 0)
+		ret = ERR(-errno, "munlock of %p+%zu for a punch failed", (void *)target, len);
+	else if (madvise(target, len, MADV_DONTFORK) < 0)
 		ret = ERR(-errno, "madvise(MADV_DONTFORK) failed");
 	else
 		ret = uffd_register(m->obj->tab->uffd, target, len, m->prot);

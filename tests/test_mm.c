@@ -358,6 +358,15 @@ static int child_stores_under_mlock(const char *name, int how)
 	}
 	for (uint64_t e = 0; e < 8; e++)
 		va[e * SES + 5] = (char)(0x70 + e);
+	/* the teardowns of a punch and a shrink make fresh ranges: those too
+	 * must bring their next stores to the pool */
+	if (daxmap_obj_punch_hole(obj, 2 * SES, SES) < 0 || daxmap_obj_truncate(obj, 7 * SES) < 0 ||
+	    daxmap_obj_truncate(obj, len) < 0) {
+		fprintf(stderr, "  punch/truncate: %s\n", daxmap_errormsg());
+		_exit(3);
+	}
+	va[2 * SES + 5] = 0x72;
+	va[7 * SES + 5] = 0x77;
 	daxmap_pool_stat(pool, &st);
 	if (daxmap_persist(va, len) < 0 || daxmap_unmap(va, len) < 0 ||
 	    daxmap_obj_close(obj) < 0 || daxmap_pool_close(pool) < 0) {
