@@ -239,7 +239,7 @@ DAXMAP_API int daxmap_persist(const void *addr, size_t len);
 /* Flags of daxmap_pool_check(). */
 #define DAXMAP_CHECK_FORCE 0x1    /* check a pool that is open elsewhere */
 #define DAXMAP_CHECK_PROGRESS 0x2 /* report progress on large pools */
-#define DAXMAP_CHECK_DATA 0x4     /* also read every free extent: must be zero */
+#define DAXMAP_CHECK_DATA 0x4     /* also read free extents and bytes past EOF: must be zero */
 
 /*
  * Checks the pool file at `path` without changing anything: it needs no
@@ -248,7 +248,10 @@ DAXMAP_API int daxmap_persist(const void *addr, size_t len);
  * entry and the accounting (every data extent is free, waiting to be zeroed,
  * or owned by exactly one (live object, extent index)); with
  * DAXMAP_CHECK_DATA it also reads every free, zeroed extent and requires
- * zeros there (a non-zero byte would become stale data in an object).
+ * zeros there (a non-zero byte would become stale data in an object), and
+ * the allocated bytes of each live object past its page-rounded EOF, where
+ * nothing is ever stored: non-zero bytes there mean a damaged size word
+ * (the checksums do not cover sizes; a grow zeroes what it exposes).
  *
  * report(msg, arg), when not NULL, gets one line per finding, without a
  * trailing newline, each starting with its kind:
@@ -257,7 +260,9 @@ DAXMAP_API int daxmap_persist(const void *addr, size_t len);
  *   "notice: "   a state the next open repairs by itself: a committed log
  *                record ("will be replayed on the next open"), an unlink
  *                that a crash interrupted, extents past an object's EOF left
- *                by an interrupted shrink, torn log records;
+ *                by an interrupted shrink (its log record is pending) or
+ *                allocate (or a damaged size word: DAXMAP_CHECK_DATA tells),
+ *                torn log records;
  *   "progress: " with DAXMAP_CHECK_PROGRESS: at most one line per whole
  *                percent of the object table, the extent table and (with
  *                DAXMAP_CHECK_DATA) the free data read (reads are 1 MiB

@@ -31,12 +31,16 @@ static void object_grow_locked(struct daxmap_obj *obj, uint64_t old, uint64_t si
 	REQUIRES_SHARED(maps_lock)
 {
 	uint64_t tail_end = page_up(old), e = old >> obj->md->extent_shift, pidx;
+	uint64_t ext_end = (e + 1) << obj->md->extent_shift;
 
 	mutex_lock(&obj->extents_lock);
-	/* bytes stored past the old EOF in its last page must read zero now
-	 * that they become part of the object (as ftruncate does) */
-	if (tail_end > old)
-		object_zero_bytes_locked(obj, old, tail_end < size ? tail_end : size);
+	/* what the grow exposes of the old last extent must read zero: bytes
+	 * stored past the old EOF in its last page (as ftruncate does), and
+	 * the rest, which is zero unless the size word in the pool was
+	 * damaged (lowered): then it holds old bytes that a grown range must
+	 * not show. Only what is exposed is zeroed: an appender pays for the
+	 * bytes it is about to write, once. */
+	object_zero_bytes_locked(obj, old, ext_end < size ? ext_end : size);
 	object_set_size_locked(obj, size);
 	pidx = extmap_get(&obj->extmap, e);
 	mutex_unlock(&obj->extents_lock);
