@@ -190,7 +190,8 @@ static void fault_retry_wakes(struct fault_ctx *f)
  * SIGBUS for the faulting access: a poison marker on its page makes the
  * kernel raise SIGBUS (BUS_ADRERR, si_addr exact) in the faulting thread,
  * or EFAULT in a system call. Without UFFDIO_POISON: a queued SIGBUS
- * (SI_QUEUE, si_addr set), user-mode faults only.
+ * (SI_QUEUE, si_addr set), user-mode faults only. m is the mapping of the
+ * page, or NULL for a page that belongs to none.
  */
 static void fault_sigbus(struct fault_ctx *f, struct dm_mapping *m, uintptr_t page, pid_t tid,
 			 int is_error)
@@ -229,7 +230,8 @@ static void fault_sigbus(struct fault_ctx *f, struct dm_mapping *m, uintptr_t pa
 		}
 		mutex_unlock(&f->err_lock);
 		if (ret == 0) {
-			atomic_fetch_add(&m->poisoned, 1);
+			if (m)
+				atomic_fetch_add(&m->poisoned, 1);
 			fault_wake(f, page, ps);
 			return;
 		}
@@ -440,10 +442,20 @@ static void fault_handle(struct fault_ctx *f, const struct uffd_msg *msg,
 		counter_add(&f->counters->faults, 1);
 	map_rdlock();
 	m = map_lookup((void *)addr);
-	if (!m || m->pool != f->pool) {
-		/* unmapped while the message waited: let the thread retry
-		 * (it will find nothing mapped there) */
-		fault_wake(f, addr, page_size());
+	if (!m) {
+		/* Registered with our uffd, yet in no mapping: either
+		 * daxmap_unmap ran while the message waited (the range is
+		 * gone: the poison fails and the wake lets the thread find
+		 * nothing there, SIGSEGV), or the application moved or grew
+		 * a mapping with mremap and touched it at its new place. A
+		 * wake alone would be a fault-wake-refault loop (a hang):
+		 * SIGBUS, with the reason. */
+		fault_sigbus(f, NULL, addr, tid, 0);
+		ret = ERR(-EFAULT, "%#lx is in no daxmap mapping (was a mapping moved or grown "
+				   "with mremap? daxmap mappings stay where daxmap_map put them)",
+			  (unsigned long)addr);
+	} else if (m->pool != f->pool) {
+		fault_wake(f, addr, page_size()); /* not ours: cannot happen */
 	} else {
 		uint64_t off = m->obj_off + (addr - (uintptr_t)m->va);
 		uint64_t estart = off & ~(f->md->extent_size - 1);
@@ -512,6 +524,26 @@ void fault_retry_errors(struct fault_ctx *f)
 	free(addrs);
 }
 
+/* An mremap of registered memory. takes maps_lock (shared): no holder of
+ * maps_lock exclusive ever waits for a uffd event to be read. */
+static void fault_remap_event(struct fault_ctx *f, const struct uffd_msg *msg)
+{
+	uintptr_t from = (uintptr_t)msg->arg.remap.from, to = (uintptr_t)msg->arg.remap.to;
+	struct dm_mapping *m;
+
+	map_rdlock();
+	m = map_lookup((void *)from);
+	if (m && m->pool == f->pool)
+		LOG(OUT_WARN, "%llu bytes at %#lx of a daxmap mapping were moved to %#lx with "
+			      "mremap: the library does not follow; faults there get SIGBUS",
+		    (unsigned long long)msg->arg.remap.len, (unsigned long)from,
+		    (unsigned long)to);
+	else
+		LOG(OUT_DEBUG, "userfaultfd remap %#lx -> %#lx", (unsigned long)from,
+		    (unsigned long)to);
+	map_rdunlock();
+}
+
 static void fault_event(struct fault_ctx *f, const struct uffd_msg *msg)
 {
 	switch (msg->event) {
@@ -520,10 +552,10 @@ static void fault_event(struct fault_ctx *f, const struct uffd_msg *msg)
 		break;
 	case UFFD_EVENT_REMAP:
 		/* reading it is what lets the mremap() return: our own
-		 * teardowns (map.c), or an application moving a mapping,
-		 * which is unsupported (doc/DESIGN.md) */
-		LOG(OUT_DEBUG, "userfaultfd remap %#llx -> %#llx",
-		    (unsigned long long)msg->arg.remap.from, (unsigned long long)msg->arg.remap.to);
+		 * teardowns (map.c: from a fresh range, in no mapping), or the
+		 * application moving part of a mapping, which is not followed:
+		 * faults at the new place are SIGBUS (fault_handle) */
+		fault_remap_event(f, msg);
 		break;
 	default:
 		LOG(OUT_WARN, "unexpected userfaultfd event %u", msg->event);
