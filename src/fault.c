@@ -94,16 +94,16 @@ static void fault_read_pending(struct fault_ctx *f)
 	}
 }
 
+/* The uffd's drain hook (uffd.h): an ioctl retrying EAGAIN reads first. */
+static void fault_drain(void *arg)
+{
+	fault_read_pending(arg);
+}
+
 /* An ioctl on the uffd, retried while pending events make it EAGAIN. */
 static int uffd_ioctl(struct fault_ctx *f, unsigned long req, void *arg)
 {
-	for (;;) {
-		if (ioctl(f->uffd->fd, req, arg) == 0)
-			return 0;
-		if (errno != EAGAIN)
-			return -errno;
-		fault_read_pending(f);
-	}
+	return uffd_ioctl_retry(f->uffd, req, arg);
 }
 
 /* Immediate attempts at a wake before it is left to the handler threads. */
@@ -280,6 +280,13 @@ static int fault_fill_zeros(struct fault_ctx *f, struct dm_mapping *m, uintptr_t
 			 * kernel with a neighbour that holds zero pages, and
 			 * UFFDIO_COPY works within one VMA. Go page by page. */
 			step = ps;
+			continue;
+		}
+		if (errno == ENOENT) {
+			/* this page is registered no more: the application
+			 * unmapped it (and may have put memory of its own
+			 * there, which the copy never touches): skip it */
+			lo += ps;
 			continue;
 		}
 		if (errno == EAGAIN) {
@@ -513,13 +520,10 @@ void fault_retry_errors(struct fault_ctx *f)
 		return;
 	}
 	map_rdlock();
-	for (unsigned i = 0; i < n; i++) {
-		/* only while a mapping of ours still covers it: never touch
+	for (unsigned i = 0; i < n; i++)
+		/* only while a mapping of ours still owns it: never touch
 		 * memory the application got back after an unmap */
-		struct dm_mapping *m = map_lookup((void *)addrs[i]);
-		if (m && m->pool == f->pool)
-			madvise((void *)addrs[i], page_size(), MADV_DONTNEED);
-	}
+		map_zap_pages((void *)addrs[i], page_size());
 	map_rdunlock();
 	free(addrs);
 }
@@ -618,8 +622,10 @@ static void *fault_thread(void *arg)
 }
 
 int fault_start(struct fault_ctx *f, struct daxmap_pool *pool, const struct pool_media *md,
-		const struct pool_uffd *uffd, struct pool_counters *counters, unsigned nthreads)
+		struct pool_uffd *uffd, struct pool_counters *counters, unsigned nthreads)
 {
+	uffd->drain = fault_drain;
+	uffd->drain_arg = f;
 	mutex_init(&f->err_lock, lockclass_err);
 	mutex_init(&f->retry_lock, lockclass_retry);
 	f->retry = NULL;

@@ -13,11 +13,15 @@
 #include "map.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libpmem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "crashtest.h"
@@ -142,6 +146,204 @@ static char *map_reserve(size_t len, uint64_t obj_off, uint64_t align, int prot)
 	return va;
 }
 
+/* ---- what of a mapping is still the library's ---------------------------
+ *
+ * The application may munmap or mremap parts of a mapping and put memory of
+ * its own there. The kernel tells a pager nothing of it where pool pages
+ * were mapped (those VMAs are not registered: no userfaultfd event), and the
+ * events for registered parts would make every fault's own mmap wait for a
+ * handler to read the event it raises (doc/DESIGN.md, "What the application
+ * does to a mapping"). So before the library maps, tears down, zeroes or
+ * unmaps a range of a mapping, it asks the kernel what is there
+ * (PROCMAP_QUERY on /proc/self/maps, Linux 6.11; about 0.2 us a VMA) and
+ * acts on the pieces still its own: the pool file at the offset the extent
+ * map gives, or anonymous memory registered with the pool's userfaultfd
+ * (uffd_owns). Without PROCMAP_QUERY everything is taken to be its own, as
+ * before. Something the application does between the question and the act
+ * (another thread of it unmapping at that very moment) is not seen.
+ */
+
+/* struct procmap_query of <linux/fs.h> (6.11), missing from Debian 12's headers */
+struct map_vma_query {
+	uint64_t size, query_flags, query_addr, vma_start, vma_end, vma_flags, vma_page_size;
+	uint64_t vma_offset, inode;
+	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+	uint64_t vma_name_addr, build_id_addr;
+};
+#define MAP_PROCMAP_QUERY _IOWR('f', 17, struct map_vma_query)
+#define MAP_QUERY_COVERING_OR_NEXT 0x10u
+#define MAP_VMA_SHARED 0x8u
+
+/* /proc/self/maps for PROCMAP_QUERY: -1 not opened yet, -2 unsupported */
+static _Atomic int map_query_fd = -1;
+
+static int map_query_open(void)
+{
+	struct map_vma_query q = {.size = sizeof(q), .query_flags = MAP_QUERY_COVERING_OR_NEXT};
+	int fd = atomic_load(&map_query_fd), want = -1, nfd;
+
+	if (fd != -1)
+		return fd;
+	nfd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (nfd >= 0 && ioctl(nfd, MAP_PROCMAP_QUERY, &q) < 0 && errno != ENOENT) {
+		LOG(OUT_NOTICE, "no PROCMAP_QUERY (Linux 6.11+): ranges of a mapping that the "
+				"application unmapped or moved are not told from the library's");
+		close(nfd);
+		nfd = -2;
+	} else if (nfd < 0) {
+		nfd = -2;
+	}
+	if (!atomic_compare_exchange_strong(&map_query_fd, &want, nfd) && nfd >= 0)
+		close(nfd); /* another thread was first */
+	return atomic_load(&map_query_fd);
+}
+
+/* The VMA covering addr or the first after it: 0, 1 for none, -errno. */
+static int map_vma_at(int fd, uintptr_t addr, struct map_vma_query *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->size = sizeof(*q);
+	q->query_flags = MAP_QUERY_COVERING_OR_NEXT;
+	q->query_addr = addr;
+	if (ioctl(fd, MAP_PROCMAP_QUERY, q) == 0)
+		return 0;
+	return errno == ENOENT ? 1 : ERR(-errno, "PROCMAP_QUERY at %#lx failed", (unsigned long)addr);
+}
+
+/* 1 when [s, e) of VMA q is still mapping m's own, 0 when not, -errno. */
+static int map_piece_ours(struct dm_mapping *m, const struct map_vma_query *q, uintptr_t s,
+			  uintptr_t e)
+{
+	const struct pool_media *md = m->obj->md;
+	uint64_t off, ei, pidx;
+
+	if (q->inode == 0 && !(q->vma_flags & MAP_VMA_SHARED))
+		return uffd_owns(m->obj->tab->uffd, (void *)s, e - s);
+	/* pool pages: of the pool file, at the offset of the extent there */
+	if (q->inode != (uint64_t)m->pool_ino || makedev(q->dev_major, q->dev_minor) != m->pool_dev)
+		return 0;
+	off = m->obj_off + (s - (uintptr_t)m->va);
+	ei = off >> md->extent_shift;
+	if ((pidx = object_extent_get(m->obj, ei)) == EXTMAP_NONE)
+		return 0;
+	return q->vma_offset + (s - q->vma_start) ==
+	       media_extent_off(md, pidx, off - (ei << md->extent_shift));
+}
+
+typedef int (*map_piece_fn)(struct dm_mapping *m, char *start, size_t len, void *arg);
+
+/*
+ * Calls fn on each run of [start, start+len) (inside mapping m) that is
+ * still m's own (adjacent VMAs of its own make one run: one teardown, not
+ * one per VMA), in address order; fn may remap its run. *foreign, when not
+ * NULL, is set when some part is not m's own. 0 or the first error.
+ */
+static int map_each_owned(struct dm_mapping *m, char *start, size_t len, map_piece_fn fn,
+			  void *arg, int *foreign)
+{
+	uintptr_t p = (uintptr_t)start, end = p + len, run = p;
+	int fd = map_query_open(), ret, own;
+
+	if (fd < 0)
+		return fn(m, start, len, arg);
+	while (p < end) {
+		struct map_vma_query q;
+		uintptr_t s, e;
+
+		if ((ret = map_vma_at(fd, p, &q)) < 0)
+			return ret;
+		s = ret == 0 && q.vma_start > p ? (uintptr_t)q.vma_start : p;
+		if (ret > 0 || s >= end)
+			s = e = end, own = 0; /* nothing mapped up to the end */
+		else if ((own = map_piece_ours(m, &q, s, e = q.vma_end < end ? q.vma_end : end)) < 0)
+			return own;
+		if (s > p || !own) {
+			/* a gap or a foreign piece ends the run before it */
+			if (foreign && (s > p || s < e))
+				*foreign = 1;
+			if (run < p && (ret = fn(m, (char *)run, p - run, arg)) < 0)
+				return ret;
+			run = own ? s : e;
+		}
+		p = e;
+	}
+	if (run < end && (ret = fn(m, (char *)run, end - run, arg)) < 0)
+		return ret;
+	return 0;
+}
+
+/*
+ * Pool pages of mapping m's extents that the application moved away with
+ * mremap (no event tells): the copy still maps the extent. Before such an
+ * extent is freed, or the mapping goes, every VMA in the process that maps
+ * the pool file over one of the given pool extents is made inaccessible
+ * (an access there is SIGSEGV): call it once no mapping of the library
+ * maps them. Reads /proc/self/maps: slow, only when a missing piece was
+ * seen.
+ */
+static void map_hunt_strays(struct dm_mapping *m, const uint64_t *pidx, size_t n)
+{
+	const struct pool_media *md = m->obj->md;
+	struct {
+		uintptr_t s, e;
+	} hit[64];
+	size_t nhit = 0;
+	char line[512];
+	FILE *f;
+
+	if (n == 0 || !(f = fopen("/proc/self/maps", "re")))
+		return;
+	while (fgets(line, sizeof(line), f) && nhit < 64) {
+		unsigned long s, e, off, ino;
+		unsigned maj, min;
+
+		if (sscanf(line, "%lx-%lx %*s %lx %x:%x %lu", &s, &e, &off, &maj, &min, &ino) != 6 ||
+		    ino != (unsigned long)m->pool_ino || makedev(maj, min) != m->pool_dev ||
+		    ((uintptr_t)s >= (uintptr_t)md->base &&
+		     (uintptr_t)s < (uintptr_t)md->base + md->mapped_len))
+			continue; /* the pool's own mapping of the whole file */
+		for (size_t i = 0; i < n && nhit < 64; i++) {
+			uint64_t lo = media_extent_off(md, pidx[i], 0), hi = lo + md->extent_size;
+			uint64_t a = off > lo ? off : lo, b = off + (e - s) < hi ? off + (e - s) : hi;
+			if (a < b) {
+				hit[nhit].s = s + (uintptr_t)(a - off);
+				hit[nhit++].e = s + (uintptr_t)(b - off);
+			}
+		}
+	}
+	fclose(f);
+	for (size_t i = 0; i < nhit; i++) {
+		LOG(OUT_WARN, "%#lx+%lu maps pool extents of a daxmap mapping that the application "
+			      "moved with mremap: made inaccessible before they are freed or unmapped",
+		    (unsigned long)hit[i].s, (unsigned long)(hit[i].e - hit[i].s));
+		mmap((void *)hit[i].s, hit[i].e - hit[i].s, PROT_NONE,
+		     MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	}
+}
+
+/* The pool extents of m's resolved extents in object range [lo, hi), for
+ * map_hunt_strays; *n of them in a malloc'd array (NULL when none). */
+static uint64_t *map_resolved_pidx(struct dm_mapping *m, uint64_t lo, uint64_t hi, size_t *n)
+{
+	unsigned shift = m->obj->md->extent_shift;
+	uint64_t *v = NULL, pidx;
+	size_t cap = 0;
+
+	*n = 0;
+	for (uint64_t e = lo >> shift; lo < hi && e <= (hi - 1) >> shift; e++) {
+		if (!map_test_resolved(m, e) || (pidx = object_extent_get(m->obj, e)) == EXTMAP_NONE)
+			continue;
+		if (*n == cap) {
+			uint64_t *nv = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v));
+			if (!nv)
+				break;
+			v = nv;
+		}
+		v[(*n)++] = pidx;
+	}
+	return v;
+}
+
 /* vm.max_map_count, read once (0 if unknown): the fault path must not read
  * files while it holds its range and maps_lock. */
 static long map_max_count(void)
@@ -216,6 +418,13 @@ int daxmap_map(void **addr, daxmap_obj *obj, uint64_t offset, size_t len, int pr
 	m->obj = obj;
 	m->pool = obj->pool;
 	m->first_ext = offset >> md->extent_shift;
+	{
+		struct stat st;
+		if (fstat(md->fd, &st) == 0) {
+			m->pool_dev = st.st_dev;
+			m->pool_ino = st.st_ino;
+		}
+	}
 	last = (offset + len - 1) >> md->extent_shift;
 	nexts = last - m->first_ext + 1;
 	/* large bitmaps come from calloc's fresh mmap: untouched words cost nothing */
@@ -263,6 +472,34 @@ out_free:
 	return ret;
 }
 
+static int map_munmap_piece(struct dm_mapping *m, char *start, size_t len, void *arg)
+{
+	(void)m;
+	(void)arg;
+	munmap(start, len);
+	return 0;
+}
+
+/* Unmaps what is still m's own of it, never the application's memory
+ * there; pool pages of it that the application moved elsewhere go too. */
+static void map_unmap_owned(struct dm_mapping *m) REQUIRES(maps_lock)
+{
+	int foreign = 0;
+	size_t n = 0;
+	uint64_t *pidx;
+
+	if (map_each_owned(m, m->va, m->len, map_munmap_piece, NULL, &foreign) < 0) {
+		LOG(OUT_ERROR, "unmapping %p+%zu: %s", (void *)m->va, m->len, daxmap_errormsg());
+		munmap(m->va, m->len);
+		return;
+	}
+	if (foreign) {
+		pidx = map_resolved_pidx(m, m->obj_off, m->obj_off + m->len, &n);
+		map_hunt_strays(m, pidx, n);
+		free(pidx);
+	}
+}
+
 /* takes maps_lock (exclusive), then pool->objtab.lock */
 int daxmap_unmap(void *addr, size_t len)
 {
@@ -278,7 +515,7 @@ int daxmap_unmap(void *addr, size_t len)
 		/* under the exclusive lock no fault is resolving in it; faults
 		 * still queued find no mapping and just wake their thread */
 		map_remove(m);
-		munmap(m->va, m->len);
+		map_unmap_owned(m);
 		object_map_put(m->obj);
 		atomic_fetch_sub(&m->obj->tab->counters->nmappings, 1);
 	}
@@ -368,6 +605,30 @@ int daxmap_persist(const void *addr, size_t len)
 	return ret;
 }
 
+static int map_dontneed_piece(struct dm_mapping *m, char *start, size_t len, void *arg)
+{
+	(void)m;
+	(void)arg;
+	madvise(start, len, MADV_DONTNEED);
+	return 0;
+}
+
+/* MADV_DONTNEED of what is still m's own of [start, start+len). */
+static void map_zap_owned(struct dm_mapping *m, char *start, size_t len)
+	REQUIRES_SHARED(maps_lock)
+{
+	if (map_each_owned(m, start, len, map_dontneed_piece, NULL, NULL) < 0)
+		LOG(OUT_ERROR, "zapping %p+%zu: %s", (void *)start, len, daxmap_errormsg());
+}
+
+void map_zap_pages(const void *addr, size_t len)
+{
+	struct dm_mapping *m = map_lookup(addr);
+
+	if (m && (const char *)addr + len <= m->va + m->len)
+		map_zap_owned(m, (char *)addr, len);
+}
+
 void map_zap_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end)
 {
 	if (start >= end)
@@ -381,13 +642,14 @@ void map_zap_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end)
 		lo = start;
 		hi = end;
 		if (map_clip(m, &lo, &hi))
-			madvise(m->va + (lo - m->obj_off), hi - lo, MADV_DONTNEED);
+			map_zap_owned(m, m->va + (lo - m->obj_off), hi - lo);
 	}
 }
 
 /* The registered anonymous range that replaces [target, target+len). */
-static int map_swap_in_fresh(struct dm_mapping *m, char *target, size_t len)
+static int map_swap_in_fresh(struct dm_mapping *m, char *target, size_t len, void *arg)
 {
+	(void)arg;
 	char *fresh = map_anon_unpopulated(NULL, len, m->prot);
 	int ret;
 
@@ -427,10 +689,11 @@ out_unmap:
  * (A shrink cannot use this: a read past the new EOF in that window would
  * see zeros instead of the old data or SIGBUS.)
  */
-static int map_replace_in_place(struct dm_mapping *m, char *target, size_t len)
+static int map_replace_in_place(struct dm_mapping *m, char *target, size_t len, void *arg)
 {
 	int ret;
 
+	(void)arg;
 	if (mmap(target, len, m->prot, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		 -1, 0) == MAP_FAILED)
 		return ERR(-errno, "cannot remap %p+%zu for a punch", (void *)target, len);
@@ -458,26 +721,50 @@ static int map_replace_in_place(struct dm_mapping *m, char *target, size_t len)
 int map_teardown_obj_range(struct daxmap_obj *obj, uint64_t start, uint64_t end, int in_place)
 {
 	unsigned shift = obj->md->extent_shift;
+	struct dm_mapping *hunt = NULL;
+	uint64_t *strays = NULL;
+	size_t nstrays = 0;
+	int ret, foreign;
 
 	for (size_t i = 0; i < nmaps; i++) {
 		struct dm_mapping *m = maps[i];
 		uint64_t lo, hi;
 		char *target;
-		int ret;
 
 		lo = start;
 		hi = end;
 		if (m->obj != obj || !map_clip(m, &lo, &hi))
 			continue;
 		target = m->va + (lo - m->obj_off);
-		ret = in_place ? map_replace_in_place(m, target, (size_t)(hi - lo))
-			       : map_swap_in_fresh(m, target, (size_t)(hi - lo));
+		foreign = 0;
+		ret = map_each_owned(m, target, (size_t)(hi - lo),
+				     in_place ? map_replace_in_place : map_swap_in_fresh, NULL,
+				     &foreign);
 		if (ret < 0)
-			return ret;
+			goto out;
+		if (foreign) {
+			/* pool pages of it may have been moved elsewhere */
+			size_t k = 0;
+			uint64_t *more = map_resolved_pidx(m, lo, hi, &k), *nv;
+			if (k && (nv = realloc(strays, (nstrays + k) * sizeof(*nv))) != NULL) {
+				strays = nv;
+				memcpy(strays + nstrays, more, k * sizeof(*more));
+				nstrays += k;
+			}
+			free(more);
+			hunt = m;
+		}
 		for (uint64_t e = lo >> shift; e <= (hi - 1) >> shift; e++)
 			map_clear_resolved(m, e);
 	}
-	return 0;
+	/* no mapping of ours maps these extents now: any other VMA that does
+	 * is pool pages the application moved */
+	if (hunt)
+		map_hunt_strays(hunt, strays, nstrays);
+	ret = 0;
+out:
+	free(strays);
+	return ret;
 }
 
 void map_drop_zero_copies(struct daxmap_obj *obj, uint64_t e, struct dm_mapping *except)
@@ -496,22 +783,25 @@ void map_drop_zero_copies(struct daxmap_obj *obj, uint64_t e, struct dm_mapping 
 		if (m == except || m->obj != obj)
 			continue;
 		if (map_clip(m, &lo, &hi) && !map_test_resolved(m, e))
-			madvise(m->va + (lo - m->obj_off), (size_t)(hi - lo), MADV_DONTNEED);
+			map_zap_owned(m, m->va + (lo - m->obj_off), (size_t)(hi - lo));
 	}
 }
 
-int map_pool_pages(struct dm_mapping *m, uint64_t pidx, uint64_t estart, uint64_t lo, uint64_t hi)
-{
-	const struct pool_media *md = m->obj->md;
-	char *va = m->va + (lo - m->obj_off);
-	uint64_t poff = media_extent_off(md, pidx, lo - estart);
+struct map_pool_args {
+	uint64_t pidx, estart;
+	size_t mapped; /* bytes mapped so far */
+};
 
-	/* a damaged extent map must never make us map outside the pool */
-	if (pidx >= md->nextents || poff + (hi - lo) > md->mapped_len)
-		return ERR(-EUCLEAN, "extent %llu lies outside pool %s", (unsigned long long)pidx,
-			   md->path);
-	if (mmap(va, hi - lo, m->prot, MAP_FIXED | MAP_SHARED | MAP_POPULATE, md->fd,
-		 (off_t)poff) == MAP_FAILED) {
+/* The pool pages of one owned piece of an extent's part in mapping m. */
+static int map_pool_piece(struct dm_mapping *m, char *va, size_t len, void *arg)
+{
+	struct map_pool_args *a = arg;
+	const struct pool_media *md = m->obj->md;
+	uint64_t off = m->obj_off + (uint64_t)(va - m->va);
+	uint64_t poff = media_extent_off(md, a->pidx, off - a->estart);
+
+	if (mmap(va, len, m->prot, MAP_FIXED | MAP_SHARED | MAP_POPULATE, md->fd, (off_t)poff) ==
+	    MAP_FAILED) {
 		int err = errno;
 		/* fail fast: no counting of the process's mappings here, with
 		 * the range and maps_lock held (it took ~50-150 ms a fault) */
@@ -520,13 +810,36 @@ int map_pool_pages(struct dm_mapping *m, uint64_t pidx, uint64_t estart, uint64_
 					    "be at its limit of memory mappings (vm.max_map_count "
 					    "is %ld); raise it (sysctl -w vm.max_map_count=N) or "
 					    "map fewer, larger objects",
-				   (unsigned long long)pidx, (void *)va, map_max_count());
-		return ERR(-err, "mmap of pool extent %llu at %p failed", (unsigned long long)pidx,
+				   (unsigned long long)a->pidx, (void *)va, map_max_count());
+		return ERR(-err, "mmap of pool extent %llu at %p failed", (unsigned long long)a->pidx,
 			   (void *)va);
 	}
 	/* a child of fork() must not inherit pool pages: see doc/DESIGN.md */
-	madvise(va, hi - lo, MADV_DONTFORK);
+	madvise(va, len, MADV_DONTFORK);
+	a->mapped += len;
 	return 0;
+}
+
+int map_pool_pages(struct dm_mapping *m, uint64_t pidx, uint64_t estart, uint64_t lo, uint64_t hi)
+{
+	const struct pool_media *md = m->obj->md;
+	struct map_pool_args a = {.pidx = pidx, .estart = estart, .mapped = 0};
+	int ret;
+
+	/* a damaged extent map must never make us map outside the pool */
+	if (pidx >= md->nextents || media_extent_off(md, pidx, lo - estart) + (hi - lo) > md->mapped_len)
+		return ERR(-EUCLEAN, "extent %llu lies outside pool %s", (unsigned long long)pidx,
+			   md->path);
+	/* only over what is still the mapping's: never over memory the
+	 * application put where it unmapped part of the mapping */
+	ret = map_each_owned(m, m->va + (lo - m->obj_off), (size_t)(hi - lo), map_pool_piece, &a,
+			     NULL);
+	/* a fault comes from a page of ours: none found means the check is
+	 * wrong, and a wake would only bring the fault back, forever */
+	if (ret == 0 && a.mapped == 0)
+		ret = ERR(-EFAULT, "nothing of %p+%llu is the mapping's own any more",
+			  (void *)(m->va + (lo - m->obj_off)), (unsigned long long)(hi - lo));
+	return ret;
 }
 
 void map_extend_tail(struct daxmap_obj *obj, uint64_t e, uint64_t pidx, uint64_t from,
@@ -569,5 +882,9 @@ void map_fork_child(void) NO_TSA
 	/* the child has none of the mappings (all MADV_DONTFORK); forget them */
 	maps = NULL;
 	nmaps = maps_cap = 0;
+	/* the inherited /proc/self/maps is the parent's address space */
+	int fd = atomic_exchange(&map_query_fd, -1);
+	if (fd >= 0)
+		close(fd);
 	rwlock_reinit_child(&maps_lock);
 }

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "lock.h"
 #include "object.h"
@@ -28,6 +29,8 @@ struct dm_mapping {
 	 * extent's range held exclusively */
 	_Atomic uint64_t *resolved;
 	_Atomic uint64_t poisoned; /* pages answered with UFFDIO_POISON (sticky markers) */
+	dev_t pool_dev;   /* the pool file, to tell its pages from other memory */
+	ino_t pool_ino;
 };
 
 /* protects: the registry of live mappings. Shared: fault resolution, persist,
@@ -58,6 +61,11 @@ static inline int map_clip(const struct dm_mapping *m, uint64_t *lo, uint64_t *h
  */
 int map_pool_pages(struct dm_mapping *m, uint64_t pidx, uint64_t estart, uint64_t lo,
 		   uint64_t hi);
+
+/* MADV_DONTNEED of [addr, addr+len) where a mapping still owns it (a page
+ * poisoned for an error, to fault afresh); nothing where no mapping covers
+ * it or the application put memory of its own there. */
+void map_zap_pages(const void *addr, size_t len) REQUIRES_SHARED(maps_lock);
 
 /* Clears page-table state (poison markers, zero pages of hole reads) of
  * every mapping of obj over object range [start, end), so that the next

@@ -190,15 +190,15 @@ static void test_mremap_of_mapping_never_hangs(void)
 
 /*
  * The application moves a part of a mapping, and grows it in place: no
- * access hangs (each is served or SIGBUS), the rest of the mapping works
- * where it was, and what was moved away is gone from there (SIGSEGV).
+ * access hangs (each is served or SIGBUS) and the rest of the mapping works
+ * where it was. (What is at the old place afterwards is anybody's: another
+ * thread's mmap may get it at once.)
  */
 static void test_mremap_of_part_of_mapping_never_hangs(void)
 {
 	const uint64_t plen = 4 * SES;
 	struct fix x;
 	char *dst, *part, *grown;
-	uint8_t v = 0;
 	int sig;
 
 	tu_watchdog_arm("faults after mremap of part of a mapping", 30);
@@ -209,7 +209,6 @@ static void test_mremap_of_part_of_mapping_never_hangs(void)
 	sig = tu_try_write8(part + 2 * SES + 3, 0x66); /* object offset 6 ES + 3 */
 	CU_ASSERT(sig == 0 || sig == SIGBUS);
 	CU_ASSERT(tu_try_write8(x.va + 10 * SES, 0x77) == 0); /* the rest, where it was */
-	CU_ASSERT(tu_try_read8(x.va + 5 * SES, &v) == SIGSEGV);
 	grown = mremap(part, plen, 2 * plen, 0);
 	if (grown == part) {
 		sig = tu_try_write8(part + plen + 5, 1);
@@ -237,6 +236,7 @@ static void test_munmap_of_part_then_own_memory_is_never_clobbered(void)
 	struct fix x;
 	char *hole_page, *data_page;
 	uint8_t v = 0;
+	int sig;
 
 	tu_watchdog_arm("munmap of part of a mapping", 30);
 	x = fix_setup("munmap.pool", 8 * SES);
@@ -255,7 +255,10 @@ static void test_munmap_of_part_then_own_memory_is_never_clobbered(void)
 	TU_OK(daxmap_obj_punch_hole(x.obj, 0, 2 * SES));
 	CU_ASSERT(all_bytes(hole_page, PS, 0x5a));
 	CU_ASSERT(all_bytes(data_page, PS, 0x6b));
-	CU_ASSERT(tu_try_read8(x.va + 7, &v) == 0 && v == 0);
+	sig = tu_try_read8(x.va + 7, &v);
+	if (sig || v)
+		fprintf(stderr, "  read of the punched extent: signal %d, value %#x\n", sig, v);
+	CU_ASSERT(sig == 0 && v == 0);
 	CU_ASSERT(tu_try_write8(x.va + SES + 9, 0x41) == 0);
 	CU_ASSERT(all_bytes(data_page, PS, 0x6b));
 	/* a shrink and a grow pass over them too */
