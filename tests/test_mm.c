@@ -221,6 +221,39 @@ static void test_mremap_of_part_of_mapping_never_hangs(void)
 	tu_watchdog_disarm();
 }
 
+/*
+ * The application moves pool pages (a written extent: one VMA of the pool
+ * file, no event tells) elsewhere. Stores there still reach the pool; but
+ * before the extent is freed by a punch, the moved copy must stop mapping
+ * it (SIGSEGV), so that it never shows the extent's next owner.
+ */
+static void test_mremap_of_pool_pages_never_outlives_their_extent(void)
+{
+	struct fix x;
+	char *dst, *moved;
+	uint8_t v = 0;
+
+	tu_watchdog_arm("mremap of pool pages", 30);
+	x = fix_setup("mremap3.pool", 8 * SES);
+	x.va[2 * SES] = 0x51; /* extent 2: pool pages, one VMA between holes */
+	dst = spare_range(SES);
+	moved = mremap(x.va + 2 * SES, SES, SES, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	CU_ASSERT_FATAL(moved == dst);
+	CU_ASSERT(moved[0] == 0x51);
+	moved[1] = 0x52;
+	TU_OK(daxmap_obj_punch_hole(x.obj, 2 * SES, SES));
+	CU_ASSERT(tu_try_read8(moved, &v) == SIGSEGV);
+	/* the rest of the mapping is as it was; extent 2 reads zero no more
+	 * through the old place (unmapped by the move) but the object does */
+	CU_ASSERT(tu_try_write8(x.va + 5 * SES, 0x53) == 0);
+	TU_OK(daxmap_persist(x.va + 5 * SES, 1));
+	fix_close(&x);
+	munmap(dst, SES);
+	CU_ASSERT(pool_byte(x.path, "o", 2 * SES + 1) == 0);
+	CU_ASSERT(pool_byte(x.path, "o", 5 * SES) == 0x53);
+	tu_watchdog_disarm();
+}
+
 /* ======================================================================
  * 2. munmap (and madvise) of part of a mapping
  * ====================================================================== */
@@ -695,6 +728,8 @@ int main(void)
 	static const struct tu_test tests[] = {
 		{"mremap_of_mapping_never_hangs", test_mremap_of_mapping_never_hangs},
 		{"mremap_of_part_of_mapping_never_hangs", test_mremap_of_part_of_mapping_never_hangs},
+		{"mremap_of_pool_pages_never_outlives_their_extent",
+		 test_mremap_of_pool_pages_never_outlives_their_extent},
 		{"munmap_of_part_then_own_memory_is_never_clobbered",
 		 test_munmap_of_part_then_own_memory_is_never_clobbered},
 		{"madvise_dontneed_of_mapping_keeps_pool_data",
