@@ -272,16 +272,35 @@ static int map_each_owned(struct dm_mapping *m, char *start, size_t len, map_pie
 	return 0;
 }
 
+/* Whether pool-file offset off mapped at address a is where a live mapping
+ * of the registry has it (a VMA in a gap of a mapping is not). */
+static int map_at_its_place(uintptr_t a, uint64_t off) REQUIRES_SHARED(maps_lock)
+{
+	struct dm_mapping *m = map_lookup((void *)a);
+	const struct pool_media *md;
+	uint64_t o, ei, pidx;
+
+	if (!m)
+		return 0;
+	md = m->obj->md;
+	o = m->obj_off + (a - (uintptr_t)m->va);
+	ei = o >> md->extent_shift;
+	return (pidx = object_extent_get(m->obj, ei)) != EXTMAP_NONE &&
+	       media_extent_off(md, pidx, o - (ei << md->extent_shift)) == off;
+}
+
 /*
  * Pool pages of mapping m's extents that the application moved away with
  * mremap (no event tells): the copy still maps the extent. Before such an
  * extent is freed, or the mapping goes, every VMA in the process that maps
  * the pool file over one of the given pool extents is made inaccessible
- * (an access there is SIGSEGV): call it once no mapping of the library
- * maps them. Reads /proc/self/maps: slow, only when a missing piece was
- * seen.
+ * (an access there is SIGSEGV), unless it is where a live mapping of the
+ * registry has those pages (m itself is out of it, or no longer maps these
+ * extents). Reads
+ * /proc/self/maps: slow, only when a missing piece was seen.
  */
 static void map_hunt_strays(struct dm_mapping *m, const uint64_t *pidx, size_t n)
+	REQUIRES_SHARED(maps_lock)
 {
 	const struct pool_media *md = m->obj->md;
 	struct {
@@ -302,6 +321,8 @@ static void map_hunt_strays(struct dm_mapping *m, const uint64_t *pidx, size_t n
 		    ((uintptr_t)s >= (uintptr_t)md->base &&
 		     (uintptr_t)s < (uintptr_t)md->base + md->mapped_len))
 			continue; /* the pool's own mapping of the whole file */
+		if (map_at_its_place(s, off))
+			continue; /* a live mapping's own pool pages: not a stray */
 		for (size_t i = 0; i < n && nhit < 64; i++) {
 			uint64_t lo = media_extent_off(md, pidx[i], 0), hi = lo + md->extent_size;
 			uint64_t a = off > lo ? off : lo, b = off + (e - s) < hi ? off + (e - s) : hi;

@@ -48,6 +48,18 @@ uint64_t tu_fletcher64(const void *buf, size_t len);
 void tu_watchdog_arm(const char *what, unsigned secs);
 void tu_watchdog_disarm(void);
 
+/* 1 in a build with AddressSanitizer or ThreadSanitizer, else 0. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TU_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TU_SANITIZED 1
+#endif
+#endif
+#ifndef TU_SANITIZED
+#define TU_SANITIZED 0
+#endif
+
 /* Runs the CUnit registry with the given suites; returns the exit status.
  * DAXMAP_TEST_ONLY=WORD runs only the tests whose name contains WORD. */
 struct tu_test {
