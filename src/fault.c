@@ -251,8 +251,7 @@ static void fault_sigbus(struct fault_ctx *f, struct dm_mapping *m, uintptr_t pa
 
 /* Zeros for a read of a hole: copied, write-protected, so the first write
  * to any of these pages comes back to us as a WP fault. */
-static int fault_fill_zeros(struct fault_ctx *f, struct dm_mapping *m, uintptr_t lo,
-			    uintptr_t hi)
+static int fault_fill_zeros(struct fault_ctx *f, uintptr_t lo, uintptr_t hi)
 {
 	size_t ps = page_size(), step = 0; /* 0: the whole rest in one call */
 	int inj = INJECT(INJ_IOCTL);
@@ -266,8 +265,10 @@ static int fault_fill_zeros(struct fault_ctx *f, struct dm_mapping *m, uintptr_t
 		c.dst = lo;
 		c.src = (uintptr_t)f->zero_src;
 		c.len = step ? step : hi - lo;
-		c.mode = UFFDIO_COPY_MODE_DONTWAKE |
-			 ((m->prot & PROT_WRITE) ? UFFDIO_COPY_MODE_WP : 0);
+		/* write-protected also in a mapping that is read-only now: a
+		 * daxmap_mprotect may make it writable later (every mapping
+		 * is registered for write-protect faults) */
+		c.mode = UFFDIO_COPY_MODE_DONTWAKE | UFFDIO_COPY_MODE_WP;
 		if (ioctl(f->uffd->fd, UFFDIO_COPY, &c) == 0) {
 			if (!step)
 				break;
@@ -350,7 +351,7 @@ static int fault_resolve_locked(struct fault_ctx *f, struct dm_mapping *m, uintp
 	}
 	pidx = object_extent_get(obj, e);
 	if (pidx == EXTMAP_NONE && !write) {
-		ret = fault_fill_zeros(f, m, (uintptr_t)m->va + (lo - m->obj_off),
+		ret = fault_fill_zeros(f, (uintptr_t)m->va + (lo - m->obj_off),
 				       (uintptr_t)m->va + (hi - m->obj_off));
 		if (ret < 0)
 			return ret;

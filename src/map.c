@@ -548,6 +548,42 @@ int daxmap_unmap(void *addr, size_t len)
 	return ret;
 }
 
+static int map_mprotect_piece(struct dm_mapping *m, char *start, size_t len, void *arg)
+{
+	int prot = *(const int *)arg;
+
+	/* zeros of hole reads are write-protected whatever the protection
+	 * was (fault.c): a store after this one still comes to us */
+	(void)m;
+	if (mprotect(start, len, prot) < 0)
+		return ERR(-errno, "mprotect of %p+%zu failed", (void *)start, len);
+	return 0;
+}
+
+/* takes maps_lock (exclusive): no fault is resolving in any mapping */
+int daxmap_mprotect(void *addr, size_t len, int prot)
+{
+	size_t ps = page_size();
+	struct dm_mapping *m;
+	int ret;
+
+	if (prot != 0 && prot != PROT_READ && prot != (PROT_READ | PROT_WRITE))
+		return ERR(-EINVAL, "prot %#x: use 0, DAXMAP_PROT_READ, or DAXMAP_PROT_READ with "
+				    "DAXMAP_PROT_WRITE", prot);
+	rwlock_wrlock(&maps_lock);
+	m = map_lookup(addr);
+	if (!m || m->va != (char *)addr || m->len != ((len + ps - 1) & ~(ps - 1))) {
+		ret = ERR(-EINVAL, "%p+%zu is not a whole daxmap mapping", addr, len);
+	} else {
+		/* faults resolved from now on map with it (map_pool_pages, the
+		 * zeros of hole reads, teardown ranges) */
+		m->prot = prot;
+		ret = map_each_owned(m, m->va, m->len, map_mprotect_piece, &prot, NULL);
+	}
+	rwlock_wrunlock(&maps_lock);
+	return ret;
+}
+
 /*
  * A daxmap_persist of [addr, addr+len) of mapping m is a persistence point:
  * the crash-test hook (crash-test builds) sees the pool-file ranges of the

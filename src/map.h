@@ -20,7 +20,8 @@ struct dm_mapping {
 			      (for extents up to the reservation alignment) */
 	size_t len;        /* page multiple */
 	uint64_t obj_off;  /* object offset mapped at va */
-	int prot;          /* PROT_READ or PROT_READ|PROT_WRITE */
+	int prot;          /* PROT_NONE, PROT_READ or PROT_READ|PROT_WRITE; changed by
+			      daxmap_mprotect only, under maps_lock exclusive */
 	struct daxmap_obj *obj;
 	struct daxmap_pool *pool;  /* obj->pool: which handle's faults these are (identity) */
 	uint64_t first_ext; /* object extent index of va */

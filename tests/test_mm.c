@@ -599,6 +599,69 @@ static void test_shrunk_size_word_exposes_no_old_bytes(void)
 }
 
 /* ======================================================================
+ * 6. mprotect
+ * ====================================================================== */
+
+/*
+ * daxmap_mprotect changes what the library maps: after a change to
+ * read-only, a fault maps read-only (a write is SIGSEGV, where a plain
+ * mprotect would have been undone by the next fault mapping the extent
+ * read-write); no access at all with 0; back to read-write, the write
+ * after a hole read made while read-only still reaches the pool. A mapping
+ * made read-only by daxmap_map can be made writable too.
+ */
+static void test_daxmap_mprotect_is_respected_by_later_faults(void)
+{
+	struct fix x;
+	daxmap_obj *obj2 = NULL;
+	char *ro;
+	uint8_t v = 0xff;
+
+	tu_watchdog_arm("daxmap_mprotect", 30);
+	x = fix_setup("mprot.pool", 8 * SES);
+	x.va[0] = 1;
+	/* extent 5 gets data through another mapping: in x.va it is a read of
+	 * data, which maps pool pages (read-write, before: defect 6) */
+	TU_OK(daxmap_obj_open(&obj2, x.pool, "o", 0));
+	TU_OK(daxmap_map((void **)&ro, obj2, 0, x.len, RW));
+	ro[5 * SES] = 0x55;
+	TU_OK(daxmap_unmap(ro, x.len));
+	CU_ASSERT(daxmap_mprotect(x.va, x.len, DAXMAP_PROT_WRITE) == -EINVAL);
+	CU_ASSERT(daxmap_mprotect(x.va, SES, DAXMAP_PROT_READ) == -EINVAL);
+	TU_OK(daxmap_mprotect(x.va, x.len, DAXMAP_PROT_READ));
+	CU_ASSERT(tu_try_read8(x.va + 2 * SES, &v) == 0 && v == 0); /* hole read */
+	CU_ASSERT(tu_try_write8(x.va + 2 * SES, 1) == SIGSEGV);
+	CU_ASSERT(tu_try_write8(x.va + 3 * SES, 1) == SIGSEGV); /* untouched */
+	CU_ASSERT(tu_try_read8(x.va + 5 * SES, &v) == 0 && v == 0x55); /* read fault maps... */
+	CU_ASSERT(tu_try_write8(x.va + 5 * SES, 1) == SIGSEGV);        /* ...read-only */
+	CU_ASSERT(tu_try_write8(x.va, 2) == SIGSEGV);
+	CU_ASSERT(x.va[0] == 1);
+	TU_OK(daxmap_mprotect(x.va, x.len, 0));
+	CU_ASSERT(tu_try_read8(x.va, &v) == SIGSEGV);
+	CU_ASSERT(tu_try_read8(x.va + 6 * SES, &v) == SIGSEGV);
+	TU_OK(daxmap_mprotect(x.va, x.len, RW));
+	CU_ASSERT(tu_try_write8(x.va + 2 * SES + 1, 0x61) == 0); /* after the hole read */
+	CU_ASSERT(tu_try_write8(x.va + 4 * SES, 0x62) == 0);
+	CU_ASSERT(tu_try_write8(x.va, 0x63) == 0);
+	TU_OK(daxmap_persist(x.va, x.len));
+	/* a mapping made read-only, then writable */
+	TU_OK(daxmap_map((void **)&ro, obj2, 0, x.len, DAXMAP_PROT_READ));
+	CU_ASSERT(tu_try_read8(ro + 7 * SES, &v) == 0 && v == 0);
+	TU_OK(daxmap_mprotect(ro, x.len, RW));
+	CU_ASSERT(tu_try_write8(ro + 7 * SES + 1, 0x64) == 0);
+	CU_ASSERT(x.va[7 * SES + 1] == 0x64);
+	TU_OK(daxmap_persist(ro, x.len));
+	TU_OK(daxmap_unmap(ro, x.len));
+	TU_OK(daxmap_obj_close(obj2));
+	fix_close(&x);
+	CU_ASSERT(pool_byte(x.path, "o", 2 * SES + 1) == 0x61);
+	CU_ASSERT(pool_byte(x.path, "o", 4 * SES) == 0x62);
+	CU_ASSERT(pool_byte(x.path, "o", 0) == 0x63);
+	CU_ASSERT(pool_byte(x.path, "o", 7 * SES + 1) == 0x64);
+	tu_watchdog_disarm();
+}
+
+/* ======================================================================
  * 7. the VMA limit
  * ====================================================================== */
 
@@ -964,6 +1027,8 @@ int main(void)
 		{"store_through_one_mapping_is_seen_through_another",
 		 test_store_through_one_mapping_is_seen_through_another},
 		{"shrunk_size_word_exposes_no_old_bytes", test_shrunk_size_word_exposes_no_old_bytes},
+		{"daxmap_mprotect_is_respected_by_later_faults",
+		 test_daxmap_mprotect_is_respected_by_later_faults},
 		{"vma_limit_is_named_and_fails_fast", test_vma_limit_is_named_and_fails_fast},
 		{"debugger_reads_of_mapping", test_debugger_reads_of_mapping},
 		{"stress_own_memory_calls_beside_faults_and_punches",
