@@ -217,8 +217,11 @@ static int map_piece_ours(struct dm_mapping *m, const struct map_vma_query *q, u
 	const struct pool_media *md = m->obj->md;
 	uint64_t off, ei, pidx;
 
+	/* registration is a property of the whole VMA: one page tells (and
+	 * write-protects one page: cheap on the fault path) */
+	(void)e;
 	if (q->inode == 0 && !(q->vma_flags & MAP_VMA_SHARED))
-		return uffd_owns(m->obj->tab->uffd, (void *)s, e - s);
+		return uffd_owns(m->obj->tab->uffd, (void *)s, page_size());
 	/* pool pages: of the pool file, at the offset of the extent there */
 	if (q->inode != (uint64_t)m->pool_ino || makedev(q->dev_major, q->dev_minor) != m->pool_dev)
 		return 0;

@@ -40,11 +40,12 @@ int uffd_register(const struct pool_uffd *u, void *va, size_t len, int prot);
  * 0 or -errno. */
 int uffd_ioctl_retry(const struct pool_uffd *u, unsigned long req, void *arg);
 /*
- * 1 when every page of [va, va+len), which lies in one anonymous VMA, is
- * registered with a userfaultfd in write-protect mode (this process uses
- * one only: the pool's), 0 when not (the application unmapped our range
- * and put memory of its own there), or -errno. It write-protects the
- * present pages (zeros of hole reads, write-protected already): harmless.
+ * 1 when every page of [va, va+len) is registered with a userfaultfd in
+ * write-protect mode (this process uses one only: the pool's), 0 when not
+ * (the application unmapped our range and put memory of its own there), or
+ * -errno. It write-protects the present pages (zeros of hole reads,
+ * write-protected already): harmless. Registration belongs to a VMA: one
+ * page of one tells for the whole VMA.
  */
 int uffd_owns(const struct pool_uffd *u, void *va, size_t len);
 
