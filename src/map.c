@@ -355,6 +355,11 @@ static uint64_t *map_resolved_pidx(struct dm_mapping *m, uint64_t lo, uint64_t h
 
 	*n = 0;
 	for (uint64_t e = lo >> shift; lo < hi && e <= (hi - 1) >> shift; e++) {
+		uint64_t b = e - m->first_ext;
+		if ((b & 63) == 0 && atomic_load(&m->resolved[b >> 6]) == 0) {
+			e += 63; /* a word of nothing resolved: a sparse mapping's wide range */
+			continue;
+		}
 		if (!map_test_resolved(m, e) || (pidx = object_extent_get(m->obj, e)) == EXTMAP_NONE)
 			continue;
 		if (*n == cap) {
@@ -513,8 +518,9 @@ static void map_unmap_owned(struct dm_mapping *m) REQUIRES(maps_lock)
 	uint64_t *pidx;
 
 	if (map_each_owned(m, m->va, m->len, map_munmap_piece, NULL, &foreign) < 0) {
-		LOG(OUT_ERROR, "unmapping %p+%zu: %s", (void *)m->va, m->len, daxmap_errormsg());
-		munmap(m->va, m->len);
+		/* what was not unmapped stays: never the application's memory */
+		LOG(OUT_ERROR, "unmapping %p+%zu: %s; what is left stays mapped", (void *)m->va,
+		    m->len, daxmap_errormsg());
 		return;
 	}
 	if (foreign) {
