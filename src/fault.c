@@ -249,6 +249,34 @@ static void fault_sigbus(struct fault_ctx *f, struct dm_mapping *m, uintptr_t pa
 	fault_wake(f, page, ps);
 }
 
+/*
+ * SIGBUS for a fault at a page of no mapping that is still registered (an
+ * application's mremap moved it there), a wake only where the page is
+ * gone (an unmap raced the message: the thread then finds nothing there).
+ * 0 when the thread gets SIGBUS.
+ */
+static int fault_poison_stray(struct fault_ctx *f, uintptr_t page, pid_t tid)
+{
+	struct uffdio_poison p = {.range = {.start = page, .len = page_size()},
+				  .mode = UFFDIO_POISON_MODE_DONTWAKE};
+	int ret;
+
+	if (!(f->uffd->features & UFFD_FEATURE_POISON)) {
+		fault_sigbus(f, NULL, page, tid, 0); /* queued signal */
+		return 0;
+	}
+	ret = uffd_ioctl(f, UFFDIO_POISON, &p);
+	if (ret == -EEXIST) {
+		/* zeros of a hole read came along: drop them, then poison */
+		madvise((void *)page, page_size(), MADV_DONTNEED);
+		ret = uffd_ioctl(f, UFFDIO_POISON, &p);
+	}
+	if (ret == 0)
+		counter_add(&f->counters->faults_sigbus, 1);
+	fault_wake(f, page, page_size());
+	return ret;
+}
+
 /* Zeros for a read of a hole: copied, write-protected, so the first write
  * to any of these pages comes back to us as a WP fault. */
 static int fault_fill_zeros(struct fault_ctx *f, uintptr_t lo, uintptr_t hi)
@@ -458,10 +486,10 @@ static void fault_handle(struct fault_ctx *f, const struct uffd_msg *msg,
 		 * a mapping with mremap and touched it at its new place. A
 		 * wake alone would be a fault-wake-refault loop (a hang):
 		 * SIGBUS, with the reason. */
-		fault_sigbus(f, NULL, addr, tid, 0);
-		ret = ERR(-EFAULT, "%#lx is in no daxmap mapping (was a mapping moved or grown "
-				   "with mremap? daxmap mappings stay where daxmap_map put them)",
-			  (unsigned long)addr);
+		if (fault_poison_stray(f, addr, tid) == 0)
+			ret = ERR(-EFAULT, "%#lx is in no daxmap mapping (was a mapping moved or "
+					   "grown with mremap? daxmap mappings stay where daxmap_map "
+					   "put them)", (unsigned long)addr);
 	} else if (m->pool != f->pool) {
 		fault_wake(f, addr, page_size()); /* not ours: cannot happen */
 	} else {

@@ -48,11 +48,23 @@ uint64_t tu_fletcher64(const void *buf, size_t len);
 void tu_watchdog_arm(const char *what, unsigned secs);
 void tu_watchdog_disarm(void);
 
-/* 1 in a build with AddressSanitizer or ThreadSanitizer, else 0. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+/* TU_SANITIZED: 1 in a build with AddressSanitizer or ThreadSanitizer;
+ * TU_TSAN: 1 with ThreadSanitizer (it cannot follow a fork child that
+ * reinitialises locks its parent held across fork). Else 0. */
+#if defined(__SANITIZE_THREAD__)
+#define TU_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TU_TSAN 1
+#endif
+#endif
+#ifndef TU_TSAN
+#define TU_TSAN 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || TU_TSAN
 #define TU_SANITIZED 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#if __has_feature(address_sanitizer)
 #define TU_SANITIZED 1
 #endif
 #endif
