@@ -226,18 +226,22 @@ DAXMAP_API int daxmap_map(void **addr, daxmap_obj *obj, uint64_t offset, size_t 
 /*
  * What the application may do with a mapping (README has the same table):
  *
- * mremap      Not followed. A part never written (one kernel VMA) that is
- *             moved or grown elsewhere gets SIGBUS there, the reason logged;
- *             never a hang. Written pages moved elsewhere reach the pool
- *             until their extent is punched or truncated away or the mapping
- *             is unmapped; then they are made inaccessible (SIGSEGV). Move a
- *             mapping with daxmap_unmap and daxmap_map.
+ * mremap      A whole mapping never written (one kernel VMA) is followed:
+ *             faults at the new address resolve against the same object
+ *             range; punch, truncate and daxmap_unmap find it there. A part
+ *             moved, or a mapping grown in place, is not: SIGBUS there, the
+ *             reason logged; never a hang. Written pages moved elsewhere
+ *             reach the pool until their extent is punched or truncated
+ *             away or the mapping is unmapped; then they are made
+ *             inaccessible (SIGSEGV).
  * munmap      Of part (or mmap(MAP_FIXED) over part): that part is the
  *             application's from then on; the library never maps, tears
  *             down, zeroes or unmaps there again, also over memory of the
  *             application's own (checked with PROCMAP_QUERY, Linux 6.11+;
  *             not checked on older kernels). Still call daxmap_unmap for the
- *             whole mapping; until then the object counts as mapped.
+ *             whole mapping; until then the object counts as mapped (a whole
+ *             mapping unmapped with munmap is forgotten, with a warning, once
+ *             its address space is mapped anew).
  * mprotect    Not seen: later faults map with the mapping's protection,
  *             undoing it. Use daxmap_mprotect.
  * madvise     MADV_DONTNEED, MADV_FREE: harmless (written pages come back

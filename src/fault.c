@@ -59,6 +59,25 @@ struct fault_parked {
 };
 
 /*
+ * Reads one message from the uffd (non-blocking): the size read, or -1. A
+ * remap event is noted for the registry (map_note_move) inside
+ * map_note_begin/end: a fault in no mapping, or a change of the registry,
+ * that sees no thread noting knows every move read so far is noted.
+ */
+static ssize_t fault_read_msg(struct fault_ctx *f, struct uffd_msg *msg)
+{
+	ssize_t n;
+
+	map_note_begin();
+	n = read(f->uffd->fd, msg, sizeof(*msg));
+	if (n == (ssize_t)sizeof(*msg) && msg->event == UFFD_EVENT_REMAP)
+		map_note_move((uintptr_t)msg->arg.remap.from, (uintptr_t)msg->arg.remap.to,
+			      (size_t)msg->arg.remap.len);
+	map_note_end();
+	return n;
+}
+
+/*
  * UFFDIO_COPY and UFFDIO_POISON fail with EAGAIN while a remap event is
  * unread, and the mremap() that raised it (a teardown by truncate or punch)
  * returns only once a handler has read it. Every handler may be retrying such
@@ -70,7 +89,7 @@ static void fault_read_pending(struct fault_ctx *f)
 {
 	struct uffd_msg msg;
 
-	while (read(f->uffd->fd, &msg, sizeof(msg)) == (ssize_t)sizeof(msg)) {
+	while (fault_read_msg(f, &msg) == (ssize_t)sizeof(msg)) {
 		struct fault_parked *node;
 
 		if (msg.event != UFFD_EVENT_PAGEFAULT) {
@@ -461,7 +480,7 @@ static void fault_handle(struct fault_ctx *f, const struct uffd_msg *msg,
 	int write = (flags & (UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP)) != 0;
 	struct range_parked *parked = NULL;
 	struct dm_mapping *m;
-	int ret = 0, done = 1;
+	int ret = 0, done = 1, moved = 0;
 
 	if (node && node->reminder) {
 		/* A message that waited for a range's holder may be stale by
@@ -478,18 +497,22 @@ static void fault_handle(struct fault_ctx *f, const struct uffd_msg *msg,
 		counter_add(&f->counters->faults, 1);
 	map_rdlock();
 	m = map_lookup((void *)addr);
-	if (!m) {
+	if (!m && map_moves_pending()) {
+		/* maybe a mapping moved here by mremap, not in the registry
+		 * yet: apply the moves once maps_lock is released, then the
+		 * thread faults again */
+		moved = 1;
+	} else if (!m) {
 		/* Registered with our uffd, yet in no mapping: either
 		 * daxmap_unmap ran while the message waited (the range is
 		 * gone: the poison fails and the wake lets the thread find
-		 * nothing there, SIGSEGV), or the application moved or grew
-		 * a mapping with mremap and touched it at its new place. A
-		 * wake alone would be a fault-wake-refault loop (a hang):
-		 * SIGBUS, with the reason. */
+		 * nothing there, SIGSEGV), or the application grew a mapping
+		 * with mremap (or moved it over another mapping) and touched
+		 * it there. A wake alone would be a fault-wake-refault loop
+		 * (a hang): SIGBUS, with the reason. */
 		if (fault_poison_stray(f, addr, tid) == 0)
-			ret = ERR(-EFAULT, "%#lx is in no daxmap mapping (was a mapping moved or "
-					   "grown with mremap? daxmap mappings stay where daxmap_map "
-					   "put them)", (unsigned long)addr);
+			ret = ERR(-EFAULT, "%#lx is in no daxmap mapping (was a mapping grown with "
+					   "mremap, or moved over another?)", (unsigned long)addr);
 	} else if (m->pool != f->pool) {
 		fault_wake(f, addr, page_size()); /* not ours: cannot happen */
 	} else {
@@ -520,6 +543,12 @@ static void fault_handle(struct fault_ctx *f, const struct uffd_msg *msg,
 		}
 	}
 	map_rdunlock();
+	if (moved) {
+		map_apply_moves();
+		if (map_moves_pending())
+			usleep(50); /* maps_lock busy, or a move being noted: soon */
+		fault_wake(f, addr, page_size());
+	}
 	if (done)
 		free(node);
 	fault_requeue(f, parked);
@@ -557,26 +586,6 @@ void fault_retry_errors(struct fault_ctx *f)
 	free(addrs);
 }
 
-/* An mremap of registered memory. takes maps_lock (shared): no holder of
- * maps_lock exclusive ever waits for a uffd event to be read. */
-static void fault_remap_event(struct fault_ctx *f, const struct uffd_msg *msg)
-{
-	uintptr_t from = (uintptr_t)msg->arg.remap.from, to = (uintptr_t)msg->arg.remap.to;
-	struct dm_mapping *m;
-
-	map_rdlock();
-	m = map_lookup((void *)from);
-	if (m && m->pool == f->pool)
-		LOG(OUT_WARN, "%llu bytes at %#lx of a daxmap mapping were moved to %#lx with "
-			      "mremap: the library does not follow; faults there get SIGBUS",
-		    (unsigned long long)msg->arg.remap.len, (unsigned long)from,
-		    (unsigned long)to);
-	else
-		LOG(OUT_DEBUG, "userfaultfd remap %#lx -> %#lx", (unsigned long)from,
-		    (unsigned long)to);
-	map_rdunlock();
-}
-
 static void fault_event(struct fault_ctx *f, const struct uffd_msg *msg)
 {
 	switch (msg->event) {
@@ -585,10 +594,13 @@ static void fault_event(struct fault_ctx *f, const struct uffd_msg *msg)
 		break;
 	case UFFD_EVENT_REMAP:
 		/* reading it is what lets the mremap() return: our own
-		 * teardowns (map.c: from a fresh range, in no mapping), or the
-		 * application moving part of a mapping, which is not followed:
-		 * faults at the new place are SIGBUS (fault_handle) */
-		fault_remap_event(f, msg);
+		 * teardowns (from a fresh range, in no mapping), or the
+		 * application moving holes of a mapping, which the registry
+		 * follows (noted by fault_read_msg; applied when maps_lock is
+		 * free: never waited for here) */
+		LOG(OUT_DEBUG, "userfaultfd remap %#llx -> %#llx",
+		    (unsigned long long)msg->arg.remap.from, (unsigned long long)msg->arg.remap.to);
+		map_apply_moves();
 		break;
 	default:
 		LOG(OUT_WARN, "unexpected userfaultfd event %u", msg->event);
@@ -623,7 +635,7 @@ static void *fault_thread(void *arg)
 			fault_handle(f, &node->msg, node);
 			continue;
 		}
-		n = read(f->uffd->fd, &msg, sizeof(msg));
+		n = fault_read_msg(f, &msg);
 		if (n == (ssize_t)sizeof(msg)) {
 			fault_event(f, &msg);
 			continue;

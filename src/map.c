@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libpmem.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,9 @@ static size_t nmaps GUARDED_BY(maps_lock), maps_cap GUARDED_BY(maps_lock);
 
 void map_rdlock(void)
 {
+	/* whoever uses the registry sees the application's moves first,
+	 * when maps_lock is free (never waited for) */
+	map_apply_moves();
 	rwlock_rdlock(&maps_lock);
 }
 
@@ -96,6 +100,163 @@ static void map_remove(struct dm_mapping *m) REQUIRES(maps_lock)
 
 	memmove(&maps[i], &maps[i + 1], (nmaps - i - 1) * sizeof(*maps));
 	nmaps--;
+}
+
+/* ---- following the application's mremap of a whole mapping ------------
+ *
+ * An mremap of a registered range (a mapping whose pages were never
+ * written: written data is pool pages, in VMAs of their own, not
+ * registered, and mremap moves one VMA) brings UFFD_EVENT_REMAP, which the
+ * uffd's readers note here (map_note_move, any thread, no lock: a push on
+ * a stack of moves). The registry can change only under maps_lock
+ * exclusive, and a reader must never wait for that: a shrink holds
+ * maps_lock shared while its own mremap waits for a reader. So moves are
+ * applied by whoever finds maps_lock free (map_apply_moves, a trylock;
+ * map_rdlock tries first), by every change of the registry before it
+ * changes it, and by a fault that finds no mapping at its address while
+ * moves are pending (it wakes its thread to fault again). A whole mapping
+ * moved is placed at its new address; a part is not followed.
+ */
+struct map_move {
+	struct map_move *next;
+	uintptr_t from, to;
+	size_t len;
+};
+
+/* pushed by uffd readers, taken whole under maps_lock exclusive: a stack
+ * with one consumer at a time needs no more than exchange */
+static _Atomic(struct map_move *) map_moves;
+/* threads between a read() of the uffd and the note of the remap event it
+ * may bring. The mremap returns as soon as its event is read, before it is
+ * noted: a change of the registry waits for this to be 0 first, so that a
+ * move the application has seen done is never applied after a mapping
+ * made later at its old address. */
+static _Atomic unsigned map_noting;
+
+void map_note_begin(void)
+{
+	atomic_fetch_add(&map_noting, 1);
+}
+
+void map_note_end(void)
+{
+	atomic_fetch_sub(&map_noting, 1);
+}
+
+void map_note_move(uintptr_t from, uintptr_t to, size_t len)
+{
+	struct map_move *mv = malloc(sizeof(*mv));
+
+	if (!mv) {
+		LOG(OUT_ERROR, "out of memory noting an mremap of %#lx: faults at %#lx get SIGBUS",
+		    (unsigned long)from, (unsigned long)to);
+		return;
+	}
+	mv->from = from;
+	mv->to = to;
+	mv->len = len;
+	mv->next = atomic_load(&map_moves);
+	while (!atomic_compare_exchange_weak(&map_moves, &mv->next, mv))
+		;
+}
+
+int map_moves_pending(void)
+{
+	return atomic_load(&map_moves) != NULL || atomic_load(&map_noting) > 0;
+}
+
+/* No mapping of the registry overlaps [s, e), but maybe `except`. */
+static int map_range_free(uintptr_t s, uintptr_t e, const struct dm_mapping *except)
+	REQUIRES(maps_lock)
+{
+	for (size_t i = 0; i < nmaps; i++)
+		if (maps[i] != except && (uintptr_t)maps[i]->va < e &&
+		    (uintptr_t)maps[i]->va + maps[i]->len > s)
+			return 0;
+	return 1;
+}
+
+/* [s, e) of mapping m (page aligned) now lies at `to`. */
+static void map_follow(struct dm_mapping *m, uintptr_t s, uintptr_t e, uintptr_t to)
+	REQUIRES(maps_lock)
+{
+	int whole = s == (uintptr_t)m->va && e == (uintptr_t)m->va + m->len;
+
+	if (!map_range_free(to, to + (e - s), whole ? m : NULL)) {
+		LOG(OUT_ERROR, "%#lx+%lu of a daxmap mapping was moved with mremap over another "
+			       "daxmap mapping at %#lx: not followed", (unsigned long)s,
+		    (unsigned long)(e - s), (unsigned long)to);
+		return;
+	}
+	if (whole) {
+		map_remove(m);
+		m->va = (char *)to;
+		map_insert(m); /* room: one was just removed */
+		LOG(OUT_NOTICE, "daxmap mapping moved with mremap from %#lx to %#lx: followed",
+		    (unsigned long)s, (unsigned long)to);
+		return;
+	}
+	/* A part is not followed: as a mapping of its own it would have to
+	 * outlive the application's munmap of it (no event tells) and could
+	 * then be found at an address reused by another mapping. Faults there
+	 * get SIGBUS (fault_handle). */
+	LOG(OUT_WARN, "%lu bytes at %#lx of a daxmap mapping were moved with mremap to %#lx: "
+		      "only whole mappings are followed; faults there get SIGBUS",
+	    (unsigned long)(e - s), (unsigned long)s, (unsigned long)to);
+}
+
+static void map_apply_move(const struct map_move *mv) REQUIRES(maps_lock)
+{
+	struct dm_mapping *hit[8];
+	uintptr_t s[8], e[8];
+	size_t n = 0;
+
+	/* first who is hit (the registry changes as moves are applied) */
+	for (size_t i = 0; i < nmaps && n < 8; i++) {
+		uintptr_t va = (uintptr_t)maps[i]->va, end = va + maps[i]->len;
+		s[n] = mv->from > va ? mv->from : va;
+		e[n] = mv->from + mv->len < end ? mv->from + mv->len : end;
+		if (s[n] < e[n])
+			hit[n++] = maps[i];
+	}
+	for (size_t i = 0; i < n; i++)
+		map_follow(hit[i], s[i], e[i], mv->to + (s[i] - mv->from));
+}
+
+/* Applies the noted moves, oldest first. Every change of the registry
+ * (map, unmap, mprotect) does it first, so that a move noted earlier is
+ * never applied to a mapping made later at the address it came from. */
+static void map_apply_moves_locked(void) REQUIRES(maps_lock)
+{
+	struct map_move *list, *rev = NULL;
+
+	/* a reader between its read() and its note holds no lock and waits
+	 * for nothing: this ends in a few microseconds */
+	while (atomic_load(&map_noting) > 0)
+		sched_yield();
+	list = atomic_exchange(&map_moves, NULL);
+	while (list) { /* oldest first */
+		struct map_move *next = list->next;
+		list->next = rev;
+		rev = list;
+		list = next;
+	}
+	while (rev) {
+		struct map_move *next = rev->next;
+		map_apply_move(rev); /* from a teardown's fresh range: no mapping, nothing */
+		free(rev);
+		rev = next;
+	}
+}
+
+void map_apply_moves(void)
+{
+	if (!map_moves_pending())
+		return;
+	if (rwlock_trywrlock(&maps_lock) != 0)
+		return;
+	map_apply_moves_locked();
+	rwlock_wrunlock(&maps_lock);
 }
 
 /*
@@ -409,13 +570,72 @@ static long map_vma_count(void)
 	return used;
 }
 
+/* A mapping of [offset, offset+len) of obj, not placed yet (va NULL), or
+ * NULL with a message. */
+static struct dm_mapping *map_alloc(struct daxmap_obj *obj, uint64_t offset, size_t len, int prot)
+{
+	const struct pool_media *md = obj->md;
+	struct dm_mapping *m = calloc(1, sizeof(*m));
+	uint64_t nexts;
+	struct stat st;
+
+	if (!m) {
+		ERR(-ENOMEM, "out of memory for a mapping");
+		return NULL;
+	}
+	m->len = len;
+	m->obj_off = offset;
+	m->prot = prot;
+	m->obj = obj;
+	m->pool = obj->pool;
+	m->first_ext = offset >> md->extent_shift;
+	if (fstat(md->fd, &st) == 0) {
+		m->pool_dev = st.st_dev;
+		m->pool_ino = st.st_ino;
+	}
+	nexts = ((offset + len - 1) >> md->extent_shift) - m->first_ext + 1;
+	/* large bitmaps come from calloc's fresh mmap: untouched words cost nothing */
+	m->resolved = calloc((nexts + 63) / 64, sizeof(uint64_t));
+	if (!m->resolved) {
+		ERR(-ENOMEM, "out of memory for the state of %llu extents", (unsigned long long)nexts);
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+/*
+ * The kernel has just given us [va, va+len): a mapping of the registry
+ * there is one the application unmapped with munmap (or moved away) and
+ * never daxmap_unmapped. It is dead; left in the registry, it would take
+ * the new mapping's faults (the lookup would find either). Forgotten, with
+ * a warning (a later daxmap_unmap of it gets -EINVAL).
+ */
+static void map_forget_overlaps(const char *va, size_t len) REQUIRES(maps_lock)
+{
+	for (size_t i = 0; i < nmaps;) {
+		struct dm_mapping *d = maps[i];
+
+		if (d->va >= va + len || d->va + d->len <= va) {
+			i++;
+			continue;
+		}
+		LOG(OUT_WARN, "daxmap mapping %p+%zu was unmapped without daxmap_unmap (its address "
+			      "space is mapped anew): forgotten", (void *)d->va, d->len);
+		map_remove(d);
+		object_map_put(d->obj);
+		atomic_fetch_sub(&d->obj->tab->counters->nmappings, 1);
+		free((void *)d->resolved);
+		free(d);
+	}
+}
+
 /* takes maps_lock (exclusive), then pool->objtab.lock */
 int daxmap_map(void **addr, daxmap_obj *obj, uint64_t offset, size_t len, int prot)
 {
 	size_t ps = page_size();
 	const struct pool_media *md;
 	struct dm_mapping *m = NULL;
-	uint64_t nexts, last;
 	int ret;
 
 	if (!addr)
@@ -439,30 +659,8 @@ int daxmap_map(void **addr, daxmap_obj *obj, uint64_t offset, size_t len, int pr
 			   (unsigned long long)DAXMAP_MAX_OBJ_SIZE);
 	len = (len + ps - 1) & ~(ps - 1);
 
-	if (!(m = calloc(1, sizeof(*m))))
-		return ERR(-ENOMEM, "out of memory for a mapping");
-	m->len = len;
-	m->obj_off = offset;
-	m->prot = prot;
-	m->obj = obj;
-	m->pool = obj->pool;
-	m->first_ext = offset >> md->extent_shift;
-	{
-		struct stat st;
-		if (fstat(md->fd, &st) == 0) {
-			m->pool_dev = st.st_dev;
-			m->pool_ino = st.st_ino;
-		}
-	}
-	last = (offset + len - 1) >> md->extent_shift;
-	nexts = last - m->first_ext + 1;
-	/* large bitmaps come from calloc's fresh mmap: untouched words cost nothing */
-	m->resolved = calloc((nexts + 63) / 64, sizeof(uint64_t));
-	if (!m->resolved) {
-		ret = ERR(-ENOMEM, "out of memory for the state of %llu extents",
-			  (unsigned long long)nexts);
-		goto out_free;
-	}
+	if (!(m = map_alloc(obj, offset, len, prot)))
+		return -ENOMEM;
 	m->va = map_reserve(len, offset, md->extent_size, prot);
 	if (!m->va) {
 		long used = map_vma_count(), max = map_max_count();
@@ -483,6 +681,8 @@ int daxmap_map(void **addr, daxmap_obj *obj, uint64_t offset, size_t len, int pr
 		goto out_unmap;
 
 	rwlock_wrlock(&maps_lock);
+	map_apply_moves_locked();
+	map_forget_overlaps(m->va, len);
 	ret = map_insert(m);
 	if (ret == 0)
 		object_map_get(obj);
@@ -538,6 +738,7 @@ int daxmap_unmap(void *addr, size_t len)
 	int ret = 0;
 
 	rwlock_wrlock(&maps_lock);
+	map_apply_moves_locked();
 	m = map_lookup(addr);
 	if (!m || m->va != (char *)addr || m->len != ((len + ps - 1) & ~(ps - 1))) {
 		ret = ERR(-EINVAL, "%p+%zu is not a whole daxmap mapping", addr, len);
@@ -580,6 +781,7 @@ int daxmap_mprotect(void *addr, size_t len, int prot)
 		return ERR(-EINVAL, "prot %#x: use 0, DAXMAP_PROT_READ, or DAXMAP_PROT_READ with "
 				    "DAXMAP_PROT_WRITE", prot);
 	rwlock_wrlock(&maps_lock);
+	map_apply_moves_locked();
 	m = map_lookup(addr);
 	if (!m || m->va != (char *)addr || m->len != ((len + ps - 1) & ~(ps - 1))) {
 		ret = ERR(-EINVAL, "%p+%zu is not a whole daxmap mapping", addr, len);
@@ -948,6 +1150,10 @@ void map_fork_child(void) NO_TSA
 	/* the child has none of the mappings (all MADV_DONTFORK); forget them */
 	maps = NULL;
 	nmaps = maps_cap = 0;
+	/* the parent's moves are not the child's (the nodes leak: a child
+	 * must not free what another thread of the parent may have pushed) */
+	atomic_store(&map_moves, NULL);
+	atomic_store(&map_noting, 0); /* the threads that were noting are not here */
 	/* the inherited /proc/self/maps is the parent's address space */
 	int fd = atomic_exchange(&map_query_fd, -1);
 	if (fd >= 0)

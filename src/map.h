@@ -103,6 +103,24 @@ void map_drop_zero_copies(struct daxmap_obj *obj, uint64_t e, struct dm_mapping 
 void map_extend_tail(struct daxmap_obj *obj, uint64_t e, uint64_t pidx, uint64_t from,
 		     uint64_t to) REQUIRES_SHARED(maps_lock);
 
+/*
+ * The application moved [from, from+len) of registered memory to `to` with
+ * mremap (a UFFD_EVENT_REMAP, or one of our own teardowns: those come from
+ * no mapping and change nothing). Any thread, no lock: noted for
+ * map_apply_moves.
+ */
+void map_note_move(uintptr_t from, uintptr_t to, size_t len);
+/* Around every read() of a uffd and the note of what it read: a change of
+ * the registry waits until no thread is between the two. */
+void map_note_begin(void);
+void map_note_end(void);
+/* Whether noted moves wait to be applied, or a move may be being noted. */
+int map_moves_pending(void);
+/* Applies the noted moves to the registry if maps_lock is free (a trylock:
+ * never waits; call with no lock held). Takes maps_lock (exclusive), then
+ * pool->objtab.lock. */
+void map_apply_moves(void);
+
 /* pthread_atfork hooks (installed by pool.c). */
 void map_fork_prepare(void) ACQUIRE(maps_lock);
 void map_fork_parent(void) RELEASE(maps_lock);
