@@ -684,13 +684,16 @@ int daxmap_map(void **addr, daxmap_obj *obj, uint64_t offset, size_t len, int pr
 	map_apply_moves_locked();
 	map_forget_overlaps(m->va, len);
 	ret = map_insert(m);
-	if (ret == 0)
+	if (ret == 0) {
 		object_map_get(obj);
+		/* read under the lock: once in the registry, an mremap of the
+		 * mapping may move m->va (map_follow) */
+		*addr = m->va;
+	}
 	rwlock_wrunlock(&maps_lock);
 	if (ret < 0)
 		goto out_unmap;
 	atomic_fetch_add(&obj->tab->counters->nmappings, 1);
-	*addr = m->va;
 	return 0;
 
 out_unmap:
