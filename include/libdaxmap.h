@@ -283,10 +283,67 @@ DAXMAP_API ssize_t daxmap_obj_pwrite(daxmap_obj *obj, const void *buf, size_t le
 DAXMAP_API int daxmap_map(void **addr, daxmap_obj *obj, uint64_t offset, size_t len, int prot);
 
 /*
+ * What the application may do with a mapping (README has the same table):
+ *
+ * mremap      A whole mapping never written (one kernel VMA) is followed:
+ *             faults at the new address resolve against the same object
+ *             range; punch, truncate and daxmap_unmap find it there. A part
+ *             moved, or a mapping grown in place, is not: SIGBUS there, the
+ *             reason logged; never a hang. Written pages moved elsewhere
+ *             reach the pool until their extent is punched or truncated
+ *             away or the mapping is unmapped; then they are made
+ *             inaccessible (SIGSEGV).
+ * munmap      Of part (or mmap(MAP_FIXED) over part): that part is the
+ *             application's from then on; the library never maps, tears
+ *             down, zeroes or unmaps there again, also over memory of the
+ *             application's own (checked with PROCMAP_QUERY, Linux 6.11+;
+ *             not checked on older kernels). Still call daxmap_unmap for the
+ *             whole mapping; until then the object counts as mapped (a whole
+ *             mapping unmapped with munmap is forgotten, with a warning, once
+ *             its address space is mapped anew).
+ * mprotect    Not seen: later faults map with the mapping's protection,
+ *             undoing it. Use daxmap_mprotect.
+ * madvise     MADV_DONTNEED, MADV_FREE: harmless (written pages come back
+ *             from the pool, read holes read zero). MADV_REMOVE on written
+ *             pages destroys that data in the pool (use
+ *             daxmap_obj_punch_hole). Never MADV_DOFORK.
+ * mlock       mlock and mlockall(MCL_CURRENT|MCL_FUTURE) are supported:
+ *             stores reach the pool, written pages are locked; mlock of a
+ *             range faults in every page (a writable mapping allocates).
+ * fork        The child has nothing at the parent's mappings (SIGSEGV) and
+ *             dead handles; it may open pools of its own.
+ * syscalls    As root, a system call reading into an untouched page faults
+ *             it in; one past EOF fails with EFAULT. With user-mode-only
+ *             userfaultfd (not root), a system call touching an untouched
+ *             page fails with EFAULT.
+ * io_uring, O_DIRECT, vmsplice, RDMA
+ *             Pages the kernel holds on to outlive a punch, shrink or
+ *             unlink: the freed extent may be zeroed and given to another
+ *             object while the I/O still reads or writes it. Finish or
+ *             unregister such I/O before changing what it covers.
+ * debuggers   /proc/PID/mem and ptrace (gdb) read written pages and holes
+ *             the program has read; an untouched hole gives EIO (the kernel
+ *             lets no remote access raise a userfaultfd fault).
+ *             process_vm_readv raises it and reads zeros.
+ */
+
+/*
  * Unmaps a whole mapping made by daxmap_map (addr and len as given/returned).
+ * Pages of it that the application unmapped and reused are left alone.
  * Errors: -EINVAL (not a daxmap mapping, or only part of one).
  */
 DAXMAP_API int daxmap_unmap(void *addr, size_t len);
+
+/*
+ * Changes the protection of a whole mapping (addr and len as for
+ * daxmap_unmap) to prot: 0 (no access: SIGSEGV), DAXMAP_PROT_READ, or
+ * DAXMAP_PROT_READ|DAXMAP_PROT_WRITE. The library applies it to every page
+ * it maps there from then on. Use it instead of mprotect(2): the library
+ * does not see an mprotect, and maps later faults with the protection the
+ * mapping had (see "What the application may do with a mapping" below).
+ * Errors: -EINVAL (not a whole daxmap mapping, bad prot).
+ */
+DAXMAP_API int daxmap_mprotect(void *addr, size_t len, int prot);
 
 /*
  * Makes [addr, addr+len) durable, where the range lies within one daxmap
@@ -298,7 +355,7 @@ DAXMAP_API int daxmap_persist(const void *addr, size_t len);
 /* Flags of daxmap_pool_check(). */
 #define DAXMAP_CHECK_FORCE 0x1    /* check a pool that is open elsewhere */
 #define DAXMAP_CHECK_PROGRESS 0x2 /* report progress on large pools */
-#define DAXMAP_CHECK_DATA 0x4     /* also read every free extent: must be zero */
+#define DAXMAP_CHECK_DATA 0x4     /* also read free extents and bytes past EOF: must be zero */
 
 /*
  * Checks the pool file at `path` without changing anything: it needs no
@@ -307,7 +364,10 @@ DAXMAP_API int daxmap_persist(const void *addr, size_t len);
  * entry and the accounting (every data extent is free, waiting to be zeroed,
  * or owned by exactly one (live object, extent index)); with
  * DAXMAP_CHECK_DATA it also reads every free, zeroed extent and requires
- * zeros there (a non-zero byte would become stale data in an object).
+ * zeros there (a non-zero byte would become stale data in an object), and
+ * the allocated bytes of each live object past its page-rounded EOF, where
+ * nothing is ever stored: non-zero bytes there mean a damaged size word
+ * (the checksums do not cover sizes; a grow zeroes what it exposes).
  *
  * report(msg, arg), when not NULL, gets one line per finding, without a
  * trailing newline, each starting with its kind:
@@ -316,7 +376,9 @@ DAXMAP_API int daxmap_persist(const void *addr, size_t len);
  *   "notice: "   a state the next open repairs by itself: a committed log
  *                record ("will be replayed on the next open"), an unlink
  *                that a crash interrupted, extents past an object's EOF left
- *                by an interrupted shrink, torn log records;
+ *                by an interrupted shrink (its log record is pending) or
+ *                allocate (or a damaged size word: DAXMAP_CHECK_DATA tells),
+ *                torn log records;
  *   "progress: " with DAXMAP_CHECK_PROGRESS: at most one line per whole
  *                percent of the object table, the extent table and (with
  *                DAXMAP_CHECK_DATA) the free data read (reads are 1 MiB

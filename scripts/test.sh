@@ -4,6 +4,9 @@
 #  1. gcc, Debug: every CUnit program, pools in /dev/shm (tmpfs);
 #  2. the persistence suites again with pools on a disk file system
 #     (DAXMAP_DISK_TEST_DIR, default /var/tmp), where persistence is msync;
+#     and the whole gcc Debug suite again with PMEM_IS_PMEM_FORCE=1, so the
+#     persistence path of real pmem (pmem_persist cache flushes, 64-byte
+#     crash granularity in test_crash) runs on every submission (~90 s);
 #  3. clang with -Wthread-safety -Werror: the lock annotations must hold;
 #  4. clang, AddressSanitizer + UndefinedBehaviorSanitizer: the whole suite;
 #  5. clang, ThreadSanitizer: the suite but test_stress and test_fsx
@@ -30,6 +33,9 @@ echo "== suite on a disk file system (${DAXMAP_DISK_TEST_DIR:-/var/tmp})"
 echo "== full suite (pools in ${DAXMAP_TEST_DIR:-/dev/shm})"
 (cd build-test && ctest --output-on-failure)
 
+echo "== full suite again as on real pmem (PMEM_IS_PMEM_FORCE=1: cache-flush persistence)"
+(cd build-test && PMEM_IS_PMEM_FORCE=1 ctest --output-on-failure)
+
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer: full suite"
 CC=clang ./scripts/build.sh build-asan Debug -DDAXMAP_BENCH=OFF \
 	-DDAXMAP_SANITIZE=address,undefined
@@ -41,14 +47,14 @@ CC=clang ./scripts/build.sh build-tsan Debug -DDAXMAP_BENCH=OFF -DDAXMAP_SANITIZ
 (cd build-tsan && TSAN_OPTIONS="suppressions=$(pwd)/../tests/tsan.supp die_after_fork=0" \
 	ctest --output-on-failure -E '^(test_stress|test_fsx)$')
 
-suites=4
+suites=5
 echo "== fuzzing pool images (${DAXMAP_FUZZ_TIME:-60}s; DAXMAP_FUZZ_TIME=0 skips)"
 if [ "${DAXMAP_FUZZ_TIME:-60}" != 0 ]; then
 	./scripts/fuzz.sh "${DAXMAP_FUZZ_TIME:-60}"
-	suites=6
+	suites=7
 fi
 
 # every step above stops the script on failure (set -e): reaching here means
-# the disk suite, the full suite, ASan+UBSan, TSan and, unless skipped, the
-# fuzzer and the replay of its regressions all passed
+# the disk suite, the full suite, the full suite as on pmem, ASan+UBSan, TSan
+# and, unless skipped, the fuzzer and the replay of its regressions all passed
 echo "suites: $suites passed, 0 failed"

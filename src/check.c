@@ -27,6 +27,19 @@
 
 enum { ST_FREE, ST_LIVE, ST_DYING, ST_BAD };
 
+/*
+ * Bytes of data extent `pidx` from `from` to its end that lie past the EOF
+ * of live object `slot` (index `e`). Nothing the library does leaves data
+ * there: a shrink zeroes what stays allocated and logs itself, stores past
+ * the page holding EOF are SIGBUS, an allocate past EOF takes zeroed
+ * extents. Non-zero bytes there mean a damaged size word, and a later grow
+ * would show them.
+ */
+struct past_eof {
+	uint64_t pidx, from, e;
+	uint32_t slot;
+};
+
 /* One check of one file: what the steps found so far, for the steps after them. */
 struct check {
 	const char *path;
@@ -44,6 +57,9 @@ struct check {
 	struct slot_name_key *names; /* live slots' name hashes */
 	uint64_t *owned, *dups;      /* entries of allocated extents; those held twice */
 	uint8_t *freebits;           /* bit per extent: free and zeroed */
+	uint8_t *logged;             /* per slot: a log record to replay names it */
+	struct past_eof *past;       /* allocated bytes past a live object's EOF (for --data) */
+	uint64_t npastdata, pastcap;
 	uint64_t nnames, nlive, ndying, nfree, ndirty, npast, npending, nowned, ndups;
 };
 
@@ -193,8 +209,10 @@ static int check_header(struct check *c)
 	c->names = calloc(c->h.max_objects, sizeof(*c->names));
 	c->owned = malloc((c->h.nextents ? c->h.nextents : 1) * sizeof(*c->owned));
 	c->freebits = calloc((c->h.nextents + 7) / 8, 1);
+	c->logged = calloc(c->h.max_objects, 1);
 	c->buf = malloc(CHECK_CHUNK);
-	if (!c->state || !c->size || !c->names || !c->owned || !c->freebits || !c->buf)
+	if (!c->state || !c->size || !c->names || !c->owned || !c->freebits || !c->logged ||
+	    !c->buf)
 		return ERR(-ENOMEM, "out of memory checking %s", c->path);
 	return 0;
 }
@@ -266,6 +284,7 @@ static int check_log_owners(struct check *c)
 		const struct log_record *r = &c->log[i];
 		if (layout_log_check(r, i, c->h.max_objects) <= 0)
 			continue;
+		c->logged[r->slot] = 1;
 		if (c->state[r->slot] != ST_LIVE)
 			say(c, "damaged", "log record %u at offset %zu: %s of object slot %llu, "
 			    "which is not a live object: the next open cannot replay it", i,
@@ -279,6 +298,27 @@ static int check_log_owners(struct check *c)
 			    (unsigned long long)r->b);
 	}
 	return 0;
+}
+
+/* Remembers the part of extent pidx (object extent e) past the object's
+ * EOF, page-rounded, for check_data; nothing when EOF is at its end. */
+static void check_note_past_eof(struct check *c, uint64_t pidx, uint32_t slot, uint64_t e)
+{
+	uint64_t es = c->h.extent_size, start = e * es, eof = c->size[slot];
+	uint64_t from = eof <= start ? 0 : ((eof - start + 4095) & ~UINT64_C(4095));
+
+	if (!(c->flags & DAXMAP_CHECK_DATA) || from >= es)
+		return;
+	if (c->npastdata == c->pastcap) {
+		uint64_t cap = c->pastcap ? 2 * c->pastcap : 64;
+		struct past_eof *n = realloc(c->past, cap * sizeof(*n));
+		if (!n)
+			return; /* no memory: that extent goes unchecked */
+		c->past = n;
+		c->pastcap = cap;
+	}
+	c->past[c->npastdata++] = (struct past_eof){.pidx = pidx, .from = from, .e = e,
+						    .slot = slot};
 }
 
 /* One allocated extent-table entry against its owner. */
@@ -300,9 +340,14 @@ static void check_owner(struct check *c, uint64_t i, uint64_t ent)
 	eof_ext = (c->size[slot] + c->h.extent_size - 1) / c->h.extent_size;
 	if (e >= eof_ext && c->npast++ < 16)
 		say(c, "notice", "extent table entry %llu at offset %llu: extent %llu of object "
-		    "slot %u lies past its EOF (%llu bytes), left by an interrupted shrink: freed "
-		    "on the next open", (unsigned long long)i, (unsigned long long)off,
-		    (unsigned long long)e, slot, (unsigned long long)c->size[slot]);
+		    "slot %u lies past its EOF (%llu bytes), %s: freed on the next open",
+		    (unsigned long long)i, (unsigned long long)off, (unsigned long long)e, slot,
+		    (unsigned long long)c->size[slot],
+		    c->logged[slot] ? "left by an interrupted shrink"
+				    : "left by an interrupted allocate, or the object's size "
+				      "word is damaged (--data tells: an allocate leaves zeros)");
+	if (e + 1 >= eof_ext && !c->logged[slot])
+		check_note_past_eof(c, i, slot, e);
 }
 
 /* Each extent-table entry on its own and against its owner. */
@@ -370,6 +415,42 @@ static int check_accounting(struct check *c)
 	return 0;
 }
 
+/* 1 when [off, off+len) of the file reads zero, 0 when not, or a negative error. */
+static int check_zero(struct check *c, uint64_t off, uint64_t len)
+{
+	for (uint64_t done = 0; done < len; done += CHECK_CHUNK) {
+		size_t n = (size_t)(len - done < CHECK_CHUNK ? len - done : CHECK_CHUNK);
+		int ret = read_at(c, c->buf, n, off + done);
+		if (ret < 0)
+			return ret;
+		if (c->buf[0] != 0 || memcmp(c->buf, c->buf + 1, n - 1))
+			return 0;
+	}
+	return 1;
+}
+
+/* With DAXMAP_CHECK_DATA: allocated bytes past a live object's EOF must
+ * read zero (see struct past_eof). */
+static int check_data_past_eof(struct check *c)
+{
+	for (uint64_t k = 0; k < c->npastdata; k++) {
+		const struct past_eof *p = &c->past[k];
+		uint64_t off = c->h.data_off + p->pidx * c->h.extent_size;
+		int ret = check_zero(c, off + p->from, c->h.extent_size - p->from);
+
+		if (ret < 0)
+			return ret;
+		if (ret == 0)
+			say(c, "damaged", "data extent %llu at offset %llu: extent %llu of object slot "
+			    "%u holds non-zero bytes past the object's EOF (%llu bytes), where "
+			    "nothing is ever stored: its size word is damaged (open frees or "
+			    "zeroes them; the bytes past EOF are lost)",
+			    (unsigned long long)p->pidx, (unsigned long long)(off + p->from),
+			    (unsigned long long)p->e, p->slot, (unsigned long long)c->size[p->slot]);
+	}
+	return 0;
+}
+
 /* With DAXMAP_CHECK_DATA: every free, zeroed extent must read zero (it is
  * handed out without zeroing). */
 static int check_data(struct check *c)
@@ -384,21 +465,15 @@ static int check_data(struct check *c)
 		uint64_t off = h->data_off + i * h->extent_size;
 		if (!(c->freebits[i >> 3] & (1u << (i & 7))))
 			continue;
-		for (uint64_t done = 0; done < h->extent_size; done += CHECK_CHUNK) {
-			size_t len = (size_t)(h->extent_size - done < CHECK_CHUNK ?
-					      h->extent_size - done : CHECK_CHUNK);
-			if ((ret = read_at(c, c->buf, len, off + done)) < 0)
-				return ret;
-			if (c->buf[0] == 0 && !memcmp(c->buf, c->buf + 1, len - 1))
-				continue;
+		if ((ret = check_zero(c, off, h->extent_size)) < 0)
+			return ret;
+		if (ret == 0)
 			say(c, "damaged", "data extent %llu at offset %llu: free and marked zeroed "
 			    "but holds non-zero bytes (they would show up in an object)",
 			    (unsigned long long)i, (unsigned long long)off);
-			break;
-		}
 		progress(c, "free data", (i + 1) * h->extent_size, total, &next);
 	}
-	return 0;
+	return check_data_past_eof(c);
 }
 
 static int check_summary(struct check *c)
@@ -439,6 +514,8 @@ static int check_run(struct check *c)
 	free(c->owned);
 	free(c->dups);
 	free(c->freebits);
+	free(c->logged);
+	free(c->past);
 	free(c->buf);
 	return ret;
 }

@@ -60,6 +60,25 @@ struct fault_parked {
 };
 
 /*
+ * Reads one message from the uffd (non-blocking): the size read, or -1. A
+ * remap event is noted for the registry (map_note_move) inside
+ * map_note_begin/end: a fault in no mapping, or a change of the registry,
+ * that sees no thread noting knows every move read so far is noted.
+ */
+static ssize_t fault_read_msg(struct fault_ctx *f, struct uffd_msg *msg)
+{
+	ssize_t n;
+
+	map_note_begin();
+	n = read(f->uffd->fd, msg, sizeof(*msg));
+	if (n == (ssize_t)sizeof(*msg) && msg->event == UFFD_EVENT_REMAP)
+		map_note_move((uintptr_t)msg->arg.remap.from, (uintptr_t)msg->arg.remap.to,
+			      (size_t)msg->arg.remap.len);
+	map_note_end();
+	return n;
+}
+
+/*
  * UFFDIO_COPY and UFFDIO_POISON fail with EAGAIN while a remap event is
  * unread, and the mremap() that raised it (a teardown by truncate or punch)
  * returns only once a handler has read it. Every handler may be retrying such
@@ -71,7 +90,7 @@ static void fault_read_pending(struct fault_ctx *f)
 {
 	struct uffd_msg msg;
 
-	while (read(f->uffd->fd, &msg, sizeof(msg)) == (ssize_t)sizeof(msg)) {
+	while (fault_read_msg(f, &msg) == (ssize_t)sizeof(msg)) {
 		struct fault_parked *node;
 
 		if (msg.event != UFFD_EVENT_PAGEFAULT) {
@@ -95,16 +114,16 @@ static void fault_read_pending(struct fault_ctx *f)
 	}
 }
 
+/* The uffd's drain hook (uffd.h): an ioctl retrying EAGAIN reads first. */
+static void fault_drain(void *arg)
+{
+	fault_read_pending(arg);
+}
+
 /* An ioctl on the uffd, retried while pending events make it EAGAIN. */
 static int uffd_ioctl(struct fault_ctx *f, unsigned long req, void *arg)
 {
-	for (;;) {
-		if (ioctl(f->uffd->fd, req, arg) == 0)
-			return 0;
-		if (errno != EAGAIN)
-			return -errno;
-		fault_read_pending(f);
-	}
+	return uffd_ioctl_retry(f->uffd, req, arg);
 }
 
 /* Immediate attempts at a wake before it is left to the handler threads. */
@@ -191,7 +210,8 @@ static void fault_retry_wakes(struct fault_ctx *f)
  * SIGBUS for the faulting access: a poison marker on its page makes the
  * kernel raise SIGBUS (BUS_ADRERR, si_addr exact) in the faulting thread,
  * or EFAULT in a system call. Without UFFDIO_POISON: a queued SIGBUS
- * (SI_QUEUE, si_addr set), user-mode faults only.
+ * (SI_QUEUE, si_addr set), user-mode faults only. m is the mapping of the
+ * page, or NULL for a page that belongs to none.
  */
 static void fault_sigbus(struct fault_ctx *f, struct dm_mapping *m, uintptr_t page, pid_t tid,
 			 int is_error)
@@ -230,7 +250,8 @@ static void fault_sigbus(struct fault_ctx *f, struct dm_mapping *m, uintptr_t pa
 		}
 		mutex_unlock(&f->err_lock);
 		if (ret == 0) {
-			atomic_fetch_add(&m->poisoned, 1);
+			if (m)
+				atomic_fetch_add(&m->poisoned, 1);
 			fault_wake(f, page, ps);
 			return;
 		}
@@ -248,10 +269,37 @@ static void fault_sigbus(struct fault_ctx *f, struct dm_mapping *m, uintptr_t pa
 	fault_wake(f, page, ps);
 }
 
+/*
+ * SIGBUS for a fault at a page of no mapping that is still registered (an
+ * application's mremap moved it there), a wake only where the page is
+ * gone (an unmap raced the message: the thread then finds nothing there).
+ * 0 when the thread gets SIGBUS.
+ */
+static int fault_poison_stray(struct fault_ctx *f, uintptr_t page, pid_t tid)
+{
+	struct uffdio_poison p = {.range = {.start = page, .len = page_size()},
+				  .mode = UFFDIO_POISON_MODE_DONTWAKE};
+	int ret;
+
+	if (!(f->uffd->features & UFFD_FEATURE_POISON)) {
+		fault_sigbus(f, NULL, page, tid, 0); /* queued signal */
+		return 0;
+	}
+	ret = uffd_ioctl(f, UFFDIO_POISON, &p);
+	if (ret == -EEXIST) {
+		/* zeros of a hole read came along: drop them, then poison */
+		madvise((void *)page, page_size(), MADV_DONTNEED);
+		ret = uffd_ioctl(f, UFFDIO_POISON, &p);
+	}
+	if (ret == 0)
+		counter_add(&f->counters->faults_sigbus, 1);
+	fault_wake(f, page, page_size());
+	return ret;
+}
+
 /* Zeros for a read of a hole: copied, write-protected, so the first write
  * to any of these pages comes back to us as a WP fault. */
-static int fault_fill_zeros(struct fault_ctx *f, struct dm_mapping *m, uintptr_t lo,
-			    uintptr_t hi)
+static int fault_fill_zeros(struct fault_ctx *f, uintptr_t lo, uintptr_t hi)
 {
 	size_t ps = page_size(), step = 0; /* 0: the whole rest in one call */
 	int inj = INJECT(INJ_IOCTL);
@@ -265,8 +313,10 @@ static int fault_fill_zeros(struct fault_ctx *f, struct dm_mapping *m, uintptr_t
 		c.dst = lo;
 		c.src = (uintptr_t)f->zero_src;
 		c.len = step ? step : hi - lo;
-		c.mode = UFFDIO_COPY_MODE_DONTWAKE |
-			 ((m->prot & PROT_WRITE) ? UFFDIO_COPY_MODE_WP : 0);
+		/* write-protected also in a mapping that is read-only now: a
+		 * daxmap_mprotect may make it writable later (every mapping
+		 * is registered for write-protect faults) */
+		c.mode = UFFDIO_COPY_MODE_DONTWAKE | UFFDIO_COPY_MODE_WP;
 		if (ioctl(f->uffd->fd, UFFDIO_COPY, &c) == 0) {
 			if (!step)
 				break;
@@ -279,6 +329,13 @@ static int fault_fill_zeros(struct fault_ctx *f, struct dm_mapping *m, uintptr_t
 			 * kernel with a neighbour that holds zero pages, and
 			 * UFFDIO_COPY works within one VMA. Go page by page. */
 			step = ps;
+			continue;
+		}
+		if (errno == ENOENT) {
+			/* this page is registered no more: the application
+			 * unmapped it (and may have put memory of its own
+			 * there, which the copy never touches): skip it */
+			lo += ps;
 			continue;
 		}
 		if (errno == EAGAIN) {
@@ -342,7 +399,7 @@ static int fault_resolve_locked(struct fault_ctx *f, struct dm_mapping *m, uintp
 	}
 	pidx = object_extent_get(obj, e);
 	if (pidx == EXTMAP_NONE && !write) {
-		ret = fault_fill_zeros(f, m, (uintptr_t)m->va + (lo - m->obj_off),
+		ret = fault_fill_zeros(f, (uintptr_t)m->va + (lo - m->obj_off),
 				       (uintptr_t)m->va + (hi - m->obj_off));
 		if (ret < 0)
 			return ret;
@@ -353,13 +410,16 @@ static int fault_resolve_locked(struct fault_ctx *f, struct dm_mapping *m, uintp
 		usleep(2000);
 	if (pidx == EXTMAP_NONE && (ret = object_extent_alloc(obj, e, &pidx)) < 0)
 		return ret;
+	/* two mappings of one object see the same bytes: zeros another
+	 * mapping copied for this extent while it was a hole go first. Once
+	 * the pool pages are in this mapping, other threads store there
+	 * without a fault, and a load of theirs through the other mapping
+	 * must not find the old zeros (their fault there parks on our range) */
+	map_drop_zero_copies(obj, e, m);
 	if ((ret = fault_map_extent(f, m, pidx, estart, lo, hi)) < 0)
 		return ret;
 	if (hi == part_end)
 		map_set_resolved(m, e);
-	/* two mappings of one object see the same bytes: zeros another
-	 * mapping copied for this extent while it was a hole must go */
-	map_drop_zero_copies(obj, e, m);
 wake:
 	fault_wake(f, (uintptr_t)m->va + (lo - m->obj_off), hi - lo);
 	return 0;
@@ -421,7 +481,7 @@ static void fault_handle(struct fault_ctx *f, const struct uffd_msg *msg,
 	int write = (flags & (UFFD_PAGEFAULT_FLAG_WRITE | UFFD_PAGEFAULT_FLAG_WP)) != 0;
 	struct range_parked *parked = NULL;
 	struct dm_mapping *m;
-	int ret = 0, done = 1;
+	int ret = 0, done = 1, moved = 0;
 
 	if (node && node->reminder) {
 		/* A message that waited for a range's holder may be stale by
@@ -438,10 +498,24 @@ static void fault_handle(struct fault_ctx *f, const struct uffd_msg *msg,
 		counter_add(&f->counters->faults, 1);
 	map_rdlock();
 	m = map_lookup((void *)addr);
-	if (!m || m->pool != f->pool) {
-		/* unmapped while the message waited: let the thread retry
-		 * (it will find nothing mapped there) */
-		fault_wake(f, addr, page_size());
+	if (!m && map_moves_pending()) {
+		/* maybe a mapping moved here by mremap, not in the registry
+		 * yet: apply the moves once maps_lock is released, then the
+		 * thread faults again */
+		moved = 1;
+	} else if (!m) {
+		/* Registered with our uffd, yet in no mapping: either
+		 * daxmap_unmap ran while the message waited (the range is
+		 * gone: the poison fails and the wake lets the thread find
+		 * nothing there, SIGSEGV), or the application grew a mapping
+		 * with mremap (or moved it over another mapping) and touched
+		 * it there. A wake alone would be a fault-wake-refault loop
+		 * (a hang): SIGBUS, with the reason. */
+		if (fault_poison_stray(f, addr, tid) == 0)
+			ret = ERR(-EFAULT, "%#lx is in no daxmap mapping (was a mapping grown with "
+					   "mremap, or moved over another?)", (unsigned long)addr);
+	} else if (m->pool != f->pool) {
+		fault_wake(f, addr, page_size()); /* not ours: cannot happen */
 	} else {
 		uint64_t off = m->obj_off + (addr - (uintptr_t)m->va);
 		uint64_t estart = off & ~(f->md->extent_size - 1);
@@ -455,7 +529,9 @@ static void fault_handle(struct fault_ctx *f, const struct uffd_msg *msg,
 			node->reminder = 1; /* before the trylock: once parked, the
 					       node is the unlocker's to hand back */
 		if (!node) {
-			ret = ERR(-ENOMEM, "out of memory for a fault");
+			ret = ERR(-ENOMEM, "out of memory for a fault (malloc failed: no memory, "
+					   "or the process is at its vm.max_map_count limit of "
+					   "memory mappings)");
 			fault_sigbus(f, m, addr, tid, 1);
 		} else if (rangelock_trylock(&m->obj->range_lock, &re, estart,
 					     estart + f->md->extent_size, 1, &node->link) == 0) {
@@ -473,6 +549,12 @@ static void fault_handle(struct fault_ctx *f, const struct uffd_msg *msg,
 		}
 	}
 	map_rdunlock();
+	if (moved) {
+		map_apply_moves();
+		if (map_moves_pending())
+			usleep(50); /* maps_lock busy, or a move being noted: soon */
+		fault_wake(f, addr, page_size());
+	}
 	if (done)
 		free(node);
 	fault_requeue(f, parked);
@@ -502,13 +584,10 @@ void fault_retry_errors(struct fault_ctx *f)
 		return;
 	}
 	map_rdlock();
-	for (unsigned i = 0; i < n; i++) {
-		/* only while a mapping of ours still covers it: never touch
+	for (unsigned i = 0; i < n; i++)
+		/* only while a mapping of ours still owns it: never touch
 		 * memory the application got back after an unmap */
-		struct dm_mapping *m = map_lookup((void *)addrs[i]);
-		if (m && m->pool == f->pool)
-			madvise((void *)addrs[i], page_size(), MADV_DONTNEED);
-	}
+		map_zap_pages((void *)addrs[i], page_size());
 	map_rdunlock();
 	free(addrs);
 }
@@ -521,10 +600,13 @@ static void fault_event(struct fault_ctx *f, const struct uffd_msg *msg)
 		break;
 	case UFFD_EVENT_REMAP:
 		/* reading it is what lets the mremap() return: our own
-		 * teardowns (map.c), or an application moving a mapping,
-		 * which is unsupported (doc/DESIGN.md) */
+		 * teardowns (from a fresh range, in no mapping), or the
+		 * application moving holes of a mapping, which the registry
+		 * follows (noted by fault_read_msg; applied when maps_lock is
+		 * free: never waited for here) */
 		LOG(OUT_DEBUG, "userfaultfd remap %#llx -> %#llx",
 		    (unsigned long long)msg->arg.remap.from, (unsigned long long)msg->arg.remap.to);
+		map_apply_moves();
 		break;
 	default:
 		LOG(OUT_WARN, "unexpected userfaultfd event %u", msg->event);
@@ -559,7 +641,7 @@ static void *fault_thread(void *arg)
 			fault_handle(f, &node->msg, node);
 			continue;
 		}
-		n = read(f->uffd->fd, &msg, sizeof(msg));
+		n = fault_read_msg(f, &msg);
 		if (n == (ssize_t)sizeof(msg)) {
 			fault_event(f, &msg);
 			continue;
@@ -587,8 +669,10 @@ static void *fault_thread(void *arg)
 }
 
 int fault_start(struct fault_ctx *f, struct daxmap_pool *pool, const struct pool_media *md,
-		const struct pool_uffd *uffd, struct pool_counters *counters, unsigned nthreads)
+		struct pool_uffd *uffd, struct pool_counters *counters, unsigned nthreads)
 {
+	uffd->drain = fault_drain;
+	uffd->drain_arg = f;
 	mutex_init(&f->err_lock, lockclass_err);
 	mutex_init(&f->retry_lock, lockclass_retry);
 	f->retry = NULL;

@@ -42,9 +42,9 @@ struct fault_ctx {
 };
 
 /* Sets up f (a zeroed struct, kick_fd and stop_fd -1) and starts nthreads
- * handler threads on uffd, for the mappings of `pool`. */
+ * handler threads on uffd, for the mappings of `pool`; sets uffd's drain hook. */
 int fault_start(struct fault_ctx *f, struct daxmap_pool *pool, const struct pool_media *md,
-		const struct pool_uffd *uffd, struct pool_counters *counters, unsigned nthreads);
+		struct pool_uffd *uffd, struct pool_counters *counters, unsigned nthreads);
 /* Stops the handler threads and frees f's state (idempotent; the uffd stays
  * open: it is the caller's). */
 void fault_stop(struct fault_ctx *f);

@@ -9,6 +9,7 @@
 #ifndef DAXMAP_LOCK_H
 #define DAXMAP_LOCK_H
 
+#include <errno.h>
 #include <pthread.h>
 
 #include "lockdep.h"
@@ -142,6 +143,16 @@ static inline void rwlock_wrlock(struct dm_rwlock *l) ACQUIRE(l) NO_TSA
 {
 	lockdep_acquire(LOCK_CLASS_OF(l), l, LOCKDEP_EXCL);
 	pthread_rwlock_wrlock(&l->rw);
+}
+
+/* 0 when taken exclusive without waiting, else -EBUSY (the validator learns
+ * no order from it: it never waited). */
+static inline int rwlock_trywrlock(struct dm_rwlock *l) TSA(try_acquire_capability(0, l)) NO_TSA
+{
+	if (pthread_rwlock_trywrlock(&l->rw) != 0)
+		return -EBUSY;
+	lockdep_acquire(LOCK_CLASS_OF(l), l, LOCKDEP_EXCL | LOCKDEP_TRY);
+	return 0;
 }
 
 static inline void rwlock_wrunlock(struct dm_rwlock *l) RELEASE(l) NO_TSA

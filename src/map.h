@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "lock.h"
 #include "object.h"
@@ -20,7 +21,8 @@ struct dm_mapping {
 			      (for extents up to the reservation alignment) */
 	size_t len;        /* page multiple */
 	uint64_t obj_off;  /* object offset mapped at va */
-	int prot;          /* PROT_READ or PROT_READ|PROT_WRITE */
+	int prot;          /* PROT_NONE, PROT_READ or PROT_READ|PROT_WRITE; changed by
+			      daxmap_mprotect only, under maps_lock exclusive */
 	struct daxmap_obj *obj;
 	struct daxmap_pool *pool;  /* obj->pool: which handle's faults these are (identity) */
 	uint64_t first_ext; /* object extent index of va */
@@ -29,6 +31,8 @@ struct dm_mapping {
 	 * extent's range held exclusively */
 	_Atomic uint64_t *resolved;
 	_Atomic uint64_t poisoned; /* pages answered with UFFDIO_POISON (sticky markers) */
+	dev_t pool_dev;   /* the pool file, to tell its pages from other memory */
+	ino_t pool_ino;
 };
 
 /* protects: the registry of live mappings. Shared: fault resolution, persist,
@@ -59,6 +63,11 @@ static inline int map_clip(const struct dm_mapping *m, uint64_t *lo, uint64_t *h
  */
 int map_pool_pages(struct dm_mapping *m, uint64_t pidx, uint64_t estart, uint64_t lo,
 		   uint64_t hi);
+
+/* MADV_DONTNEED of [addr, addr+len) where a mapping still owns it (a page
+ * poisoned for an error, to fault afresh); nothing where no mapping covers
+ * it or the application put memory of its own there. */
+void map_zap_pages(const void *addr, size_t len) REQUIRES_SHARED(maps_lock);
 
 /* Clears page-table state (poison markers, zero pages of hole reads) of
  * every mapping of obj over object range [start, end), so that the next
@@ -95,6 +104,24 @@ void map_drop_zero_copies(struct daxmap_obj *obj, uint64_t e, struct dm_mapping 
  */
 void map_extend_tail(struct daxmap_obj *obj, uint64_t e, uint64_t pidx, uint64_t from,
 		     uint64_t to) REQUIRES_SHARED(maps_lock);
+
+/*
+ * The application moved [from, from+len) of registered memory to `to` with
+ * mremap (a UFFD_EVENT_REMAP, or one of our own teardowns: those come from
+ * no mapping and change nothing). Any thread, no lock: noted for
+ * map_apply_moves.
+ */
+void map_note_move(uintptr_t from, uintptr_t to, size_t len);
+/* Around every read() of a uffd and the note of what it read: a change of
+ * the registry waits until no thread is between the two. */
+void map_note_begin(void);
+void map_note_end(void);
+/* Whether noted moves wait to be applied, or a move may be being noted. */
+int map_moves_pending(void);
+/* Applies the noted moves to the registry if maps_lock is free (a trylock:
+ * never waits; call with no lock held). Takes maps_lock (exclusive), then
+ * pool->objtab.lock. */
+void map_apply_moves(void);
 
 /* pthread_atfork hooks (installed by pool.c). */
 void map_fork_prepare(void) ACQUIRE(maps_lock);

@@ -29,13 +29,19 @@
 void truncate_grow_locked(struct daxmap_obj *obj, uint64_t old, uint64_t size, uint64_t data_from)
 {
 	uint64_t tail_end = page_up(old), e = old >> obj->md->extent_shift, pidx;
-	uint64_t zero_end = tail_end < size ? tail_end : size;
+	uint64_t ext_end = (e + 1) << obj->md->extent_shift;
+	uint64_t zero_end = ext_end < size ? ext_end : size;
 
 	if (zero_end > data_from)
 		zero_end = data_from;
 	mutex_lock(&obj->extents_lock);
-	/* bytes stored past the old EOF in its last page must read zero now
-	 * that they become part of the object (as ftruncate does) */
+	/* what the grow exposes of the old last extent must read zero: bytes
+	 * stored past the old EOF in its last page (as ftruncate does), and
+	 * the rest, which is zero unless the size word in the pool was
+	 * damaged (lowered): then it holds old bytes that a grown range must
+	 * not show. Only what is exposed is zeroed (an appender pays for the
+	 * bytes it is about to write, once), and nothing a pwrite has just
+	 * written (from data_from on). */
 	if (zero_end > old)
 		object_zero_bytes_locked(obj, old, zero_end);
 	object_set_size_locked(obj, size);

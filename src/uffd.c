@@ -86,15 +86,41 @@ int uffd_register(const struct pool_uffd *u, void *va, size_t len, int prot)
 	memset(&reg, 0, sizeof(reg));
 	reg.range.start = (uintptr_t)va;
 	reg.range.len = len;
-	/* a writable mapping is also registered for write-protect faults: a
-	 * hole that was read (zeros, write-protected) must still bring its
-	 * first write to us, never to anonymous memory */
-	reg.mode = UFFDIO_REGISTER_MODE_MISSING |
-		   ((prot & PROT_WRITE) ? UFFDIO_REGISTER_MODE_WP : 0);
+	/* write-protect faults: a hole that was read (zeros, write-protected)
+	 * must still bring its first write to us, never to anonymous memory.
+	 * A read-only range is registered so too: UFFDIO_WRITEPROTECT then
+	 * tells our ranges from the application's (uffd_owns) */
+	(void)prot;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP;
 	if (ioctl(u->fd, UFFDIO_REGISTER, &reg) < 0)
 		return ERR(-errno, "UFFDIO_REGISTER of %zu bytes at %p failed", len, va);
 	if (!(reg.ioctls & ((uint64_t)1 << _UFFDIO_COPY)) ||
 	    !(reg.ioctls & ((uint64_t)1 << _UFFDIO_WAKE)))
 		return ERR(-ENOTSUP, "userfaultfd range lacks UFFDIO_COPY/UFFDIO_WAKE");
 	return 0;
+}
+
+int uffd_ioctl_retry(const struct pool_uffd *u, unsigned long req, void *arg)
+{
+	for (;;) {
+		if (ioctl(u->fd, req, arg) == 0)
+			return 0;
+		if (errno != EAGAIN)
+			return -errno;
+		if (u->drain)
+			u->drain(u->drain_arg);
+		else
+			usleep(100);
+	}
+}
+
+int uffd_owns(const struct pool_uffd *u, void *va, size_t len)
+{
+	struct uffdio_writeprotect wp = {.range = {.start = (uintptr_t)va, .len = len},
+					 .mode = UFFDIO_WRITEPROTECT_MODE_WP};
+	int ret = uffd_ioctl_retry(u, UFFDIO_WRITEPROTECT, &wp);
+
+	if (ret == -ENOENT || ret == -EINVAL)
+		return 0;
+	return ret < 0 ? ERR(ret, "UFFDIO_WRITEPROTECT of %p+%zu failed", va, len) : 1;
 }

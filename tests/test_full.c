@@ -24,51 +24,6 @@
 /* the object that fills the pool is larger than any pool used here */
 #define BIG_SIZE (256 * MiB)
 
-/* ---- watchdog: a hang fails loudly instead of stalling ctest ---- */
-
-static pthread_mutex_t wd_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wd_cond = PTHREAD_COND_INITIALIZER;
-static int wd_armed;
-static const char *wd_what;
-
-static void *watchdog_main(void *arg)
-{
-	unsigned secs = (unsigned)(uintptr_t)arg;
-	struct timespec ts;
-	int rc = 0;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += secs;
-	pthread_mutex_lock(&wd_mu);
-	while (wd_armed && rc == 0)
-		rc = pthread_cond_timedwait(&wd_cond, &wd_mu, &ts);
-	if (wd_armed) {
-		fprintf(stderr, "\nWATCHDOG: %s did not finish within %u s: hang\n", wd_what, secs);
-		fflush(NULL);
-		_exit(3);
-	}
-	pthread_mutex_unlock(&wd_mu);
-	return NULL;
-}
-
-static pthread_t watchdog_arm(const char *what, unsigned secs)
-{
-	pthread_t t;
-	wd_armed = 1;
-	wd_what = what;
-	CU_ASSERT_FATAL(pthread_create(&t, NULL, watchdog_main, (void *)(uintptr_t)secs) == 0);
-	return t;
-}
-
-static void watchdog_disarm(pthread_t t)
-{
-	pthread_mutex_lock(&wd_mu);
-	wd_armed = 0;
-	pthread_cond_signal(&wd_cond);
-	pthread_mutex_unlock(&wd_mu);
-	pthread_join(t, NULL);
-}
-
 /* ---- helpers ---- */
 
 static uint64_t nextents_of(daxmap_pool *pool)
@@ -367,10 +322,9 @@ static void test_threads_hitting_pool_full_at_once_all_get_sigbus_none_hang(void
 	int sig;
 	uint8_t v;
 	char *sva;
-	pthread_t wd;
 
 	memset(&r, 0, sizeof(r));
-	wd = watchdog_arm("threads hitting pool-full", 60);
+	tu_watchdog_arm("threads hitting pool-full", 60);
 	pool = tu_pool_create("full2.pool", 40 * MiB);
 	n = nextents_of(pool);
 	printf("\n  pool of 40 MiB holds %llu extents\n", (unsigned long long)n);
@@ -448,7 +402,7 @@ static void test_threads_hitting_pool_full_at_once_all_get_sigbus_none_hang(void
 	TU_OK(daxmap_obj_close(big));
 	TU_OK(daxmap_pool_close(pool));
 	unlink(path);
-	watchdog_disarm(wd);
+	tu_watchdog_disarm();
 }
 
 int main(void)

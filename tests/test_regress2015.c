@@ -41,54 +41,6 @@
 #define MiB (UINT64_C(1) << 20)
 #define RW (DAXMAP_PROT_READ | DAXMAP_PROT_WRITE)
 
-/* ---- watchdog: a hang fails loudly instead of stalling ctest ---- */
-
-static pthread_mutex_t wd_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wd_cond = PTHREAD_COND_INITIALIZER;
-static int wd_armed;
-static const char *wd_what;
-
-static void *watchdog_main(void *arg)
-{
-	unsigned secs = (unsigned)(uintptr_t)arg;
-	struct timespec ts;
-	int rc = 0;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += secs;
-	pthread_mutex_lock(&wd_mu);
-	while (wd_armed && rc == 0)
-		rc = pthread_cond_timedwait(&wd_cond, &wd_mu, &ts);
-	if (wd_armed) {
-		fprintf(stderr, "\nWATCHDOG: %s did not finish within %u s: hang\n", wd_what, secs);
-		fflush(NULL);
-		_exit(3);
-	}
-	pthread_mutex_unlock(&wd_mu);
-	return NULL;
-}
-
-static pthread_t watchdog_arm(const char *what, unsigned secs)
-{
-	pthread_t t;
-
-	pthread_mutex_lock(&wd_mu);
-	wd_armed = 1;
-	wd_what = what;
-	pthread_mutex_unlock(&wd_mu);
-	CU_ASSERT_FATAL(pthread_create(&t, NULL, watchdog_main, (void *)(uintptr_t)secs) == 0);
-	return t;
-}
-
-static void watchdog_disarm(pthread_t t)
-{
-	pthread_mutex_lock(&wd_mu);
-	wd_armed = 0;
-	pthread_cond_signal(&wd_cond);
-	pthread_mutex_unlock(&wd_mu);
-	pthread_join(t, NULL);
-}
-
 /* ---- helpers ---- */
 
 static struct daxmap_pool_stat stat_of(daxmap_pool *pool)
@@ -177,7 +129,7 @@ static void *many_faults_main(void *arg)
 
 static void test_hole_reads_then_many_faults_do_not_deadlock(void)
 {
-	pthread_t wd = watchdog_arm("hole reads followed by many faults", 60);
+	tu_watchdog_arm("hole reads followed by many faults", 60);
 	const uint64_t nexts = 8;
 	daxmap_pool *pool = tu_pool_create("a.pool", 64 * MiB);
 	daxmap_obj *obj = NULL;
@@ -222,7 +174,7 @@ static void test_hole_reads_then_many_faults_do_not_deadlock(void)
 	TU_OK(daxmap_obj_unlink(pool, "a"));
 	CU_ASSERT(stat_of(pool).used == 0);
 	TU_OK(daxmap_pool_close(pool));
-	watchdog_disarm(wd);
+	tu_watchdog_disarm();
 }
 
 /* ======================================================================
@@ -245,7 +197,7 @@ static void inject_one(const char *point, enum inj_access how, unsigned count, i
 {
 	char what[96];
 	snprintf(what, sizeof(what), "injection at %s (x%u)", point, count);
-	pthread_t wd = watchdog_arm(what, 30);
+	tu_watchdog_arm(what, 30);
 	const char *path = tu_path("b.pool");
 	daxmap_pool *pool = tu_pool_create("b.pool", 32 * MiB);
 	daxmap_obj *obj = NULL, *fill = NULL;
@@ -350,7 +302,7 @@ static void inject_one(const char *point, enum inj_access how, unsigned count, i
 	CU_ASSERT(stat_of(pool).used == 0);
 	TU_OK(daxmap_pool_close(pool));
 	unlink(path);
-	watchdog_disarm(wd);
+	tu_watchdog_disarm();
 }
 
 static void test_failed_allocation_sigbus_no_lock_held(void)
@@ -439,7 +391,7 @@ static void *hole_racer_main(void *arg)
  */
 static void hole_race(const char *name, int w0, int w1, unsigned rounds)
 {
-	pthread_t wd = watchdog_arm(name, 120);
+	tu_watchdog_arm(name, 120);
 	const uint64_t nexts = 4;
 	daxmap_pool *pool = tu_pool_create("c.pool", 32 * MiB);
 	uint64_t seed = tu_seed(name);
@@ -527,7 +479,7 @@ static void hole_race(const char *name, int w0, int w1, unsigned rounds)
 	TU_OK(daxmap_unmap(va2, nexts * ES));
 	TU_OK(daxmap_obj_close(obj));
 	TU_OK(daxmap_pool_close(pool));
-	watchdog_disarm(wd);
+	tu_watchdog_disarm();
 }
 
 static void test_read_and_write_fault_racing_on_one_hole(void)
@@ -650,7 +602,7 @@ static void *race_victim_main(void *arg)
 
 static void extent_race(const char *name, int truncate)
 {
-	pthread_t wd = watchdog_arm(name, 120);
+	tu_watchdog_arm(name, 120);
 	const char *path = tu_path("d.pool");
 	struct extent_race r;
 	pthread_t f[2], c, vt;
@@ -726,7 +678,7 @@ static void extent_race(const char *name, int truncate)
 	CU_ASSERT(stat_of(r.pool).used == 0);
 	TU_OK(daxmap_pool_close(r.pool));
 	unlink(path);
-	watchdog_disarm(wd);
+	tu_watchdog_disarm();
 }
 
 static void test_faults_racing_truncate_sigbus_only_past_eof(void)

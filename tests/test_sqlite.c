@@ -507,23 +507,13 @@ static int run(const char *cmd, char *out, size_t len)
  * runtime must come first in the process). Those two tests run in the plain
  * builds only and say so under a sanitizer.
  */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
 
 static int skip_under_sanitizer(const char *what)
 {
-	if (SANITIZED)
+	if (TU_SANITIZED)
 		printf("\n  skipped under a sanitizer: %s loads an instrumented object into the "
 		       "uninstrumented sqlite3 shell\n", what);
-	return SANITIZED;
+	return TU_SANITIZED;
 }
 
 static void test_shell_loads_extension(void)

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -167,6 +168,7 @@ uint64_t tu_rand(uint64_t *x)
 
 int tu_run(const char *suite_name, const struct tu_test *tests)
 {
+	const char *only = getenv("DAXMAP_TEST_ONLY");
 	CU_pSuite suite;
 	int failed;
 
@@ -174,7 +176,8 @@ int tu_run(const char *suite_name, const struct tu_test *tests)
 		return 2;
 	suite = CU_add_suite(suite_name, NULL, NULL);
 	for (const struct tu_test *t = tests; t->name; t++)
-		CU_add_test(suite, t->name, t->fn);
+		if (!only || !*only || strstr(t->name, only))
+			CU_add_test(suite, t->name, t->fn);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = (int)(CU_get_number_of_tests_failed() + CU_get_number_of_failures());
@@ -194,4 +197,51 @@ uint64_t tu_fletcher64(const void *buf, size_t len)
 		hi += lo;
 	}
 	return (hi << 32) | (lo & 0xffffffffu);
+}
+
+/* ---- watchdog ---- */
+
+static pthread_mutex_t wd_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wd_cond = PTHREAD_COND_INITIALIZER;
+static int wd_armed;
+static const char *wd_what;
+static pthread_t wd_thread;
+
+static void *watchdog_main(void *arg)
+{
+	unsigned secs = (unsigned)(uintptr_t)arg;
+	struct timespec ts;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += secs;
+	pthread_mutex_lock(&wd_mu);
+	while (wd_armed && rc == 0)
+		rc = pthread_cond_timedwait(&wd_cond, &wd_mu, &ts);
+	if (wd_armed) {
+		fprintf(stderr, "\nWATCHDOG: %s did not finish within %u s: hang\n", wd_what, secs);
+		fflush(NULL);
+		_exit(3);
+	}
+	pthread_mutex_unlock(&wd_mu);
+	return NULL;
+}
+
+void tu_watchdog_arm(const char *what, unsigned secs)
+{
+	pthread_mutex_lock(&wd_mu);
+	wd_armed = 1;
+	wd_what = what;
+	pthread_mutex_unlock(&wd_mu);
+	CU_ASSERT_FATAL(pthread_create(&wd_thread, NULL, watchdog_main, (void *)(uintptr_t)secs) ==
+			0);
+}
+
+void tu_watchdog_disarm(void)
+{
+	pthread_mutex_lock(&wd_mu);
+	wd_armed = 0;
+	pthread_cond_signal(&wd_cond);
+	pthread_mutex_unlock(&wd_mu);
+	pthread_join(wd_thread, NULL);
 }

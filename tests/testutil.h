@@ -41,7 +41,40 @@ uint64_t tu_rand(uint64_t *state);
  */
 uint64_t tu_fletcher64(const void *buf, size_t len);
 
-/* Runs the CUnit registry with the given suites; returns the exit status. */
+/*
+ * A watchdog: a hang fails loudly instead of stalling ctest. arm() starts a
+ * thread that prints "WATCHDOG: <what> did not finish within <secs> s" and
+ * _exits the program with status 3 unless disarm() comes first. One at a time.
+ */
+void tu_watchdog_arm(const char *what, unsigned secs);
+void tu_watchdog_disarm(void);
+
+/* TU_SANITIZED: 1 in a build with AddressSanitizer or ThreadSanitizer;
+ * TU_TSAN: 1 with ThreadSanitizer (it cannot follow a fork child that
+ * reinitialises locks its parent held across fork). Else 0. */
+#if defined(__SANITIZE_THREAD__)
+#define TU_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TU_TSAN 1
+#endif
+#endif
+#ifndef TU_TSAN
+#define TU_TSAN 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || TU_TSAN
+#define TU_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TU_SANITIZED 1
+#endif
+#endif
+#ifndef TU_SANITIZED
+#define TU_SANITIZED 0
+#endif
+
+/* Runs the CUnit registry with the given suites; returns the exit status.
+ * DAXMAP_TEST_ONLY=WORD runs only the tests whose name contains WORD. */
 struct tu_test {
 	const char *name;
 	void (*fn)(void);
