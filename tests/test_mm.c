@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * What the application does to its own mappings (issue 14): mremap, munmap
  * and madvise of parts of a mapping, mlockall and mlock, mprotect, two
