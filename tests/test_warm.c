@@ -58,9 +58,18 @@ static daxmap_pool *create(const char *name, int warm, uint64_t size)
 static void test_default_pool_warms_all_free_space_and_stays_warm_after_reopen(void)
 {
 	daxmap_pool *pool = create("all.pool", 0, 64 * MiB);
-	struct daxmap_pool_stat st = wait_warm(pool, pstat(pool).free);
+	struct daxmap_pool_stat st = pstat(pool);
 	const char *path = tu_path("all.pool");
 
+	if (st.is_pmem) {
+		/* pmem (or PMEM_IS_PMEM_FORCE): no page cache, nothing to warm */
+		usleep(300000);
+		st = pstat(pool);
+		CU_ASSERT(st.free_warm == 0 && st.bytes_warmed == 0);
+		TU_OK(daxmap_pool_close(pool));
+		return;
+	}
+	st = wait_warm(pool, st.free);
 	if (!on_tmpfs()) {
 		/* a disk file system: a 1 GiB window, so all of this small pool */
 		CU_ASSERT(st.free_warm == st.free);
@@ -115,7 +124,7 @@ static void test_bad_warm_option_is_einval(void)
  */
 static void test_warming_never_changes_object_bytes_and_counts_allocations(void)
 {
-	daxmap_pool *pool = create("bytes.pool", 0, 128 * MiB);
+	daxmap_pool *pool = create("bytes.pool", DAXMAP_WARM_ALL, 128 * MiB);
 	daxmap_obj *obj;
 	uint64_t size = 64 * MiB, bad = 0;
 	struct daxmap_pool_stat st;
