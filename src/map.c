@@ -734,18 +734,34 @@ static void map_unmap_owned(struct dm_mapping *m) REQUIRES(maps_lock)
 	}
 }
 
+/*
+ * The mapping that is exactly [addr, addr+len) (len rounded up to pages),
+ * after applying the application's pending moves; NULL with a message
+ * (-EINVAL) when there is none.
+ */
+static struct dm_mapping *map_whole_locked(void *addr, size_t len) REQUIRES(maps_lock)
+{
+	size_t ps = page_size();
+	struct dm_mapping *m;
+
+	map_apply_moves_locked();
+	m = map_lookup(addr);
+	if (!m || m->va != (char *)addr || m->len != ((len + ps - 1) & ~(ps - 1))) {
+		ERR(-EINVAL, "%p+%zu is not a whole daxmap mapping", addr, len);
+		return NULL;
+	}
+	return m;
+}
+
 /* takes maps_lock (exclusive), then pool->objtab.lock */
 int daxmap_unmap(void *addr, size_t len)
 {
-	size_t ps = page_size();
 	struct dm_mapping *m;
 	int ret = 0;
 
 	rwlock_wrlock(&maps_lock);
-	map_apply_moves_locked();
-	m = map_lookup(addr);
-	if (!m || m->va != (char *)addr || m->len != ((len + ps - 1) & ~(ps - 1))) {
-		ret = ERR(-EINVAL, "%p+%zu is not a whole daxmap mapping", addr, len);
+	if (!(m = map_whole_locked(addr, len))) {
+		ret = -EINVAL;
 	} else {
 		/* under the exclusive lock no fault is resolving in it; faults
 		 * still queued find no mapping and just wake their thread */
@@ -777,7 +793,6 @@ static int map_mprotect_piece(struct dm_mapping *m, char *start, size_t len, voi
 /* takes maps_lock (exclusive): no fault is resolving in any mapping */
 int daxmap_mprotect(void *addr, size_t len, int prot)
 {
-	size_t ps = page_size();
 	struct dm_mapping *m;
 	int ret;
 
@@ -785,10 +800,8 @@ int daxmap_mprotect(void *addr, size_t len, int prot)
 		return ERR(-EINVAL, "prot %#x: use 0, DAXMAP_PROT_READ, or DAXMAP_PROT_READ with "
 				    "DAXMAP_PROT_WRITE", prot);
 	rwlock_wrlock(&maps_lock);
-	map_apply_moves_locked();
-	m = map_lookup(addr);
-	if (!m || m->va != (char *)addr || m->len != ((len + ps - 1) & ~(ps - 1))) {
-		ret = ERR(-EINVAL, "%p+%zu is not a whole daxmap mapping", addr, len);
+	if (!(m = map_whole_locked(addr, len))) {
+		ret = -EINVAL;
 	} else {
 		/* faults resolved from now on map with it (map_pool_pages, the
 		 * zeros of hole reads, teardown ranges) */
