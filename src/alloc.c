@@ -249,7 +249,9 @@ int alloc_extent(struct alloc *a, uint64_t entry, const uint64_t hints[ALLOC_HIN
 		/* everything free is being cleared, or the extent we want is
 		 * being warmed, right now: wait for it (what is warmed of it
 		 * already, the fault need not do again) */
+		atomic_fetch_add(&a->waiters, 1);
 		mutex_wait(&a->lock, &a->zeroed_cond);
+		atomic_fetch_sub(&a->waiters, 1);
 	}
 	if ((ret = INJECT(INJ_ALLOC)) < 0)
 		i = md->nextents;
@@ -381,14 +383,17 @@ static unsigned alloc_take_dirty_locked(struct alloc *a, uint64_t *idx) REQUIRES
 /*
  * Between two steps of warming: wait while faults keep every CPU busy (the
  * warmer never competes with them for a CPU), a little at a time, for at
- * most 100 ms. Never stops the warming.
+ * most 100 ms; but never while an allocation waits in alloc_extent, for
+ * that fault may be waiting for this very extent (and the faults counted
+ * busy may be waiting behind it). Never stops the warming.
  */
 static int alloc_warm_pause(void *arg)
 {
 	struct alloc *a = arg;
 
-	for (int i = 0; i < 1000 && atomic_load_explicit(&a->counters->faults_active,
-							 memory_order_relaxed) >= a->ncpus;
+	for (int i = 0; i < 1000 && atomic_load(&a->waiters) == 0 &&
+			atomic_load_explicit(&a->counters->faults_active, memory_order_relaxed) >=
+				a->ncpus;
 	     i++)
 		usleep(100);
 	return 0;

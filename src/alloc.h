@@ -44,6 +44,10 @@ struct alloc {
 	uint64_t warming /* under lock */; /* the extent being warmed, out of the bitmaps
 					      (its pages are written), or nextents */
 	unsigned ncpus; /* the warmer steps aside while this many faults run */
+	_Atomic unsigned waiters; /* allocations waiting in alloc_extent for the
+				     zeroer or the warmer: while there is one,
+				     the warmer never steps aside (it would
+				     stall the fault it serves) */
 	uint64_t warm_budget; /* free extents kept warm at most: 0 off, UINT64_MAX all */
 	pthread_cond_t zeroer_cond;  /* signalled when there is work (dirty, or a new
 					frontier to warm ahead of) or on stop */

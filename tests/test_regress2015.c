@@ -632,6 +632,15 @@ static void extent_race(const char *name, int truncate)
 	       atomic_load(&r.faults), atomic_load(&r.ops), truncate ? "truncate pairs" : "punches",
 	       atomic_load(&r.victim_rounds), atomic_load(&r.early_sigbus),
 	       atomic_load(&r.other_sig), atomic_load(&r.victim_bad));
+	{
+		/* the slowest fault resolution (log2 histogram): a stall shows */
+		struct daxmap_pool_stat st = stat_of(r.pool);
+		int top = 0;
+		for (int b = 0; b < DAXMAP_LAT_BUCKETS; b++)
+			if (st.latency_ns_log2[b])
+				top = b;
+		printf("  slowest fault: under %.1f ms\n", (double)(UINT64_C(2) << top) / 1e6);
+	}
 	CU_ASSERT(atomic_load(&r.ops) > 10);
 	CU_ASSERT(atomic_load(&r.early_sigbus) == 0);
 	CU_ASSERT(atomic_load(&r.other_sig) == 0);
