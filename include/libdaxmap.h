@@ -170,6 +170,8 @@ struct daxmap_pool_stat {
 	uint64_t extents_warm;     /* allocations that took a warm extent */
 	uint64_t extents_cold;     /* allocations that took a cold one (its pages were
 	                              instantiated inside the fault) */
+	uint64_t bytes_mapped_known; /* bytes of allocated extents that daxmap_map
+	                                mapped at once: touching them took no fault */
 };
 
 /*

@@ -366,7 +366,7 @@ static int fault_map_extent(struct fault_ctx *f, struct dm_mapping *m, uint64_t 
 	if (ret < 0)
 		return ERR(ret, "mmap of pool extent %llu at %p failed (injected)",
 			   (unsigned long long)pidx, (void *)(m->va + (lo - m->obj_off)));
-	if ((ret = map_pool_pages(m, pidx, estart, lo, hi)) < 0)
+	if ((ret = map_pool_pages(m, pidx, estart, lo, hi, 1)) < 0)
 		return ret;
 	counter_add(&f->counters->faults_write, 1);
 	return 0;

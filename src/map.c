@@ -631,6 +631,73 @@ static void map_forget_overlaps(const char *va, size_t len) REQUIRES(maps_lock)
 	}
 }
 
+
+/* Extents read per hold of extents_lock, and what is populated at once. */
+#define MAP_KNOWN_CHUNK 256
+#define MAP_KNOWN_POPULATE (UINT64_C(32) << 20)
+
+/*
+ * Maps the allocated extents of new mapping m at once (doc/DESIGN.md,
+ * "Mapping known data"): one mmap per run of extents that follow each
+ * other in the pool, below the page-rounded EOF; on memory (tmpfs, pmem)
+ * the first MAP_KNOWN_POPULATE bytes populated, the rest left to the
+ * kernel's minor faults; holes to ours. An extent mapped to the end of its
+ * part in m is resolved. With maps_lock exclusive no object's range is
+ * held (doc/LOCKING.md, "What daxmap_map holds"), so the extents and EOF
+ * stand still. A failure leaves the rest to faults. Takes obj->extents_lock.
+ */
+static void map_known_locked(struct dm_mapping *m) REQUIRES(maps_lock)
+{
+	struct daxmap_obj *obj = m->obj;
+	const struct pool_media *md = obj->md;
+	unsigned shift = md->extent_shift;
+	uint64_t eof = page_up(atomic_load(&obj->size)), end = m->obj_off + m->len;
+	uint64_t budget = md->tmpfs || md->is_pmem ? MAP_KNOWN_POPULATE : 0;
+	uint64_t pidx[MAP_KNOWN_CHUNK], e_end;
+
+	if (end > eof)
+		end = eof;
+	if (m->obj_off >= end)
+		return;
+	e_end = ((end - 1) >> shift) + 1;
+	for (uint64_t c = m->obj_off >> shift; c < e_end; c += MAP_KNOWN_CHUNK) {
+		uint64_t n = e_end - c < MAP_KNOWN_CHUNK ? e_end - c : MAP_KNOWN_CHUNK, r;
+
+		object_extents_get(obj, c, n, pidx);
+		for (uint64_t k = 0; k < n; k += r) {
+			uint64_t estart = (c + k) << shift, lo = estart, hi;
+
+			r = 1;
+			if (pidx[k] == EXTMAP_NONE)
+				continue;
+			while (k + r < n && pidx[k + r] == pidx[k] + r)
+				r++;
+			hi = (c + k + r) << shift;
+			map_clip(m, &lo, &hi);
+			if (hi > end)
+				hi = end;
+			while (lo < hi) {
+				/* populated while the budget lasts, then not */
+				uint64_t to = budget == 0 || hi - lo <= budget ? hi : lo + budget;
+				if (map_pool_pages(m, pidx[k], estart, lo, to, budget > 0) < 0) {
+					LOG(OUT_WARN, "mapping the allocated extents of a new mapping "
+						      "at once: %s; the rest fault as usual",
+					    daxmap_errormsg());
+					return;
+				}
+				budget -= budget ? to - lo : 0;
+				counter_add(&obj->tab->counters->bytes_mapped_known, to - lo);
+				lo = to;
+			}
+			/* resolved: mapped to the end of the extent's part in m */
+			for (uint64_t j = c + k; j < c + k + r; j++)
+				if (((j + 1) << shift < m->obj_off + m->len ? (j + 1) << shift
+									    : m->obj_off + m->len) <= end)
+					map_set_resolved(m, j);
+		}
+	}
+}
+
 /* takes maps_lock (exclusive), then pool->objtab.lock */
 int daxmap_map(void **addr, daxmap_obj *obj, uint64_t offset, size_t len, int prot)
 {
@@ -687,6 +754,7 @@ int daxmap_map(void **addr, daxmap_obj *obj, uint64_t offset, size_t len, int pr
 	ret = map_insert(m);
 	if (ret == 0) {
 		object_map_get(obj);
+		map_known_locked(m);
 		/* read under the lock: once in the registry, an mremap of the
 		 * mapping may move m->va (map_follow) */
 		*addr = m->va;
@@ -1075,6 +1143,7 @@ void map_drop_zero_copies(struct daxmap_obj *obj, uint64_t e, struct dm_mapping 
 
 struct map_pool_args {
 	uint64_t pidx, estart;
+	int populate;
 	size_t mapped; /* bytes mapped so far */
 };
 
@@ -1086,8 +1155,8 @@ static int map_pool_piece(struct dm_mapping *m, char *va, size_t len, void *arg)
 	uint64_t off = m->obj_off + (uint64_t)(va - m->va);
 	uint64_t poff = media_extent_off(md, a->pidx, off - a->estart);
 
-	if (mmap(va, len, m->prot, MAP_FIXED | MAP_SHARED | MAP_POPULATE, md->fd, (off_t)poff) ==
-	    MAP_FAILED) {
+	if (mmap(va, len, m->prot, MAP_FIXED | MAP_SHARED | (a->populate ? MAP_POPULATE : 0),
+		 md->fd, (off_t)poff) == MAP_FAILED) {
 		int err = errno;
 		/* fail fast: no counting of the process's mappings here, with
 		 * the range and maps_lock held (it took ~50-150 ms a fault) */
@@ -1106,10 +1175,11 @@ static int map_pool_piece(struct dm_mapping *m, char *va, size_t len, void *arg)
 	return 0;
 }
 
-int map_pool_pages(struct dm_mapping *m, uint64_t pidx, uint64_t estart, uint64_t lo, uint64_t hi)
+int map_pool_pages(struct dm_mapping *m, uint64_t pidx, uint64_t estart, uint64_t lo, uint64_t hi,
+		   int populate)
 {
 	const struct pool_media *md = m->obj->md;
-	struct map_pool_args a = {.pidx = pidx, .estart = estart, .mapped = 0};
+	struct map_pool_args a = {.pidx = pidx, .estart = estart, .populate = populate, .mapped = 0};
 	int ret;
 
 	/* a damaged extent map must never make us map outside the pool */
@@ -1145,7 +1215,7 @@ void map_extend_tail(struct daxmap_obj *obj, uint64_t e, uint64_t pidx, uint64_t
 		if (m->obj != obj || !map_clip(m, &lo, &hi))
 			continue;
 		/* only an optimisation: if it fails, those pages fault as usual */
-		if (map_pool_pages(m, pidx, estart, lo, hi) < 0)
+		if (map_pool_pages(m, pidx, estart, lo, hi, 1) < 0)
 			LOG(OUT_WARN, "extending the mapping of a grown object: %s",
 			    daxmap_errormsg());
 	}

@@ -57,12 +57,14 @@ static inline int map_clip(const struct dm_mapping *m, uint64_t *lo, uint64_t *h
 
 /*
  * Maps the pool pages of extent pidx (object extent starting at object
- * offset estart) over object range [lo, hi) of mapping m, populated and
- * MADV_DONTFORK. Errors: -EUCLEAN (extent outside the pool), the mmap's
- * (-ENOMEM names the VMA limit and how to raise it).
+ * offset estart) over object range [lo, hi) of mapping m, MADV_DONTFORK,
+ * populated when `populate` (else the first touch of each page is the
+ * kernel's minor fault). [lo, hi) may run on into the following extents
+ * when they follow pidx in the pool too. Errors: -EUCLEAN (extent outside
+ * the pool), the mmap's (-ENOMEM names the VMA limit and how to raise it).
  */
 int map_pool_pages(struct dm_mapping *m, uint64_t pidx, uint64_t estart, uint64_t lo,
-		   uint64_t hi);
+		   uint64_t hi, int populate);
 
 /* MADV_DONTNEED of [addr, addr+len) where a mapping still owns it (a page
  * poisoned for an error, to fault afresh); nothing where no mapping covers

@@ -512,6 +512,15 @@ uint64_t object_extent_get(struct daxmap_obj *obj, uint64_t e)
 	return pidx;
 }
 
+/* takes obj->extents_lock */
+void object_extents_get(struct daxmap_obj *obj, uint64_t e, uint64_t n, uint64_t *pidx)
+{
+	mutex_lock(&obj->extents_lock);
+	for (uint64_t k = 0; k < n; k++)
+		pidx[k] = extmap_get(&obj->extmap, e + k);
+	mutex_unlock(&obj->extents_lock);
+}
+
 /* takes obj->extents_lock, then the allocator's lock */
 int object_extent_alloc(struct daxmap_obj *obj, uint64_t e, uint64_t *pidx)
 {

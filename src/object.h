@@ -94,6 +94,10 @@ int object_check(struct daxmap_obj *obj);
 
 /* Pool extent of object extent e, or EXTMAP_NONE. Takes obj->extents_lock. */
 uint64_t object_extent_get(struct daxmap_obj *obj, uint64_t e) EXCLUDES(obj->extents_lock);
+/* Pool extents of object extents [e, e+n) into pidx[] (EXTMAP_NONE for a
+ * hole), in one hold of obj->extents_lock. */
+void object_extents_get(struct daxmap_obj *obj, uint64_t e, uint64_t n, uint64_t *pidx)
+	EXCLUDES(obj->extents_lock);
 
 /*
  * Pool extent of object extent e, allocated (zeroed, recorded durably) if

@@ -441,6 +441,7 @@ static int pool_stat_fill(daxmap_pool *pool, struct daxmap_pool_stat *st)
 	st->bytes_warmed = atomic_load(&c->bytes_warmed);
 	st->extents_warm = atomic_load(&c->extents_warm);
 	st->extents_cold = atomic_load(&c->extents_cold);
+	st->bytes_mapped_known = atomic_load(&c->bytes_mapped_known);
 	return 0;
 }
 
