@@ -632,19 +632,18 @@ static void map_forget_overlaps(const char *va, size_t len) REQUIRES(maps_lock)
 }
 
 
-/* Extents read per hold of extents_lock, and what is populated at once. */
+/* Extents read per hold of extents_lock. */
 #define MAP_KNOWN_CHUNK 256
-#define MAP_KNOWN_POPULATE (UINT64_C(32) << 20)
 
 /*
  * Maps the allocated extents of new mapping m at once (doc/DESIGN.md,
  * "Mapping known data"): one mmap per run of extents that follow each
- * other in the pool, below the page-rounded EOF; on memory (tmpfs, pmem)
- * the first MAP_KNOWN_POPULATE bytes populated, the rest left to the
- * kernel's minor faults; holes to ours. An extent mapped to the end of its
- * part in m is resolved. With maps_lock exclusive no object's range is
- * held (doc/LOCKING.md, "What daxmap_map holds"), so the extents and EOF
- * stand still. A failure leaves the rest to faults. Takes obj->extents_lock.
+ * other in the pool, below the page-rounded EOF, not populated (the first
+ * load of a page is the kernel's minor fault, as in a mapping of a file);
+ * holes are left to our faults. An extent mapped to the end of its part in
+ * m is resolved. With maps_lock exclusive no object's range is held
+ * (doc/LOCKING.md, "What daxmap_map holds"), so the extents and EOF stand
+ * still. A failure leaves the rest to faults. Takes obj->extents_lock.
  */
 static void map_known_locked(struct dm_mapping *m) REQUIRES(maps_lock)
 {
@@ -652,7 +651,6 @@ static void map_known_locked(struct dm_mapping *m) REQUIRES(maps_lock)
 	const struct pool_media *md = obj->md;
 	unsigned shift = md->extent_shift;
 	uint64_t eof = page_up(atomic_load(&obj->size)), end = m->obj_off + m->len;
-	uint64_t budget = md->tmpfs || md->is_pmem ? MAP_KNOWN_POPULATE : 0;
 	uint64_t pidx[MAP_KNOWN_CHUNK], e_end;
 
 	if (end > eof)
@@ -676,19 +674,13 @@ static void map_known_locked(struct dm_mapping *m) REQUIRES(maps_lock)
 			map_clip(m, &lo, &hi);
 			if (hi > end)
 				hi = end;
-			while (lo < hi) {
-				/* populated while the budget lasts, then not */
-				uint64_t to = budget == 0 || hi - lo <= budget ? hi : lo + budget;
-				if (map_pool_pages(m, pidx[k], estart, lo, to, budget > 0) < 0) {
-					LOG(OUT_WARN, "mapping the allocated extents of a new mapping "
-						      "at once: %s; the rest fault as usual",
-					    daxmap_errormsg());
-					return;
-				}
-				budget -= budget ? to - lo : 0;
-				counter_add(&obj->tab->counters->bytes_mapped_known, to - lo);
-				lo = to;
+			if (map_pool_pages(m, pidx[k], estart, lo, hi, 0) < 0) {
+				LOG(OUT_WARN, "mapping the allocated extents of a new mapping at "
+					      "once: %s; the rest fault as usual",
+				    daxmap_errormsg());
+				return;
 			}
+			counter_add(&obj->tab->counters->bytes_mapped_known, hi - lo);
 			/* resolved: mapped to the end of the extent's part in m */
 			for (uint64_t j = c + k; j < c + k + r; j++)
 				if (((j + 1) << shift < m->obj_off + m->len ? (j + 1) << shift
