@@ -634,10 +634,7 @@ static void make_perm(void)
 	for (size_t i = 0; i < g_npages; i++)
 		g_perm[i] = (uint32_t)i;
 	for (size_t i = g_npages - 1; i > 0; i--) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		size_t j = (size_t)(x % (i + 1));
+		size_t j = (size_t)(bench_rnd(&x) % (i + 1));
 		uint32_t tmp = g_perm[i];
 		g_perm[i] = g_perm[j];
 		g_perm[j] = tmp;

@@ -95,8 +95,7 @@ static double kv_reads(struct kv *kv)
 	uint64_t x = 88172645463325252u;
 	double t = bench_now();
 	for (unsigned long i = 0; i < nkeys; i++) {
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		make_key(k, x % nkeys);
+		make_key(k, bench_rnd(&x) % nkeys);
 		if (kv_get(kv, k, KEY, v, VAL, &vlen) < 0 || vlen != VAL)
 			die("kv_get", kv_errormsg());
 		if (i % 1024 == 0) { /* spot check */
@@ -179,8 +178,7 @@ static double mdb_reads(struct mdb *m)
 	double t = bench_now();
 	mdb_check(mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn), "mdb_txn_begin");
 	for (unsigned long i = 0; i < nkeys; i++) {
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		make_key(k, x % nkeys);
+		make_key(k, bench_rnd(&x) % nkeys);
 		mdb_check(mdb_get(txn, m->dbi, &mk, &mv), "mdb_get");
 		if (i % 1024 == 0) {
 			make_val(want, x % nkeys);
@@ -229,8 +227,7 @@ int main(int argc, char **argv)
 	for (unsigned long i = 0; i < nkeys; i++)
 		perm[i] = i;
 	for (unsigned long i = nkeys - 1; i > 0; i--) {
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		uint64_t j = x % (i + 1), tmp = perm[i];
+		uint64_t j = bench_rnd(&x) % (i + 1), tmp = perm[i];
 		perm[i] = perm[j], perm[j] = tmp;
 	}
 

@@ -98,8 +98,7 @@ int main(int argc, char **argv)
 		order[i] = i;
 	for (uint32_t i = n - 1; i > 0; i--) {
 		uint32_t j, t;
-		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
-		j = (uint32_t)(seed % (i + 1));
+		j = (uint32_t)(bench_rnd(&seed) % (i + 1));
 		t = order[i], order[i] = order[j], order[j] = t;
 	}
 	t0 = bench_now();

@@ -477,10 +477,7 @@ static void make_punch_list(void)
 	for (size_t i = 0; i < n; i++)
 		all[i] = i;
 	for (size_t i = n - 1; i > 0; i--) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		size_t j = (size_t)(x % (i + 1)), tmp = all[i];
+		size_t j = (size_t)(bench_rnd(&x) % (i + 1)), tmp = all[i];
 		all[i] = all[j];
 		all[j] = tmp;
 	}
