@@ -41,6 +41,8 @@ static long long io_written(void)
 	return v;
 }
 
+static void die(const char *what) __attribute__((noreturn));
+
 static void die(const char *what)
 {
 	fprintf(stderr, "free_cost: %s: %s (%s)\n", what, daxmap_errormsg(), strerror(errno));
