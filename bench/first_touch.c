@@ -37,10 +37,11 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libdaxmap.h>
+
+#include "benchutil.h"
 
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
@@ -102,20 +103,6 @@ static void die(const char *fmt, ...)
 	exit(2);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Median, min and max of n figures (sorts them). */
 struct stat3 {
 	double med, min, max;
@@ -128,7 +115,7 @@ static struct stat3 summarize(double *v, int n)
 
 	if (n <= 0)
 		return s;
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	qsort(v, (size_t)n, sizeof(*v), bench_dcmp);
 	s.min = v[0];
 	s.max = v[n - 1];
 	s.med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
@@ -244,9 +231,9 @@ static double touch(char *base, const uint32_t *order, int nthreads, int read)
 	if (nthreads == 1) {
 		struct touch_job j = {.base = base, .order = order, .tid = 0, .nthreads = 1,
 				      .read = read, .bar = NULL, .sink = 0};
-		t0 = now_s();
+		t0 = bench_now();
 		touch_run(&j);
-		return now_s() - t0;
+		return bench_now() - t0;
 	}
 	pthread_barrier_init(&bar, NULL, (unsigned)nthreads + 1);
 	for (int t = 0; t < nthreads; t++) {
@@ -257,10 +244,10 @@ static double touch(char *base, const uint32_t *order, int nthreads, int read)
 			die("pthread_create failed");
 	}
 	pthread_barrier_wait(&bar);
-	t0 = now_s();
+	t0 = bench_now();
 	for (int t = 0; t < nthreads; t++)
 		pthread_join(th[t], NULL);
-	t1 = now_s();
+	t1 = bench_now();
 	pthread_barrier_destroy(&bar);
 	return t1 - t0;
 }
@@ -422,11 +409,11 @@ static void lat_touch(char *base, int n, double *us)
 {
 	for (int i = 0; i < n; i++) {
 		volatile char *p = base + (size_t)i * EXT;
-		double t0 = now_s();
+		double t0 = bench_now();
 		*p = 1;
-		us[i] = (now_s() - t0) * 1e6;
+		us[i] = (bench_now() - t0) * 1e6;
 	}
-	qsort(us, (size_t)n, sizeof(*us), cmp_double);
+	qsort(us, (size_t)n, sizeof(*us), bench_dcmp);
 }
 
 static void lat_ours(const char *dir, int mode, double *us, struct daxmap_pool_stat *st)
@@ -647,10 +634,7 @@ static void make_perm(void)
 	for (size_t i = 0; i < g_npages; i++)
 		g_perm[i] = (uint32_t)i;
 	for (size_t i = g_npages - 1; i > 0; i--) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		size_t j = (size_t)(x % (i + 1));
+		size_t j = (size_t)(bench_rnd(&x) % (i + 1));
 		uint32_t tmp = g_perm[i];
 		g_perm[i] = g_perm[j];
 		g_perm[j] = tmp;

@@ -21,17 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libdaxmap.h>
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "benchutil.h"
 
 static long long io_written(void)
 {
@@ -47,17 +41,7 @@ static long long io_written(void)
 	return v;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
-}
+static void die(const char *what) __attribute__((noreturn));
 
 static void die(const char *what)
 {
@@ -91,13 +75,13 @@ static double ours(const char *dir, uint64_t size, long long *written, int *deta
 		daxmap_pool_stat(pool, &st);
 	} while (st.free_unzeroed);
 	w0 = io_written();
-	t0 = now_s();
+	t0 = bench_now();
 	if (daxmap_obj_punch_hole(obj, 0, size) < 0)
 		die("punch");
 	do {
 		daxmap_pool_stat(pool, &st);
 	} while (st.free_unzeroed && (usleep(200), 1));
-	t = now_s() - t0;
+	t = bench_now() - t0;
 	*written = io_written() - w0;
 #ifdef DAXMAP_WARM_OFF
 	*detaches = st.free_detaches;
@@ -129,11 +113,11 @@ static double kernel(const char *dir, uint64_t size, long long *written)
 	if (fsync(fd) < 0)
 		die("fsync");
 	w0 = io_written();
-	t0 = now_s();
+	t0 = bench_now();
 	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, (off_t)size) < 0 ||
 	    fdatasync(fd) < 0)
 		die("punch");
-	t = now_s() - t0;
+	t = bench_now() - t0;
 	*written = io_written() - w0;
 	close(fd);
 	unlink(path);
@@ -173,7 +157,7 @@ int main(int argc, char **argv)
 		o[r] = ours(dir, mib << 20, &w, &detaches);
 		ow += w;
 	}
-	double km = median(k, reps), om = median(o, reps);
+	double km = bench_median(k, reps), om = bench_median(o, reps);
 	printf("  kernel: punch + fdatasync of a file           %8.1f ms   %6.1f MiB written\n",
 	       km * 1e3, (double)kw / reps / 1048576);
 	printf("  libdaxmap: punch until reusable (detaches %d)  %8.1f ms   %6.1f MiB written   "

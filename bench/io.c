@@ -25,10 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libdaxmap.h>
+
+#include "benchutil.h"
 
 #define MiB ((uint64_t)1 << 20)
 #define MAX_REPS 51
@@ -38,49 +39,15 @@ static size_t g_bs = 4096;
 static int g_reps = 5;
 static const char *g_dir = "/dev/shm";
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-static int dcmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), dcmp);
-	return v[n / 2];
-}
-
-static void die(const char *what, long err)
-{
-	fprintf(stderr, "io: %s: %s (%s)\n", what, strerror((int)(err < 0 ? -err : err)),
-		daxmap_errormsg());
-	exit(2);
-}
-
 /* One timed run of g_ops operations; returns ns per operation. With `mem`
  * (a MAP_SHARED mapping of the file) it is plain memcpy: the floor. */
 static double run(daxmap_obj *obj, int fd, int write, char *buf, uint64_t seed, char *mem)
 {
 	uint64_t nblocks = g_size / g_bs, s = seed;
-	double t0 = now();
+	double t0 = bench_now();
 
 	for (uint64_t i = 0; i < g_ops; i++) {
-		uint64_t off = (rnd(&s) % nblocks) * g_bs;
+		uint64_t off = (bench_rnd(&s) % nblocks) * g_bs;
 		ssize_t n;
 
 		if (mem) {
@@ -96,9 +63,9 @@ static double run(daxmap_obj *obj, int fd, int write, char *buf, uint64_t seed, 
 		else
 			n = write ? pwrite(fd, buf, g_bs, (off_t)off) : pread(fd, buf, g_bs, (off_t)off);
 		if (n != (ssize_t)g_bs)
-			die(write ? "write" : "read", n < 0 ? (obj ? n : errno) : EIO);
+			bench_die("io", write ? "write" : "read", n < 0 ? (obj ? n : errno) : EIO);
 	}
-	return (now() - t0) * 1e9 / (double)g_ops;
+	return (bench_now() - t0) * 1e9 / (double)g_ops;
 }
 
 int main(int argc, char **argv)
@@ -136,28 +103,28 @@ int main(int argc, char **argv)
 	buf = malloc(g_bs);
 	fill = malloc(MiB);
 	if (!buf || !fill)
-		die("malloc", ENOMEM);
+		bench_die("io", "malloc", ENOMEM);
 	memset(buf, 0xa5, g_bs);
 	memset(fill, 0x5a, MiB);
 
 	/* the object: room for it plus the metadata budget (1% + 8 MiB) */
 	if ((ret = daxmap_pool_create(&pool, pool_path, g_size + g_size / 50 + 16 * MiB, 0600)) < 0)
-		die("pool create", ret);
+		bench_die("io", "pool create", ret);
 	if ((ret = daxmap_obj_open(&obj, pool, "bench", DAXMAP_CREATE)) < 0)
-		die("object open", ret);
+		bench_die("io", "object open", ret);
 	fd = open(file_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
-		die("file create", errno);
+		bench_die("io", "file create", errno);
 	for (uint64_t off = 0; off < g_size; off += MiB) {
 		if (daxmap_obj_pwrite(obj, fill, MiB, off, 0) != (ssize_t)MiB)
-			die("fill object", -ENOSPC);
+			bench_die("io", "fill object", -ENOSPC);
 		if (pwrite(fd, fill, MiB, (off_t)off) != (ssize_t)MiB)
-			die("fill file", errno);
+			bench_die("io", "fill file", errno);
 	}
 
 	mem = mmap(NULL, g_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
 	if (mem == MAP_FAILED)
-		die("mmap of the file", errno);
+		bench_die("io", "mmap of the file", errno);
 
 	/* round robin: each case once per rep, the same offsets on both sides */
 	for (int r = 0; r < g_reps; r++) {
@@ -173,9 +140,9 @@ int main(int argc, char **argv)
 	       (unsigned long long)(g_size / MiB), (unsigned long long)g_ops, g_reps, g_dir);
 	printf("%-8s %14s %14s %8s %14s\n", "op", "daxmap", "syscall", "ratio", "memcpy floor");
 	for (int k = 0; k < 2; k++) {
-		double d = median(t[2 * k], g_reps), s = median(t[2 * k + 1], g_reps);
+		double d = bench_median(t[2 * k], g_reps), s = bench_median(t[2 * k + 1], g_reps);
 		printf("%-8s %11.0f ns %11.0f ns %7.2fx %11.0f ns\n", k ? "pwrite" : "pread", d, s,
-		       s / d, median(t[4 + k], g_reps));
+		       s / d, bench_median(t[4 + k], g_reps));
 	}
 	munmap(mem, g_size);
 	close(fd);

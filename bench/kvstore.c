@@ -15,13 +15,13 @@
  */
 #define _GNU_SOURCE
 #include "kv.h"
+#include "benchutil.h"
 
 #include <errno.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define KEY 16
@@ -31,13 +31,6 @@ static unsigned long nkeys = 1000000;
 static const char *dir = "/dev/shm";
 static char kv_path[512], mdb_path[512];
 static uint64_t *perm; /* a random permutation of 0 .. nkeys-1 */
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void make_key(char *k, uint64_t i)
 {
@@ -74,7 +67,7 @@ static struct kv *kv_fresh(void)
 static double kv_run(struct kv *kv, int what, unsigned batch)
 {
 	char k[KEY], v[VAL];
-	double t = now();
+	double t = bench_now();
 	for (unsigned long i = 0; i < nkeys; i++) {
 		uint64_t key = what == 0 ? i : perm[i];
 		int ret;
@@ -92,7 +85,7 @@ static double kv_run(struct kv *kv, int what, unsigned batch)
 		if (batch > 1 && (i % batch == batch - 1 || i == nkeys - 1) && kv_commit(kv) < 0)
 			die("kv_commit", kv_errormsg());
 	}
-	return (double)nkeys / (now() - t);
+	return (double)nkeys / (bench_now() - t);
 }
 
 static double kv_reads(struct kv *kv)
@@ -100,10 +93,9 @@ static double kv_reads(struct kv *kv)
 	char k[KEY], v[VAL], want[VAL];
 	size_t vlen;
 	uint64_t x = 88172645463325252u;
-	double t = now();
+	double t = bench_now();
 	for (unsigned long i = 0; i < nkeys; i++) {
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		make_key(k, x % nkeys);
+		make_key(k, bench_rnd(&x) % nkeys);
 		if (kv_get(kv, k, KEY, v, VAL, &vlen) < 0 || vlen != VAL)
 			die("kv_get", kv_errormsg());
 		if (i % 1024 == 0) { /* spot check */
@@ -112,7 +104,7 @@ static double kv_reads(struct kv *kv)
 				die("kv_get", "wrong value");
 		}
 	}
-	return (double)nkeys / (now() - t);
+	return (double)nkeys / (bench_now() - t);
 }
 
 /* ---- LMDB ---- */
@@ -159,7 +151,7 @@ static double mdb_run(struct mdb *m, int what, unsigned batch)
 	char k[KEY], v[VAL];
 	MDB_val mk = {KEY, k}, mv = {VAL, v};
 	MDB_txn *txn = NULL;
-	double t = now();
+	double t = bench_now();
 	for (unsigned long i = 0; i < nkeys; i++) {
 		uint64_t key = what == 0 ? i : perm[i];
 		if (i % batch == 0)
@@ -174,7 +166,7 @@ static double mdb_run(struct mdb *m, int what, unsigned batch)
 		if (i % batch == batch - 1 || i == nkeys - 1)
 			mdb_check(mdb_txn_commit(txn), "mdb_txn_commit"); /* synchronous: durable */
 	}
-	return (double)nkeys / (now() - t);
+	return (double)nkeys / (bench_now() - t);
 }
 
 static double mdb_reads(struct mdb *m)
@@ -183,11 +175,10 @@ static double mdb_reads(struct mdb *m)
 	MDB_val mk = {KEY, k}, mv;
 	MDB_txn *txn;
 	uint64_t x = 88172645463325252u;
-	double t = now();
+	double t = bench_now();
 	mdb_check(mdb_txn_begin(m->env, NULL, MDB_RDONLY, &txn), "mdb_txn_begin");
 	for (unsigned long i = 0; i < nkeys; i++) {
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		make_key(k, x % nkeys);
+		make_key(k, bench_rnd(&x) % nkeys);
 		mdb_check(mdb_get(txn, m->dbi, &mk, &mv), "mdb_get");
 		if (i % 1024 == 0) {
 			make_val(want, x % nkeys);
@@ -196,7 +187,7 @@ static double mdb_reads(struct mdb *m)
 		}
 	}
 	mdb_txn_abort(txn);
-	return (double)nkeys / (now() - t);
+	return (double)nkeys / (bench_now() - t);
 }
 
 #define ROWS 7
@@ -236,8 +227,7 @@ int main(int argc, char **argv)
 	for (unsigned long i = 0; i < nkeys; i++)
 		perm[i] = i;
 	for (unsigned long i = nkeys - 1; i > 0; i--) {
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		uint64_t j = x % (i + 1), tmp = perm[i];
+		uint64_t j = bench_rnd(&x) % (i + 1), tmp = perm[i];
 		perm[i] = perm[j], perm[j] = tmp;
 	}
 

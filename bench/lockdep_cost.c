@@ -20,13 +20,13 @@
 #include <libdaxmap.h>
 
 #include "../src/lock.h"
+#include "benchutil.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 /* unused: without the validator only their types are looked at */
@@ -35,23 +35,10 @@ BENCH_CLASS bench_outer1 = LOCKCLASS("bench outer 1", 0);
 BENCH_CLASS bench_outer2 = LOCKCLASS("bench outer 2", 0);
 BENCH_CLASS bench_inner = LOCKCLASS("bench inner", 0);
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static long env_long(const char *name, long def)
 {
 	const char *v = getenv(name);
 	return v && *v ? strtol(v, NULL, 0) : def;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 /* ns per lock/unlock pair of `inner`, with `depth` (0..2) outer locks held */
@@ -69,12 +56,12 @@ static double bench_pairs(long n, int depth) NO_TSA
 		mutex_lock(&o2);
 	mutex_lock(&in); /* learn the edges outside the timed loop */
 	mutex_unlock(&in);
-	t0 = now_s();
+	t0 = bench_now();
 	for (long i = 0; i < n; i++) {
 		mutex_lock(&in);
 		mutex_unlock(&in);
 	}
-	t = now_s() - t0;
+	t = bench_now() - t0;
 	if (depth > 1)
 		mutex_unlock(&o2);
 	if (depth > 0)
@@ -119,10 +106,10 @@ static double bench_first_touch(const char *dir, uint64_t extent_size, uint64_t 
 		unlink(path);
 		exit(1);
 	}
-	t0 = now_s();
+	t0 = bench_now();
 	for (uint64_t off = 0; off < OBJ_SIZE; off += ps)
 		p[off] = 1;
-	t = now_s() - t0;
+	t = bench_now() - t0;
 	daxmap_pool_stat(pool, &st);
 	*nfaults = st.faults;
 	daxmap_unmap((void *)p, OBJ_SIZE);
@@ -160,7 +147,7 @@ int main(int argc, char **argv)
 		uint64_t nfaults = 0;
 		for (int r = 0; r < rounds; r++)
 			t[r] = bench_first_touch(dir, extents[e], &nfaults);
-		qsort(t, (size_t)rounds, sizeof(*t), cmp_double);
+		qsort(t, (size_t)rounds, sizeof(*t), bench_dcmp);
 		printf("first touch of 256 MiB, %4llu KiB extents, %5llu faults: median %7.1f ms, "
 		       "min %7.1f ms, %6.1f us/fault (median of %d)\n",
 		       (unsigned long long)(extents[e] >> 10), (unsigned long long)nfaults,

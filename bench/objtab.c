@@ -18,17 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libdaxmap.h>
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "benchutil.h"
 
 static void die(const char *what, int ret)
 {
@@ -84,46 +78,45 @@ int main(int argc, char **argv)
 	if ((ret = daxmap_pool_create_opts(&pool, path, size, 0600, &opts)) < 0)
 		die("pool create", ret);
 
-	t0 = now();
+	t0 = bench_now();
 	for (uint32_t i = 0; i < n; i++) {
 		name_of(name, sizeof(name), i);
 		if ((ret = daxmap_obj_open(&obj, pool, name, DAXMAP_CREATE | DAXMAP_EXCL)) < 0)
 			die("create", ret);
 		daxmap_obj_close(obj);
 	}
-	t_create = now() - t0;
+	t_create = bench_now() - t0;
 	if ((ret = daxmap_pool_close(pool)) < 0)
 		die("close", ret);
 
-	t0 = now();
+	t0 = bench_now();
 	if ((ret = daxmap_pool_open_opts(&pool, path, &opts)) < 0)
 		die("reopen", ret);
-	t_reopen = now() - t0;
+	t_reopen = bench_now() - t0;
 
 	for (uint32_t i = 0; i < n; i++)
 		order[i] = i;
 	for (uint32_t i = n - 1; i > 0; i--) {
 		uint32_t j, t;
-		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
-		j = (uint32_t)(seed % (i + 1));
+		j = (uint32_t)(bench_rnd(&seed) % (i + 1));
 		t = order[i], order[i] = order[j], order[j] = t;
 	}
-	t0 = now();
+	t0 = bench_now();
 	for (uint32_t i = 0; i < n; i++) {
 		name_of(name, sizeof(name), order[i]);
 		if ((ret = daxmap_obj_open(&obj, pool, name, 0)) < 0)
 			die("open", ret);
 		daxmap_obj_close(obj);
 	}
-	t_open = now() - t0;
+	t_open = bench_now() - t0;
 
-	t0 = now();
+	t0 = bench_now();
 	for (uint32_t i = 0; i < n / 2; i++) {
 		name_of(name, sizeof(name), order[i]);
 		if ((ret = daxmap_obj_unlink(pool, name)) < 0)
 			die("unlink", ret);
 	}
-	t_unlink = now() - t0;
+	t_unlink = bench_now() - t0;
 	daxmap_pool_close(pool);
 	unlink(path);
 

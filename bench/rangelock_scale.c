@@ -24,20 +24,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "benchutil.h"
 
 #define MAX_T 16
 
 static unsigned opt_threads = 2, opt_rounds = 7;
 static uint64_t opt_n = 128, opt_es = DAXMAP_DEFAULT_EXTENT_SIZE;
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static void die(const char *what, int ret)
 {
@@ -70,7 +64,7 @@ static void *worker_main(void *arg)
 		;
 	for (uint64_t e = 0; e < opt_n; e++)
 		((volatile char *)p)[e * opt_es] = 1;
-	r->t_end[w->id] = now_s();
+	r->t_end[w->id] = bench_now();
 	return NULL;
 }
 
@@ -108,7 +102,7 @@ static double run_once(daxmap_pool *pool, unsigned t, int one_object)
 	}
 	while (atomic_load(&r.ready) < t)
 		;
-	r.t_start = now_s();
+	r.t_start = bench_now();
 	atomic_store(&r.go, 1);
 	for (unsigned i = 0; i < t; i++) {
 		pthread_join(tid[i], NULL);
@@ -130,15 +124,9 @@ static double run_once(daxmap_pool *pool, unsigned t, int one_object)
 	return (double)(t * opt_n) / (end - r.t_start);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 static double median(double *v, unsigned n)
 {
-	qsort(v, n, sizeof(*v), cmp_double);
+	qsort(v, n, sizeof(*v), bench_dcmp);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 

@@ -23,10 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libdaxmap.h>
+
+#include "benchutil.h"
 
 #define MiB ((uint64_t)1 << 20)
 #define MAX_REPS 51
@@ -34,40 +35,6 @@
 static uint64_t g_size = 256 * MiB, g_sparse = 64;
 static int g_reps = 7;
 static const char *g_dir = "/dev/shm";
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-static int dcmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), dcmp);
-	return v[n / 2];
-}
-
-static void die(const char *what, long err)
-{
-	fprintf(stderr, "remap: %s: %s (%s)\n", what, strerror((int)(err < 0 ? -err : err)),
-		daxmap_errormsg());
-	exit(2);
-}
 
 static volatile unsigned g_sink;
 
@@ -81,31 +48,31 @@ static void loads(const volatile unsigned char *p, int touch, uint64_t seed)
 			sum += p[off];
 	else if (touch == 2)
 		for (uint64_t i = 0; i < g_sparse; i++)
-			sum += p[(rnd(&seed) % (g_size / 4096)) * 4096];
+			sum += p[(bench_rnd(&seed) % (g_size / 4096)) * 4096];
 	g_sink += sum;
 }
 
 /* One timed map, loads, unmap; seconds. */
 static double run(daxmap_obj *obj, int fd, int touch, uint64_t seed)
 {
-	double t0 = now();
+	double t0 = bench_now();
 	void *p;
 	int ret;
 
 	if (obj) {
 		if ((ret = daxmap_map(&p, obj, 0, g_size, DAXMAP_PROT_READ | DAXMAP_PROT_WRITE)) < 0)
-			die("daxmap_map", ret);
+			bench_die("remap", "daxmap_map", ret);
 		loads(p, touch, seed);
 		if ((ret = daxmap_unmap(p, g_size)) < 0)
-			die("daxmap_unmap", ret);
+			bench_die("remap", "daxmap_unmap", ret);
 	} else {
 		p = mmap(NULL, g_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (p == MAP_FAILED)
-			die("mmap", errno);
+			bench_die("remap", "mmap", errno);
 		loads(p, touch, seed);
 		munmap(p, g_size);
 	}
-	return now() - t0;
+	return bench_now() - t0;
 }
 
 int main(int argc, char **argv)
@@ -139,21 +106,21 @@ int main(int argc, char **argv)
 	snprintf(pool_path, sizeof(pool_path), "%s/bench-remap.%d.pool", g_dir, (int)getpid());
 	snprintf(file_path, sizeof(file_path), "%s/bench-remap.%d.file", g_dir, (int)getpid());
 	if (!(fill = malloc(MiB)))
-		die("malloc", ENOMEM);
+		bench_die("remap", "malloc", ENOMEM);
 	memset(fill, 0x5a, MiB);
 	/* room for the object plus the metadata budget (1% + 8 MiB) */
 	if ((ret = daxmap_pool_create(&pool, pool_path, g_size + g_size / 50 + 16 * MiB, 0600)) < 0)
-		die("pool create", ret);
+		bench_die("remap", "pool create", ret);
 	if ((ret = daxmap_obj_open(&obj, pool, "db", DAXMAP_CREATE)) < 0)
-		die("object open", ret);
+		bench_die("remap", "object open", ret);
 	fd = open(file_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
-		die("file create", errno);
+		bench_die("remap", "file create", errno);
 	for (uint64_t off = 0; off < g_size; off += MiB) {
 		if (daxmap_obj_pwrite(obj, fill, MiB, off, 0) != (ssize_t)MiB)
-			die("fill object", -ENOSPC);
+			bench_die("remap", "fill object", -ENOSPC);
 		if (pwrite(fd, fill, MiB, (off_t)off) != (ssize_t)MiB)
-			die("fill file", errno);
+			bench_die("remap", "fill file", errno);
 	}
 	/* round robin: each case once per rep, the same pages on both sides */
 	for (int r = 0; r < g_reps; r++)
@@ -166,7 +133,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)(g_size / MiB), g_reps, g_dir);
 	printf("%-22s %12s %12s %8s\n", "case", "daxmap", "mmap(2)", "ratio");
 	for (int k = 0; k < 3; k++) {
-		double d = median(t[2 * k], g_reps), s = median(t[2 * k + 1], g_reps);
+		double d = bench_median(t[2 * k], g_reps), s = bench_median(t[2 * k + 1], g_reps);
 		printf("%-22s %9.1f us %9.1f us %7.2fx\n", what[k], d * 1e6, s * 1e6, s / d);
 	}
 	printf("(sparse: %llu random pages; every page: %llu pages)\n", (unsigned long long)g_sparse,

@@ -18,11 +18,12 @@
 #include <daxmap_vfs.h>
 #include <sqlite3.h>
 
+#include "benchutil.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 enum { OP_INS1, OP_INSB, OP_UPD1, OP_SEL, OP_SCAN, NOPS };
@@ -31,13 +32,6 @@ static const char *op_names[NOPS] = { "insert, 1 row/txn", "insert, 1000 rows/tx
 
 static int n_ins1 = 5000, n_insb = 200000, n_upd1 = 5000, n_sel = 200000, n_scan = 10;
 static const char *dir = "/dev/shm";
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void must(sqlite3 *db, int rc, const char *what)
 {
@@ -50,14 +44,6 @@ static void must(sqlite3 *db, int rc, const char *what)
 static void exec(sqlite3 *db, const char *sql)
 {
 	must(db, sqlite3_exec(db, sql, NULL, NULL, NULL), sql);
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
 }
 
 /* One run of every operation on a fresh database; ops/s in out[]. */
@@ -94,63 +80,57 @@ static void run(int daxmap, const char *journal, int mmap, double out[NOPS])
 	memset(blob, 0xab, sizeof(blob));
 
 	int id = 0;
-	t = now();
+	t = bench_now();
 	for (int i = 0; i < n_ins1; i++) {
 		sqlite3_bind_int(ins, 1, ++id);
-		sqlite3_bind_int64(ins, 2, (sqlite3_int64)(rnd(&seed) % 1000000));
+		sqlite3_bind_int64(ins, 2, (sqlite3_int64)(bench_rnd(&seed) % 1000000));
 		sqlite3_bind_blob(ins, 3, blob, sizeof(blob), SQLITE_STATIC);
 		must(db, sqlite3_step(ins), "insert");
 		sqlite3_reset(ins);
 	}
-	out[OP_INS1] = n_ins1 / (now() - t);
+	out[OP_INS1] = n_ins1 / (bench_now() - t);
 
-	t = now();
+	t = bench_now();
 	for (int i = 0; i < n_insb; i++) {
 		if (i % 1000 == 0)
 			exec(db, "BEGIN");
 		sqlite3_bind_int(ins, 1, ++id);
-		sqlite3_bind_int64(ins, 2, (sqlite3_int64)(rnd(&seed) % 1000000));
+		sqlite3_bind_int64(ins, 2, (sqlite3_int64)(bench_rnd(&seed) % 1000000));
 		sqlite3_bind_blob(ins, 3, blob, sizeof(blob), SQLITE_STATIC);
 		must(db, sqlite3_step(ins), "insert");
 		sqlite3_reset(ins);
 		if (i % 1000 == 999 || i == n_insb - 1)
 			exec(db, "COMMIT");
 	}
-	out[OP_INSB] = n_insb / (now() - t);
+	out[OP_INSB] = n_insb / (bench_now() - t);
 
-	t = now();
+	t = bench_now();
 	for (int i = 0; i < n_upd1; i++) {
 		blob[0] = (unsigned char)i;
 		sqlite3_bind_blob(upd, 1, blob, sizeof(blob), SQLITE_STATIC);
-		sqlite3_bind_int(upd, 2, (int)(rnd(&seed) % (uint64_t)id) + 1);
+		sqlite3_bind_int(upd, 2, (int)(bench_rnd(&seed) % (uint64_t)id) + 1);
 		must(db, sqlite3_step(upd), "update");
 		sqlite3_reset(upd);
 	}
-	out[OP_UPD1] = n_upd1 / (now() - t);
+	out[OP_UPD1] = n_upd1 / (bench_now() - t);
 
-	t = now();
+	t = bench_now();
 	for (int i = 0; i < n_sel; i++) {
-		sqlite3_bind_int(sel, 1, (int)(rnd(&seed) % (uint64_t)id) + 1);
+		sqlite3_bind_int(sel, 1, (int)(bench_rnd(&seed) % (uint64_t)id) + 1);
 		must(db, sqlite3_step(sel), "select");
 		sqlite3_reset(sel);
 	}
-	out[OP_SEL] = n_sel / (now() - t);
+	out[OP_SEL] = n_sel / (bench_now() - t);
 
-	t = now();
+	t = bench_now();
 	for (int i = 0; i < n_scan; i++)
 		exec(db, "SELECT sum(length(v)) + sum(k) FROM t");
-	out[OP_SCAN] = (double)n_scan * id / (now() - t);
+	out[OP_SCAN] = (double)n_scan * id / (bench_now() - t);
 
 	sqlite3_finalize(ins);
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);
 	must(db, sqlite3_close(db), "close");
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 #define MAX_REPS 15
@@ -199,9 +179,7 @@ int main(int argc, char **argv)
 			printf("\njournal_mode=%s mmap_size=%s\n", journals[j], mm ? "256M" : "0");
 			printf("  %-24s %14s %14s %8s\n", "operation", "unix ops/s", "daxmap ops/s", "ratio");
 			for (int op = 0; op < NOPS; op++) {
-				qsort(r[0][op], (size_t)reps, sizeof(double), cmp_double);
-				qsort(r[1][op], (size_t)reps, sizeof(double), cmp_double);
-				double u = r[0][op][reps / 2], d = r[1][op][reps / 2];
+				double u = bench_median(r[0][op], reps), d = bench_median(r[1][op], reps);
 				printf("  %-24s %14.0f %14.0f %7.2fx\n", op_names[op], u, d, d / u);
 			}
 		}

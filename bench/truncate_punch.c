@@ -34,12 +34,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <linux/falloc.h>
 
 #include <libdaxmap.h>
+
+#include "benchutil.h"
 
 #ifndef MFD_CLOEXEC
 #define MFD_CLOEXEC 0x0001U
@@ -103,20 +104,6 @@ static void warn(const char *fmt, ...)
 	va_end(ap);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Median, min and max of n figures (sorts a copy). */
 struct stat3 {
 	double med, min, max;
@@ -128,7 +115,7 @@ static struct stat3 summarize(const double *in, int n)
 	struct stat3 s;
 
 	memcpy(v, in, (size_t)n * sizeof(*v));
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	qsort(v, (size_t)n, sizeof(*v), bench_dcmp);
 	s.min = v[0];
 	s.max = v[n - 1];
 	s.med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
@@ -173,11 +160,11 @@ static void read_line(const char *path, char *buf, size_t len)
 static double touch_all(char *base)
 {
 	volatile char *b = (volatile char *)base;
-	double t0 = now_s();
+	double t0 = bench_now();
 
 	for (size_t i = 0; i < g_npages; i++)
 		b[i * PAGE] = 1;
-	return now_s() - t0;
+	return bench_now() - t0;
 }
 
 /* 1 if every sampled byte (one per page) of [p, p+len) reads zero. */
@@ -291,13 +278,13 @@ static void ours_stat(struct ours *o, struct daxmap_pool_stat *st)
 static double ours_wait_zeroed(struct ours *o)
 {
 	struct daxmap_pool_stat st;
-	double t0 = now_s();
+	double t0 = bench_now();
 
 	for (;;) {
 		ours_stat(o, &st);
 		if (st.free_unzeroed == 0)
-			return now_s() - t0;
-		if (now_s() - t0 > 60)
+			return bench_now() - t0;
+		if (bench_now() - t0 > 60)
 			die("the zeroer did not finish in 60 s (free_unzeroed %llu)",
 			    (unsigned long long)st.free_unzeroed);
 		usleep(1000);
@@ -335,18 +322,18 @@ static void case_truncate(int r)
 	double t0;
 
 	kern_open(&k);
-	t0 = now_s();
+	t0 = bench_now();
 	if (ftruncate(k.fd, 0) < 0)
 		die("ftruncate(memfd, 0): %s", strerror(errno));
-	g_kern[TRUNC][r] = now_s() - t0;
+	g_kern[TRUNC][r] = bench_now() - t0;
 	kern_close(&k);
 
 	ours_open(&o);
 	g_vma_setup[r] = vma_count(o.va, g_size);
-	t0 = now_s();
+	t0 = bench_now();
 	if (daxmap_obj_truncate(o.obj, 0) < 0)
 		die("daxmap_obj_truncate: %s", daxmap_errormsg());
-	g_ours[TRUNC][r] = now_s() - t0;
+	g_ours[TRUNC][r] = bench_now() - t0;
 	g_vma[TRUNC][r] = vma_count(o.va, g_size);
 	ours_stat(&o, &st);
 	g_used_after[TRUNC] = st.used;
@@ -362,9 +349,9 @@ static void case_punch_refault(int r)
 	double t0;
 
 	kern_open(&k);
-	t0 = now_s();
+	t0 = bench_now();
 	kern_punch(&k, 0, g_size);
-	g_kern[PUNCH][r] = now_s() - t0;
+	g_kern[PUNCH][r] = bench_now() - t0;
 	g_kern[REFAULT][r] = touch_all(k.va);
 	/* the kernel has no background work to wait for: the same again */
 	kern_punch(&k, 0, g_size);
@@ -372,10 +359,10 @@ static void case_punch_refault(int r)
 	kern_close(&k);
 
 	ours_open(&o);
-	t0 = now_s();
+	t0 = bench_now();
 	if (daxmap_obj_punch_hole(o.obj, 0, g_size) < 0)
 		die("daxmap_obj_punch_hole: %s", daxmap_errormsg());
-	g_ours[PUNCH][r] = now_s() - t0;
+	g_ours[PUNCH][r] = bench_now() - t0;
 	g_vma[PUNCH][r] = vma_count(o.va, g_size);
 	ours_stat(&o, &st0);
 	g_used_after[PUNCH] = st0.used;
@@ -388,11 +375,11 @@ static void case_punch_refault(int r)
 	g_zf[REFAULT][r] = st1.bytes_zeroed_fault - st0.bytes_zeroed_fault;
 	g_used_after[REFAULT] = st1.used;
 
-	t0 = now_s();
+	t0 = bench_now();
 	if (daxmap_obj_punch_hole(o.obj, 0, g_size) < 0)
 		die("daxmap_obj_punch_hole: %s", daxmap_errormsg());
 	g_zeroer_s[r] = ours_wait_zeroed(&o);
-	g_punch_zeroed_s[r] = now_s() - t0;
+	g_punch_zeroed_s[r] = bench_now() - t0;
 	ours_stat(&o, &st0);
 	g_ours[REFAULT_ZEROED][r] = touch_all(o.va);
 	ours_stat(&o, &st1);
@@ -410,18 +397,18 @@ static void case_punch_random(int r)
 	double t0;
 
 	kern_open(&k);
-	t0 = now_s();
+	t0 = bench_now();
 	for (int i = 0; i < g_npunch; i++)
 		kern_punch(&k, g_punch[i] * EXT, EXT);
-	g_kern[PUNCH_RAND][r] = now_s() - t0;
+	g_kern[PUNCH_RAND][r] = bench_now() - t0;
 	kern_close(&k);
 
 	ours_open(&o);
-	t0 = now_s();
+	t0 = bench_now();
 	for (int i = 0; i < g_npunch; i++)
 		if (daxmap_obj_punch_hole(o.obj, g_punch[i] * EXT, EXT) < 0)
 			die("daxmap_obj_punch_hole: %s", daxmap_errormsg());
-	g_ours[PUNCH_RAND][r] = now_s() - t0;
+	g_ours[PUNCH_RAND][r] = bench_now() - t0;
 	g_vma[PUNCH_RAND][r] = vma_count(o.va, g_size);
 	ours_stat(&o, &st);
 	g_used_after[PUNCH_RAND] = st.used;
@@ -437,26 +424,26 @@ static void case_zero(int r)
 
 	kern_open(&k);
 	if (g_zero_range_ok) {
-		t0 = now_s();
+		t0 = bench_now();
 		if (fallocate(k.fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, (off_t)g_size) < 0)
 			die("fallocate(ZERO_RANGE) of the memfd: %s", strerror(errno));
-		g_kern[ZERO][r] = now_s() - t0;
+		g_kern[ZERO][r] = bench_now() - t0;
 	} else {
 		/* tmpfs has no ZERO_RANGE: the kernel's ways to make it read
 		 * zero are punching (frees, the (2) figure) or zeroing in
 		 * place through the mapping (stays allocated, as ours) */
 		g_kern[ZERO][r] = 0;
 	}
-	t0 = now_s();
+	t0 = bench_now();
 	memset(k.va, 0, g_size);
-	g_kern_memset[r] = now_s() - t0;
+	g_kern_memset[r] = bench_now() - t0;
 	kern_close(&k);
 
 	ours_open(&o);
-	t0 = now_s();
+	t0 = bench_now();
 	if (daxmap_obj_zero_range(o.obj, 0, g_size) < 0)
 		die("daxmap_obj_zero_range: %s", daxmap_errormsg());
-	g_ours[ZERO][r] = now_s() - t0;
+	g_ours[ZERO][r] = bench_now() - t0;
 	g_vma[ZERO][r] = vma_count(o.va, g_size);
 	ours_stat(&o, &st);
 	g_used_after[ZERO] = st.used;
@@ -490,10 +477,7 @@ static void make_punch_list(void)
 	for (size_t i = 0; i < n; i++)
 		all[i] = i;
 	for (size_t i = n - 1; i > 0; i--) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		size_t j = (size_t)(x % (i + 1)), tmp = all[i];
+		size_t j = (size_t)(bench_rnd(&x) % (i + 1)), tmp = all[i];
 		all[i] = all[j];
 		all[j] = tmp;
 	}
