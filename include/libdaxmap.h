@@ -85,7 +85,12 @@ struct daxmap_pool_opts {
 	                           or a window of that many MiB. 0 means the whole pool
 	                           on tmpfs, nothing on pmem (no page cache to warm) and
 	                           a 1024 MiB window elsewhere */
-	int reserved_[6];       /* must be zero */
+	uint64_t max_size;      /* at create: the size daxmap_pool_grow may grow the
+	                           pool to. 0 (the default) or the size itself: the size
+	                           is fixed. Costs 8 bytes of extent table per extent of
+	                           the maximum (0.4 MiB per 100 GiB of 2 MiB extents)
+	                           and that much address space while open */
+	int reserved_[4];       /* must be zero */
 };
 
 /* Values of daxmap_pool_opts.warm besides a window in MiB. */
@@ -126,6 +131,17 @@ DAXMAP_API int daxmap_pool_open(daxmap_pool **pool, const char *path);
  * first, else -EBUSY and the pool stays open. NULL is accepted (returns 0).
  */
 DAXMAP_API int daxmap_pool_close(daxmap_pool *pool);
+
+/*
+ * Grows the pool file to new_size bytes while objects are open, mapped and
+ * faulting: no address changes (the pool is mapped inside a reservation of
+ * its maximum size), and the new space is free and zeroed at once. Durable
+ * on return; a crash at any point leaves the old size or the new one.
+ * Errors: -EINVAL (NULL, smaller than now, beyond the pool's max_size, or a
+ * pool created without one), -ENOSPC (the file system is full: nothing
+ * changed), -EIO.
+ */
+DAXMAP_API int daxmap_pool_grow(daxmap_pool *pool, uint64_t new_size);
 
 /* Number of buckets of the fault latency histogram. */
 #define DAXMAP_LAT_BUCKETS 32
@@ -172,6 +188,8 @@ struct daxmap_pool_stat {
 	                              instantiated inside the fault) */
 	uint64_t bytes_mapped_known; /* bytes of allocated extents that daxmap_map
 	                                mapped at once: touching them took no fault */
+	uint64_t max_size;         /* the size the pool may grow to (daxmap_pool_grow),
+	                              or size itself when it cannot grow */
 };
 
 /*
@@ -287,7 +305,10 @@ DAXMAP_API int daxmap_map(void **addr, daxmap_obj *obj, uint64_t offset, size_t 
 /*
  * What the application may do with a mapping (README has the same table):
  *
- * mremap      A whole mapping never written (one kernel VMA) is followed:
+ * mremap      A whole mapping with no pool pages in it yet (one kernel
+ *             VMA: nothing touched there since the map, and no data of
+ *             the object in its range at daxmap_map, which maps that data
+ *             at once) is followed:
  *             faults at the new address resolve against the same object
  *             range; punch, truncate and daxmap_unmap find it there. A part
  *             moved, or a mapping grown in place, is not: SIGBUS there, the
@@ -467,7 +488,9 @@ struct daxmap_pool_info {
 	uint64_t objects_dying; /* unlinks a crash interrupted (the next open finishes them) */
 	uint64_t bad_slots;     /* object slots that did not validate: not listed */
 	uint64_t bad_extents;   /* extent-table entries that did not validate: not counted */
-	uint64_t reserved_[8];
+	uint64_t max_size;      /* the size daxmap_pool_grow may grow the pool to, or size
+	                           itself when it cannot grow */
+	uint64_t reserved_[7];
 };
 
 /*

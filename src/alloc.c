@@ -47,8 +47,9 @@ int alloc_init(struct alloc *a, struct pool_media *md, struct pool_counters *cou
 	/* what an earlier run (or the prefault) left warm stays warm */
 	if (!warm)
 		media_find_warm(md, a->warm);
-	/* object.c has validated every entry before this runs */
-	for (uint64_t i = 0; i < md->nextents; i++) {
+	/* object.c has validated every entry before this runs (those past the
+	 * file's end are zero: not free, not there, until a grow) */
+	for (uint64_t i = 0; i < atomic_load(&md->npresent); i++) {
 		uint64_t tag = ext_entry_tag(md->exttab[i]);
 		if (tag != EXT_TAG_FREE)
 			bit_clear(a->warm, i); /* warm bits are for free zeroed extents only */
@@ -319,6 +320,18 @@ void alloc_free(struct alloc *a, uint64_t idx)
 	pthread_cond_signal(&a->zeroer_cond);
 	mutex_unlock(&a->lock);
 	counter_add(&a->counters->extents_freed, 1);
+}
+
+/* takes a->lock */
+void alloc_grow(struct alloc *a, uint64_t from, uint64_t to)
+{
+	mutex_lock(&a->lock);
+	for (uint64_t i = from; i < to; i++)
+		bit_set(a->free_zeroed, i); /* fresh file space: zero, cold */
+	a->nzeroed += to - from;
+	pthread_cond_broadcast(&a->zeroed_cond);
+	pthread_cond_signal(&a->zeroer_cond);
+	mutex_unlock(&a->lock);
 }
 
 /* takes a->lock */

@@ -85,6 +85,9 @@ void alloc_stop_zeroer(struct alloc *a);
 int alloc_extent(struct alloc *a, uint64_t entry, const uint64_t hints[ALLOC_HINTS],
 		 uint64_t *idx) EXCLUDES(a->lock);
 
+/* Extents [from, to), new file space of a grow (zero, entries zero), become
+ * free and zeroed; waiting allocations and the warmer are told. Takes the lock. */
+void alloc_grow(struct alloc *a, uint64_t from, uint64_t to) EXCLUDES(a->lock);
 /* Frees an extent: durably marks it dirty and wakes the zeroer. Takes a->lock. */
 void alloc_free(struct alloc *a, uint64_t idx) EXCLUDES(a->lock);
 

@@ -4,7 +4,10 @@
  * file with pread(2) (no mapping, no userfaultfd, nothing written) and
  * applies the same validators as open (layout.h), then the cross-structure checks that open
  * does while it builds its in-memory state: owners live, no (object, index)
- * held twice, log records replayable.
+ * held twice, log records replayable. A growable pool (format version 2)
+ * has a table laid out for its maximum size: only the extents within the
+ * file's current size are checked as extents (and their data read); the
+ * entries of the others must be 0, and an interrupted grow is a notice.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -50,6 +53,8 @@ struct check {
 	int stop; /* set by a step after which nothing can be trusted to be where it says */
 
 	struct pool_hdr h;
+	uint64_t npresent;           /* extents within the file's current size: the
+					table's others (version 2) lie past its end */
 	struct log_record log[LOG_RECORDS];
 	char *buf;                   /* CHECK_CHUNK bytes for reads */
 	uint8_t *state;              /* ST_* per object slot */
@@ -167,13 +172,13 @@ static int check_names(struct check *c)
 	return 0;
 }
 
-/* Reads the chunk of the extent table that starts at entry i into c->buf;
- * *n is how many entries it holds. */
-static int read_exttab_chunk(struct check *c, uint64_t i, uint64_t *n)
+/* Reads the chunk of the extent table that starts at entry i, and ends at
+ * entry `end` at the latest, into c->buf; *n is how many entries it holds. */
+static int read_exttab_chunk(struct check *c, uint64_t i, uint64_t end, uint64_t *n)
 {
 	*n = CHECK_CHUNK / sizeof(uint64_t);
-	if (*n > c->h.nextents - i)
-		*n = c->h.nextents - i;
+	if (*n > end - i)
+		*n = end - i;
 	return read_at(c, c->buf, (size_t)(*n * sizeof(uint64_t)),
 		       c->h.exttab_off + i * sizeof(uint64_t));
 }
@@ -204,6 +209,14 @@ static int check_header(struct check *c)
 		c->stop = 1;
 		return 0;
 	}
+	c->npresent = layout_present(&c->h, layout_cur_size(&c->h));
+	if (c->h.version >= 2 && c->h.grow_to != 0)
+		say(c, "notice", "header at offset %zu: a grow from %llu to %llu bytes was "
+		    "interrupted (the file has %llu bytes): %s on the next open",
+		    offsetof(struct pool_hdr, grow_to), (unsigned long long)c->h.cur_size,
+		    (unsigned long long)c->h.grow_to, (unsigned long long)st.st_size,
+		    (uint64_t)st.st_size >= c->h.grow_to ? "finished"
+							 : "undone (the file is cut back)");
 	c->state = calloc(c->h.max_objects, 1);
 	c->size = calloc(c->h.max_objects, sizeof(*c->size));
 	c->names = calloc(c->h.max_objects, sizeof(*c->names));
@@ -350,7 +363,44 @@ static void check_owner(struct check *c, uint64_t i, uint64_t ent)
 		check_note_past_eof(c, i, slot, e);
 }
 
-/* Each extent-table entry on its own and against its owner. */
+/* The entry of an extent past the file's end (version 2: a grow adds it)
+ * is 0 until the grow: open refuses any other value. */
+static void check_absent(struct check *c, uint64_t i, uint64_t ent)
+{
+	say(c, "damaged", "extent table entry %llu at offset %llu: the extent lies past the "
+	    "pool's current size (%llu bytes, %llu extents) but the entry is %#llx, not 0 "
+	    "(free): the pool cannot be opened", (unsigned long long)i,
+	    (unsigned long long)(c->h.exttab_off + i * sizeof(uint64_t)),
+	    (unsigned long long)layout_cur_size(&c->h), (unsigned long long)c->npresent,
+	    (unsigned long long)ent);
+}
+
+/* Extent-table entry i: on its own, then against its owner. */
+static void check_entry(struct check *c, uint64_t i, uint64_t ent, unsigned shift)
+{
+	uint64_t off = c->h.exttab_off + i * sizeof(uint64_t);
+	int r;
+
+	if (i >= c->npresent) {
+		if (ent != 0)
+			check_absent(c, i, ent);
+		return;
+	}
+	r = layout_ext_check(ent, i, off, c->h.max_objects, shift);
+	if (r < 0) {
+		say_err(c, r);
+	} else if (r > 0) {
+		check_owner(c, i, ent);
+	} else if (ent == 0) {
+		c->nfree++;
+		c->freebits[i >> 3] |= (uint8_t)(1u << (i & 7));
+	} else {
+		c->ndirty++;
+	}
+}
+
+/* Each extent-table entry on its own and against its owner; those of
+ * extents past the file's end must be 0. */
 static int check_exttab(struct check *c)
 {
 	uint64_t next = 0, n;
@@ -359,22 +409,10 @@ static int check_exttab(struct check *c)
 
 	for (uint64_t i = 0; i < c->h.nextents;) {
 		const uint64_t *ents = (const uint64_t *)c->buf;
-		if ((ret = read_exttab_chunk(c, i, &n)) < 0)
+		if ((ret = read_exttab_chunk(c, i, c->h.nextents, &n)) < 0)
 			return ret;
-		for (uint64_t k = 0; k < n; k++, i++) {
-			uint64_t off = c->h.exttab_off + i * sizeof(uint64_t);
-			int r = layout_ext_check(ents[k], i, off, c->h.max_objects, shift);
-			if (r < 0) {
-				say_err(c, r);
-			} else if (r > 0) {
-				check_owner(c, i, ents[k]);
-			} else if (ents[k] == 0) {
-				c->nfree++;
-				c->freebits[i >> 3] |= (uint8_t)(1u << (i & 7));
-			} else {
-				c->ndirty++;
-			}
-		}
+		for (uint64_t k = 0; k < n; k++, i++)
+			check_entry(c, i, ents[k], shift);
 		progress(c, "extent table", i * sizeof(uint64_t), c->h.nextents * sizeof(uint64_t),
 			 &next);
 	}
@@ -398,9 +436,9 @@ static int check_accounting(struct check *c)
 				return ERR(-ENOMEM, "out of memory checking %s", c->path);
 			c->dups[c->ndups++] = c->owned[i];
 		}
-	for (uint64_t i = 0; c->ndups && i < c->h.nextents;) {
+	for (uint64_t i = 0; c->ndups && i < c->npresent;) {
 		const uint64_t *ents = (const uint64_t *)c->buf;
-		if ((ret = read_exttab_chunk(c, i, &n)) < 0)
+		if ((ret = read_exttab_chunk(c, i, c->npresent, &n)) < 0)
 			return ret;
 		for (uint64_t k = 0; k < n; k++, i++)
 			if (ext_entry_tag(ents[k]) == EXT_TAG_ALLOC &&
@@ -452,16 +490,16 @@ static int check_data_past_eof(struct check *c)
 }
 
 /* With DAXMAP_CHECK_DATA: every free, zeroed extent must read zero (it is
- * handed out without zeroing). */
+ * handed out without zeroing). Only the extents within the file. */
 static int check_data(struct check *c)
 {
 	const struct pool_hdr *h = &c->h;
-	uint64_t next = 0, total = h->nextents * h->extent_size;
+	uint64_t next = 0, total = c->npresent * h->extent_size;
 	int ret;
 
 	if (!(c->flags & DAXMAP_CHECK_DATA))
 		return 0;
-	for (uint64_t i = 0; i < h->nextents; i++) {
+	for (uint64_t i = 0; i < c->npresent; i++) {
 		uint64_t off = h->data_off + i * h->extent_size;
 		if (!(c->freebits[i >> 3] & (1u << (i & 7))))
 			continue;
@@ -487,7 +525,7 @@ static int check_summary(struct check *c)
 	say(c, "summary", "%llu objects (%llu being unlinked), %llu of %llu extents allocated, "
 	    "%llu free (%llu waiting to be zeroed), %llu log records to replay; %llu problems, "
 	    "%llu notices", (unsigned long long)c->nlive, (unsigned long long)c->ndying,
-	    (unsigned long long)c->nowned, (unsigned long long)c->h.nextents,
+	    (unsigned long long)c->nowned, (unsigned long long)c->npresent,
 	    (unsigned long long)(c->nfree + c->ndirty), (unsigned long long)c->ndirty,
 	    (unsigned long long)c->npending, (unsigned long long)c->damaged,
 	    (unsigned long long)c->notices);

@@ -17,7 +17,7 @@
 static const char *const inject_names[INJ_NPOINTS] = {
 	[INJ_ALLOC] = "alloc", [INJ_ZERO] = "zero",   [INJ_PERSIST] = "persist",
 	[INJ_MMAP] = "mmap",   [INJ_IOCTL] = "ioctl", [INJ_WAKE] = "wake",
-	[INJ_ZEROER] = "zeroer", [INJ_STALL] = "stall", [INJ_PUNCH] = "punch",
+	[INJ_ZEROER] = "zeroer", [INJ_STALL] = "stall", [INJ_PUNCH] = "punch", [INJ_GROW] = "grow",
 };
 
 static _Atomic unsigned inject_left[INJ_NPOINTS];

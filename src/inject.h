@@ -33,6 +33,7 @@ enum inject_point {
 	INJ_PUNCH,   /* "punch":   the punch of a freed extent out of the pool file fails
 			(with EOPNOTSUPP: the file system cannot punch, and freed
 			extents are zeroed in place from then on) */
+	INJ_GROW,    /* "grow":    extending the pool file in a grow fails (as ENOSPC would) */
 	INJ_NPOINTS
 };
 
@@ -50,7 +51,7 @@ void inject_disarm_all(void);
 
 /*
  * Arms `point` ("alloc", "zero", "persist", "mmap", "ioctl", "wake",
- * "zeroer", "stall", "punch"): its next `count` hits fail with -err (err 0 means EIO);
+ * "zeroer", "stall", "punch", "grow"): its next `count` hits fail with -err (err 0 means EIO);
  * count 0 disarms it. Returns 0, or -EINVAL for an unknown point.
  */
 DAXMAP_API int daxmap_inject_set(const char *point, unsigned count, int err);

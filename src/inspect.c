@@ -67,24 +67,32 @@ static int inspect_in_use(const struct stat *st)
 	return held;
 }
 
-static void inspect_layout(struct daxmap_pool_info *info, const struct pool_hdr *h)
+/*
+ * A growable pool (format version 2) is laid out for its maximum size: the
+ * data region and the extents shown are those within the file's current
+ * size (layout_present); the rest of the table covers extents a grow adds.
+ */
+static void inspect_layout(struct daxmap_pool_info *info, const struct pool_hdr *h,
+			   uint64_t npresent)
 {
 	info->header = (struct daxmap_region){0, POOL_LOG_OFF};
 	info->log = (struct daxmap_region){POOL_LOG_OFF, h->objtab_off - POOL_LOG_OFF};
 	info->object_table = (struct daxmap_region){h->objtab_off, h->exttab_off - h->objtab_off};
 	info->extent_table = (struct daxmap_region){h->exttab_off, h->data_off - h->exttab_off};
-	info->data = (struct daxmap_region){h->data_off, h->nextents * h->extent_size};
+	info->data = (struct daxmap_region){h->data_off, npresent * h->extent_size};
 	memcpy(info->uuid, h->uuid, sizeof(info->uuid));
 	info->create_time = h->create_time;
 	info->version = h->version;
-	info->size = h->pool_size;
+	info->size = layout_cur_size(h);
+	info->max_size = h->pool_size; /* version 2: the maximum; 1: the size */
 	info->extent_size = h->extent_size;
-	info->extents = h->nextents;
+	info->extents = npresent;
 	info->max_objects = h->max_objects;
 }
 
-/* Each 8-byte entry as it is at the moment it is read. */
-static int inspect_extents(struct inspect *in, const struct pool_hdr *h,
+/* Each 8-byte entry as it is at the moment it is read; one of an extent
+ * past the file's end (npresent on) that is not 0 is bad. */
+static int inspect_extents(struct inspect *in, const struct pool_hdr *h, uint64_t npresent,
 			   struct daxmap_pool_info *info)
 {
 	uint64_t nalloc = 0, nfree = 0, ndirty = 0;
@@ -100,7 +108,9 @@ static int inspect_extents(struct inspect *in, const struct pool_hdr *h,
 			return ret;
 		for (uint64_t k = 0; k < n; k++, i++) {
 			uint64_t tag = ext_entry_tag(ents[k]);
-			if (ents[k] == 0)
+			if (i >= npresent)
+				info->bad_extents += ents[k] != 0;
+			else if (ents[k] == 0)
 				nfree++;
 			else if (ents[k] == EXT_FREE_DIRTY)
 				ndirty++;
@@ -171,6 +181,7 @@ int daxmap_pool_inspect(const char *path, int flags, struct daxmap_pool_info *in
 	struct inspect in = {.path = path, .fd = -1};
 	struct pool_hdr h;
 	struct stat st;
+	uint64_t npresent;
 	int ret;
 
 	if (!path || !info)
@@ -197,14 +208,17 @@ int daxmap_pool_inspect(const char *path, int flags, struct daxmap_pool_info *in
 	if ((ret = inspect_read(&in, &h, sizeof(h), 0)) < 0 ||
 	    (ret = layout_hdr_check(&h, (uint64_t)st.st_size, path)) < 0)
 		goto out_close;
-	inspect_layout(info, &h);
+	/* the table lies within the file; the data of the extents past
+	 * npresent (version 2) does not, and is never read */
+	npresent = layout_present(&h, layout_cur_size(&h));
+	inspect_layout(info, &h, npresent);
 	if (!(in.buf = malloc(INSPECT_CHUNK))) {
 		ret = ERR(-ENOMEM, "out of memory inspecting %s", path);
 		goto out_close;
 	}
 	/* asked before the read: an owner that comes or goes during it may be missed */
 	info->in_use = inspect_in_use(&st);
-	if ((ret = inspect_extents(&in, &h, info)) == 0)
+	if ((ret = inspect_extents(&in, &h, npresent, info)) == 0)
 		ret = inspect_slots(&in, &h, info, cb, arg);
 	free(in.buf);
 out_close:

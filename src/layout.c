@@ -54,26 +54,100 @@ int layout_compute(struct pool_hdr *h, uint64_t size, uint64_t extent, uint32_t 
 	return 0;
 }
 
+uint64_t layout_hdr_checksum(const struct pool_hdr *h)
+{
+	struct pool_hdr tmp = *h;
+	tmp.cur_size = 0;
+	tmp.grow_to = 0;
+	return layout_checksum(&tmp, offsetof(struct pool_hdr, checksum));
+}
+
+uint64_t layout_cur_size(const struct pool_hdr *h)
+{
+	return h->version >= 2 ? h->cur_size : h->pool_size;
+}
+
+uint64_t layout_present(const struct pool_hdr *h, uint64_t size)
+{
+	uint64_t n;
+
+	if (size < h->data_off)
+		return 0;
+	n = (size - h->data_off) / h->extent_size;
+	return n < h->nextents ? n : h->nextents;
+}
+
+/* Every reserved byte zero: 0, or the offset of the first that is not. */
+static size_t layout_hdr_stray(const struct pool_hdr *h)
+{
+	static const struct {
+		size_t off, len;
+	} r[] = {
+		{offsetof(struct pool_hdr, reserved), sizeof(h->reserved)},
+		{offsetof(struct pool_hdr, reserved2), sizeof(h->reserved2)},
+		{offsetof(struct pool_hdr, reserved3), sizeof(h->reserved3)},
+	};
+	const uint8_t *p = (const uint8_t *)h;
+
+	for (size_t k = 0; k < sizeof(r) / sizeof(r[0]); k++)
+		for (size_t i = r[k].off; i < r[k].off + r[k].len; i++)
+			if (p[i])
+				return i;
+	return 0;
+}
+
+/* Version 2's size words against the layout and the file. */
+static int layout_hdr_sizes(const struct pool_hdr *h, uint64_t file_size, const char *path)
+{
+	uint64_t min = h->data_off + h->extent_size;
+
+	if (h->cur_size < min || h->cur_size > h->pool_size)
+		return ERR(-EUCLEAN, "%s: current size %llu at offset %u is not between %llu and "
+				     "the maximum %llu", path, (unsigned long long)h->cur_size,
+			   POOL_HDR_WORDS_OFF, (unsigned long long)min,
+			   (unsigned long long)h->pool_size);
+	if (h->grow_to == 0) {
+		if (file_size != h->cur_size)
+			return ERR(-EUCLEAN, "%s: header says %llu bytes but the file has %llu "
+					     "(truncated or extended copy?)", path,
+				   (unsigned long long)h->cur_size,
+				   (unsigned long long)file_size);
+		return 0;
+	}
+	if (h->grow_to < h->cur_size || h->grow_to > h->pool_size)
+		return ERR(-EUCLEAN, "%s: interrupted grow to %llu at offset %u is not between "
+				     "the current size %llu and the maximum %llu", path,
+			   (unsigned long long)h->grow_to, POOL_HDR_WORDS_OFF + 64,
+			   (unsigned long long)h->cur_size, (unsigned long long)h->pool_size);
+	if (file_size < h->cur_size || file_size > h->grow_to)
+		return ERR(-EUCLEAN, "%s: the file has %llu bytes, outside the interrupted grow "
+				     "from %llu to %llu", path, (unsigned long long)file_size,
+			   (unsigned long long)h->cur_size, (unsigned long long)h->grow_to);
+	return 0;
+}
+
 int layout_hdr_check(const struct pool_hdr *h, uint64_t file_size, const char *path)
 {
 	struct pool_hdr want;
-	const uint8_t *r = h->reserved;
+	size_t stray;
 
 	if (memcmp(h->magic, POOL_MAGIC, sizeof(h->magic)) != 0)
 		return ERR(-EINVAL, "%s is not a daxmap pool (bad magic)", path);
 	if (h->version > POOL_VERSION)
 		return ERR(-EPROTONOSUPPORT, "%s: pool version %u is newer than this library's %u",
 			   path, h->version, POOL_VERSION);
-	if (h->checksum != layout_checksum(h, offsetof(struct pool_hdr, checksum)))
+	if (h->checksum != layout_hdr_checksum(h))
 		return ERR(-EUCLEAN, "%s: pool header checksum mismatch at offset %zu", path,
 			   offsetof(struct pool_hdr, checksum));
-	if (h->version != POOL_VERSION || h->hdr_size != POOL_HDR_SIZE || h->flags != 0)
+	if (h->version < POOL_VERSION_FIXED || h->hdr_size != POOL_HDR_SIZE || h->flags != 0)
 		return ERR(-EUCLEAN, "%s: bad version, header size or flags in the header", path);
-	for (size_t i = 0; i < sizeof(h->reserved); i++)
-		if (r[i])
-			return ERR(-EUCLEAN, "%s: reserved header byte at offset %zu is not zero",
-				   path, offsetof(struct pool_hdr, reserved) + i);
-	if (h->pool_size != file_size)
+	if ((stray = layout_hdr_stray(h)) != 0)
+		return ERR(-EUCLEAN, "%s: reserved header byte at offset %zu is not zero", path,
+			   stray);
+	if (h->version == POOL_VERSION_FIXED && (h->cur_size || h->grow_to))
+		return ERR(-EUCLEAN, "%s: version 1 header with size words at offset %u", path,
+			   POOL_HDR_WORDS_OFF);
+	if (h->version == POOL_VERSION_FIXED && h->pool_size != file_size)
 		return ERR(-EUCLEAN, "%s: header says %llu bytes but the file has %llu "
 				     "(truncated or extended copy?)", path,
 			   (unsigned long long)h->pool_size, (unsigned long long)file_size);
@@ -86,6 +160,8 @@ int layout_hdr_check(const struct pool_hdr *h, uint64_t file_size, const char *p
 	    want.objtab_off != h->objtab_off || want.exttab_off != h->exttab_off ||
 	    want.data_off != h->data_off || want.nextents != h->nextents)
 		return ERR(-EUCLEAN, "%s: header layout does not match its sizes", path);
+	if (h->version >= 2)
+		return layout_hdr_sizes(h, file_size, path);
 	return 0;
 }
 

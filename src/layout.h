@@ -31,8 +31,10 @@
 #include <stdint.h>
 
 #define POOL_MAGIC "DAXMAPPL"
-#define POOL_VERSION 1u
+#define POOL_VERSION 2u    /* the newest this library knows and writes (growable pools) */
+#define POOL_VERSION_FIXED 1u /* a pool whose size is fixed (written when it cannot grow) */
 #define POOL_HDR_SIZE 4096u
+#define POOL_HDR_WORDS_OFF 2048u /* version 2: the words a grow changes */
 #define POOL_LOG_OFF 4096u
 #define POOL_OBJTAB_OFF 65536u
 #define POOL_DATA_ALIGN (UINT64_C(2) << 20)
@@ -55,10 +57,19 @@ struct pool_hdr {
 	uint64_t nextents;
 	uint8_t uuid[16];
 	uint64_t create_time;  /* seconds since the epoch */
-	uint8_t reserved[POOL_HDR_SIZE - 104];
-	uint64_t checksum;     /* fletcher64 of the bytes before it */
+	uint8_t reserved[POOL_HDR_WORDS_OFF - 96];
+	/* version 2 only (0 in version 1), each in its own cache line and left
+	 * out of the checksum: a grow changes them with one 8-byte store each */
+	uint64_t cur_size;     /* the file's size now: pool_size is the maximum */
+	uint8_t reserved2[56];
+	uint64_t grow_to;      /* a grow under way to this size, or 0 */
+	uint8_t reserved3[POOL_HDR_SIZE - POOL_HDR_WORDS_OFF - 80];
+	uint64_t checksum;     /* fletcher64 of the bytes before it, cur_size and
+				  grow_to read as 0 */
 };
 _Static_assert(sizeof(struct pool_hdr) == POOL_HDR_SIZE, "pool header must fill 4 KiB");
+_Static_assert(offsetof(struct pool_hdr, cur_size) == POOL_HDR_WORDS_OFF, "cur_size offset");
+_Static_assert(offsetof(struct pool_hdr, grow_to) == POOL_HDR_WORDS_OFF + 64, "grow_to offset");
 
 /* Object slot states (slot.state). */
 #define SLOT_FREE UINT64_C(0)
@@ -154,12 +165,24 @@ uint64_t layout_checksum(const void *buf, uint64_t len);
  * computed, never trusted from the file. -1 when no extent fits. */
 int layout_compute(struct pool_hdr *h, uint64_t size, uint64_t extent, uint32_t max_objects);
 
+/* The header's checksum: the bytes before it, cur_size and grow_to as 0. */
+uint64_t layout_hdr_checksum(const struct pool_hdr *h);
+
 /*
  * Checks every byte of a header read from a file of file_size bytes: 0, or
  * -EINVAL (not a pool), -EPROTONOSUPPORT or -EUCLEAN with a message naming
- * the offset.
+ * the offset. Version 2: the layout is that of the maximum size
+ * (pool_size); cur_size is the file's size, or, while grow_to is set (a
+ * grow was interrupted), the file's size lies between the two (the opener
+ * finishes or undoes it: media_map).
  */
 int layout_hdr_check(const struct pool_hdr *h, uint64_t file_size, const char *path);
+
+/* The file size a header gives (version 1: pool_size; 2: cur_size). */
+uint64_t layout_cur_size(const struct pool_hdr *h);
+/* Extents whose data lies within a file of `size` bytes: those a pool of
+ * that size may use (the table has h->nextents entries, for the maximum). */
+uint64_t layout_present(const struct pool_hdr *h, uint64_t size);
 
 /* The checksum a slot must carry (covers goal .. end of name). */
 uint64_t layout_slot_checksum(const struct obj_slot *s);

@@ -38,11 +38,12 @@ struct lockclass lockclass_log = LOCKCLASS("pool->log.lock", 0);
 struct lockclass lockclass_err = LOCKCLASS("pool->fault.err_lock", 0);
 struct lockclass lockclass_retry = LOCKCLASS("pool->fault.retry_lock", 0);
 struct lockclass lockclass_rangelock_mu = LOCKCLASS("rangelock->mu", 0);
+struct lockclass lockclass_grow = LOCKCLASS("pool->grow_lock", 0);
 
 struct lockclass *const lockdep_library_classes[] = {
 	&lockclass_pools_lock, &lockclass_maps_lock, &lockclass_objtab, &lockclass_range,
 	&lockclass_extents,    &lockclass_alloc,     &lockclass_log,    &lockclass_err,
-	&lockclass_retry,      &lockclass_rangelock_mu, NULL,
+	&lockclass_retry,      &lockclass_rangelock_mu, &lockclass_grow, NULL,
 };
 
 #define LOCKDEP_MAX_CLASSES 64 /* one bit each in a uint64_t row */

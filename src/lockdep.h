@@ -48,6 +48,7 @@ extern struct lockclass lockclass_log;           /* pool->log.lock */
 extern struct lockclass lockclass_err;           /* pool->fault.err_lock */
 extern struct lockclass lockclass_retry;         /* pool->fault.retry_lock */
 extern struct lockclass lockclass_rangelock_mu;  /* rangelock->mu */
+extern struct lockclass lockclass_grow;          /* pool->grow_lock */
 
 #ifdef DAXMAP_LOCKDEP
 

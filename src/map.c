@@ -632,8 +632,10 @@ static void map_forget_overlaps(const char *va, size_t len) REQUIRES(maps_lock)
 }
 
 
-/* Extents read per hold of extents_lock. */
+/* Extents read per hold of extents_lock; runs mapped per call at most (each
+ * may split the reservation: two VMAs of the process's vm.max_map_count). */
 #define MAP_KNOWN_CHUNK 256
+#define MAP_KNOWN_RUNS 64
 
 /*
  * Maps the allocated extents of new mapping m at once (doc/DESIGN.md,
@@ -641,9 +643,12 @@ static void map_forget_overlaps(const char *va, size_t len) REQUIRES(maps_lock)
  * other in the pool, below the page-rounded EOF, not populated (the first
  * load of a page is the kernel's minor fault, as in a mapping of a file);
  * holes are left to our faults. An extent mapped to the end of its part in
- * m is resolved. With maps_lock exclusive no object's range is held
- * (doc/LOCKING.md, "What daxmap_map holds"), so the extents and EOF stand
- * still. A failure leaves the rest to faults. Takes obj->extents_lock.
+ * m is resolved. At most MAP_KNOWN_RUNS runs (an object in many pieces
+ * must not use up the process's mappings, or hold maps_lock long, for
+ * extents nobody may touch): the rest, like holes, fault. With maps_lock
+ * exclusive no object's range is held (doc/LOCKING.md, "What daxmap_map
+ * holds"), so the extents and EOF stand still. A failure leaves the rest
+ * to faults. Takes obj->extents_lock.
  */
 static void map_known_locked(struct dm_mapping *m) REQUIRES(maps_lock)
 {
@@ -652,6 +657,7 @@ static void map_known_locked(struct dm_mapping *m) REQUIRES(maps_lock)
 	unsigned shift = md->extent_shift;
 	uint64_t eof = page_up(atomic_load(&obj->size)), end = m->obj_off + m->len;
 	uint64_t pidx[MAP_KNOWN_CHUNK], e_end;
+	unsigned runs = 0;
 
 	if (end > eof)
 		end = eof;
@@ -670,6 +676,8 @@ static void map_known_locked(struct dm_mapping *m) REQUIRES(maps_lock)
 				continue;
 			while (k + r < n && pidx[k + r] == pidx[k] + r)
 				r++;
+			if (runs++ == MAP_KNOWN_RUNS)
+				return;
 			hi = (c + k + r) << shift;
 			map_clip(m, &lo, &hi);
 			if (hi > end)
@@ -902,7 +910,7 @@ static void map_report_persist(struct dm_mapping *m, const void *addr, size_t le
 		/* only extents mapped to the pool write anything back; holes
 		 * read as copied zeros are anonymous memory */
 		if (map_test_resolved(m, e) && (pidx = object_extent_get(m->obj, e)) != EXTMAP_NONE)
-			crashtest_persist(md->path, md->base, md->mapped_len, md->is_pmem,
+			crashtest_persist(md->path, md->base, (size_t)atomic_load(&md->size), md->is_pmem,
 					  (size_t)media_extent_off(md, pidx, off - e * es), n);
 		p += n;
 	}

@@ -28,7 +28,8 @@ struct dm_mapping {
 	uint64_t first_ext; /* object extent index of va */
 	/* bit i: object extent first_ext+i is mapped to the pool in this mapping
 	 * over its whole part inside the mapping; set and cleared with that
-	 * extent's range held exclusively */
+	 * extent's range held exclusively, or, by daxmap_map before the
+	 * mapping is known to anyone, with maps_lock exclusive (no range held) */
 	_Atomic uint64_t *resolved;
 	_Atomic uint64_t poisoned; /* pages answered with UFFDIO_POISON (sticky markers) */
 	dev_t pool_dev;   /* the pool file, to tell its pages from other memory */

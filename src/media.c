@@ -27,6 +27,101 @@ int media_init(struct pool_media *md, const char *path)
 	return md->path ? 0 : ERR(-ENOMEM, "out of memory");
 }
 
+/* Writes one 8-byte word of the header with pwrite and syncs it (before
+ * the file is mapped). */
+static int media_put_word(struct pool_media *md, size_t off, uint64_t v)
+{
+	if (pwrite(md->fd, &v, sizeof(v), (off_t)off) != (ssize_t)sizeof(v) ||
+	    fdatasync(md->fd) < 0)
+		return ERR(errno ? -errno : -EIO, "cannot write the header of %s", md->path);
+	return 0;
+}
+
+/*
+ * A grow was interrupted (grow_to set): finished when the file reached its
+ * size (cur_size := grow_to), else undone (the file cut back to cur_size);
+ * then grow_to := 0. Either leaves a pool whose size words agree with the
+ * file; the extents past cur_size were never handed out (their entries are
+ * zero either way).
+ */
+static int media_end_grow(struct pool_media *md, struct pool_hdr *h, uint64_t file_size)
+{
+	int ret;
+
+	if (file_size >= h->grow_to) {
+		LOG(OUT_NOTICE, "%s: finishing a grow from %llu to %llu bytes that was interrupted",
+		    md->path, (unsigned long long)h->cur_size, (unsigned long long)h->grow_to);
+		if ((ret = media_put_word(md, offsetof(struct pool_hdr, cur_size), h->grow_to)) < 0)
+			return ret;
+		h->cur_size = h->grow_to;
+	} else {
+		LOG(OUT_NOTICE, "%s: undoing a grow from %llu to %llu bytes that was interrupted",
+		    md->path, (unsigned long long)h->cur_size, (unsigned long long)h->grow_to);
+		if (ftruncate(md->fd, (off_t)h->cur_size) < 0 || fdatasync(md->fd) < 0)
+			return ERR(-errno, "cannot cut %s back to %llu bytes", md->path,
+				   (unsigned long long)h->cur_size);
+	}
+	if ((ret = media_put_word(md, offsetof(struct pool_hdr, grow_to), 0)) < 0)
+		return ret;
+	h->grow_to = 0;
+	return 0;
+}
+
+/*
+ * A growable pool: the file mapped over its maximum size (past the file's
+ * end the pages are not there until a grow extends it), with MAP_SYNC
+ * where the file system is DAX (then persistence is cache flushes), else
+ * as libpmem would tell (pmem_is_pmem honours PMEM_IS_PMEM_FORCE).
+ */
+static int media_map_max(struct pool_media *md, uint64_t max)
+{
+	void *p = mmap(NULL, (size_t)max, PROT_READ | PROT_WRITE,
+		       MAP_SHARED_VALIDATE | MAP_SYNC, md->fd, 0);
+	int sync = p != MAP_FAILED;
+
+	if (!sync)
+		p = mmap(NULL, (size_t)max, PROT_READ | PROT_WRITE, MAP_SHARED, md->fd, 0);
+	if (p == MAP_FAILED)
+		return ERR(-errno, "cannot map %s (%llu bytes of address space for its maximum "
+				   "size)", md->path, (unsigned long long)max);
+	md->base = p;
+	md->mapped_len = (size_t)max;
+	md->own_map = 1;
+	md->is_pmem = sync || pmem_is_pmem(p, POOL_HDR_SIZE);
+	return 0;
+}
+
+int media_grow(struct pool_media *md, uint64_t new_size)
+{
+	uint64_t old = atomic_load(&md->size);
+	struct pool_hdr *h = md->hdr;
+	int ret = 0;
+
+	h->grow_to = new_size;
+	media_persist(md, &h->grow_to, sizeof(h->grow_to));
+	if ((ret = INJECT(INJ_GROW)) < 0)
+		errno = -ret;
+	if (ret < 0 || fallocate(md->fd, 0, (off_t)old, (off_t)(new_size - old)) < 0 ||
+	    fdatasync(md->fd) < 0) {
+		ret = ERR(-errno, "cannot grow pool %s from %llu to %llu bytes", md->path,
+			  (unsigned long long)old, (unsigned long long)new_size);
+		/* cut back what may have been extended: nothing changed */
+		if (ftruncate(md->fd, (off_t)old) < 0 || fdatasync(md->fd) < 0)
+			LOG(OUT_ERROR, "cutting pool %s back to %llu bytes: %s", md->path,
+			    (unsigned long long)old, strerror(errno));
+		h->grow_to = 0;
+		media_persist(md, &h->grow_to, sizeof(h->grow_to));
+		return ret;
+	}
+	h->cur_size = new_size;
+	media_persist(md, &h->cur_size, sizeof(h->cur_size));
+	h->grow_to = 0;
+	media_persist(md, &h->grow_to, sizeof(h->grow_to));
+	atomic_store(&md->size, new_size);
+	atomic_store(&md->npresent, layout_present(h, new_size));
+	return 0;
+}
+
 int media_map(struct pool_media *md)
 {
 	struct stat st;
@@ -46,13 +141,23 @@ int media_map(struct pool_media *md)
 		return ERR(n < 0 ? -errno : -EIO, "cannot read the header of %s", md->path);
 	if ((ret = layout_hdr_check(&h, (uint64_t)st.st_size, md->path)) < 0)
 		return ret;
+	if (h.version >= 2 && h.grow_to != 0 &&
+	    (ret = media_end_grow(md, &h, (uint64_t)st.st_size)) < 0)
+		return ret;
 
-	md->base = pmem_map_file(md->path, 0, 0, 0, &md->mapped_len, &md->is_pmem);
-	if (!md->base)
-		return ERR(errno ? -errno : -EIO, "pmem_map_file(%s) failed: %s", md->path,
-			   pmem_errormsg());
-	if (md->mapped_len != h.pool_size)
-		return ERR(-EUCLEAN, "%s changed size while opening", md->path);
+	if (h.version >= 2) {
+		if ((ret = media_map_max(md, h.pool_size)) < 0)
+			return ret;
+		if ((uint64_t)lseek(md->fd, 0, SEEK_END) != h.cur_size)
+			return ERR(-EUCLEAN, "%s changed size while opening", md->path);
+	} else {
+		md->base = pmem_map_file(md->path, 0, 0, 0, &md->mapped_len, &md->is_pmem);
+		if (!md->base)
+			return ERR(errno ? -errno : -EIO, "pmem_map_file(%s) failed: %s", md->path,
+				   pmem_errormsg());
+		if (md->mapped_len != h.pool_size)
+			return ERR(-EUCLEAN, "%s changed size while opening", md->path);
+	}
 	madvise(md->base, md->mapped_len, MADV_DONTFORK);
 	md->hdr = (struct pool_hdr *)md->base;
 	if (memcmp(md->hdr, &h, sizeof(h)) != 0)
@@ -63,6 +168,9 @@ int media_map(struct pool_media *md)
 	md->extent_size = h.extent_size;
 	md->extent_shift = (unsigned)__builtin_ctzll(h.extent_size);
 	md->nextents = h.nextents;
+	md->growable = h.version >= 2;
+	atomic_store(&md->size, layout_cur_size(&h));
+	atomic_store(&md->npresent, layout_present(&h, layout_cur_size(&h)));
 	md->max_objects = h.max_objects;
 	struct statfs sfs;
 	md->tmpfs = fstatfs(md->fd, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC;
@@ -72,7 +180,9 @@ int media_map(struct pool_media *md)
 
 void media_fini(struct pool_media *md)
 {
-	if (md->base)
+	if (md->base && md->own_map)
+		munmap(md->base, md->mapped_len);
+	else if (md->base)
 		pmem_unmap(md->base, md->mapped_len);
 	md->base = NULL;
 	if (md->fd >= 0)
@@ -114,15 +224,17 @@ static void media_unmap_pages(const struct pool_media *md, uint64_t off, uint64_
 void media_prefault(const struct pool_media *md)
 {
 	/* on tmpfs this is where a fallocated page gets zeroed */
-	if (madvise(md->base + md->data_off, md->mapped_len - md->data_off, MADV_POPULATE_READ) < 0)
+	uint64_t size = atomic_load(&md->size);
+
+	if (madvise(md->base + md->data_off, size - md->data_off, MADV_POPULATE_READ) < 0)
 		LOG(OUT_WARN, "prefault of %s failed: %s", md->path, strerror(errno));
-	media_unmap_pages(md, md->data_off, md->mapped_len - md->data_off);
+	media_unmap_pages(md, md->data_off, size - md->data_off);
 }
 
 /* a persistence point: reported to the crash-test hook (crash-test builds) first */
 static void media_report(const struct pool_media *md, const void *addr, size_t len)
 {
-	crashtest_persist(md->path, md->base, md->mapped_len, md->is_pmem,
+	crashtest_persist(md->path, md->base, (size_t)atomic_load(&md->size), md->is_pmem,
 			  (size_t)((const char *)addr - md->base), len);
 }
 
@@ -233,7 +345,8 @@ int media_warm(const struct pool_media *md, uint64_t idx, uint64_t n,
 
 void media_find_warm(const struct pool_media *md, uint64_t *bits)
 {
-	uint64_t end = md->data_off + (md->nextents << md->extent_shift), data, hole;
+	uint64_t n = atomic_load(&md->npresent), end = md->data_off + (n << md->extent_shift), data,
+		 hole;
 
 	if (!md->tmpfs)
 		return;
@@ -243,7 +356,7 @@ void media_find_warm(const struct pool_media *md, uint64_t *bits)
 			return; /* no more data (ENXIO), or no answer: the rest is cold */
 		/* the whole extents inside [data, hole) */
 		for (uint64_t i = (data - md->data_off + md->extent_size - 1) >> md->extent_shift;
-		     i < md->nextents && media_extent_off(md, i + 1, 0) <= hole; i++)
+		     i < n && media_extent_off(md, i + 1, 0) <= hole; i++)
 			bits[i >> 6] |= UINT64_C(1) << (i & 63);
 	}
 }

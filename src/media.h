@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The pool's media: the pool file, mapped whole with libpmem, its geometry
- * (from the validated header) and the persistence primitives every module
- * uses. Also whether the handle is still usable (not inherited by fork).
- * Everything here is set once at open and read-only afterwards, except
- * `forked` (set in a fork child, where nothing else runs yet).
+ * The pool's media: the pool file, mapped whole (a fixed-size pool, with
+ * libpmem) or inside a mapping of its maximum size (a growable one, so that
+ * a grow extends it in place), its geometry (from the validated header) and
+ * the persistence primitives every module uses. Also whether the handle is
+ * still usable (not inherited by fork). Everything here is set once at open
+ * and read-only afterwards, except `forked` (set in a fork child, where
+ * nothing else runs yet), `detach`, and `size`/`npresent`, which only grow
+ * (media_grow).
  */
 #ifndef DAXMAP_MEDIA_H
 #define DAXMAP_MEDIA_H
@@ -17,9 +20,14 @@
 struct pool_media {
 	char *path;
 	int fd;          /* O_RDWR; holds the flock that makes us the only opener (pool.c) */
-	char *base;      /* the whole file, mapped by pmem_map_file */
-	size_t mapped_len;
+	char *base;      /* the whole file: mapped by pmem_map_file (fixed size), or
+			    by mmap over the maximum size (growable: own_map) */
+	size_t mapped_len; /* the file's maximum size (a fixed pool's size) */
 	int is_pmem;     /* 1: persistence is cache flushes, 0: msync */
+	int own_map;     /* base is our mmap of mapped_len bytes, not libpmem's */
+	int growable;    /* format version 2: cur_size and grow_to in the header */
+	_Atomic uint64_t size;     /* the file's size now (grows: media_grow) */
+	_Atomic uint64_t npresent; /* extents inside it: those allocation may use */
 
 	struct pool_hdr *hdr;
 	struct obj_slot *slots;
@@ -50,6 +58,19 @@ void media_forget_child(struct pool_media *md);
 
 /* -EINVAL with a message when the handle was inherited across fork. */
 int media_usable(const struct pool_media *md);
+
+/*
+ * Grows the pool file to new_size bytes (more than now, at most the
+ * maximum), durably and crash-safe: grow_to is recorded, the file extended
+ * (fallocate: the new extents read zero, and their table entries are zero
+ * already: free and zeroed), synced, cur_size committed with one 8-byte
+ * store, grow_to cleared. A crash leaves the old size or the new one
+ * (media_map finishes or undoes it). Then md->size and md->npresent move;
+ * the caller hands the new extents to the allocator. On failure (-ENOSPC:
+ * the file system is full) the file is cut back: nothing changed. The
+ * caller serialises grows; no lock is taken here.
+ */
+int media_grow(struct pool_media *md, uint64_t new_size);
 
 /* Instantiates every data page of the pool now (the prefault option). */
 void media_prefault(const struct pool_media *md);

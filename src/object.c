@@ -53,6 +53,10 @@ static int object_load_extents(struct objtab *tab) NO_TSA
 		uint32_t slot;
 		int ret = layout_ext_check(ent, i, off, md->max_objects, md->extent_shift);
 
+		if (ret >= 0 && ent != 0 && i >= atomic_load(&md->npresent))
+			return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: the extent lies "
+					     "past the pool's current size but is not free",
+				   (unsigned long long)i, (unsigned long long)off);
 		if (ret <= 0) {
 			if (ret < 0)
 				return ret;
@@ -293,7 +297,9 @@ static struct daxmap_obj *object_find_locked(struct objtab *tab, const char *nam
  */
 static uint64_t object_pick_goal(struct objtab *tab) REQUIRES(tab->lock)
 {
-	return goaltree_pick(&tab->goals, tab->md->nextents);
+	/* within the pool's current size: a grow opens new space at its end,
+	 * the widest gap for the next goal */
+	return goaltree_pick(&tab->goals, atomic_load(&tab->md->npresent));
 }
 
 static int object_create_locked(struct objtab *tab, const char *name, size_t len,

@@ -110,6 +110,7 @@ static void pool_free(struct daxmap_pool *pool)
 	alloc_fini(&pool->alloc);
 	log_fini(&pool->log);
 	media_fini(&pool->media);
+	mutex_destroy(&pool->grow_lock);
 	free(pool);
 }
 
@@ -190,6 +191,7 @@ static struct daxmap_pool *pool_alloc(const char *path)
 		free(pool);
 		return NULL;
 	}
+	mutex_init(&pool->grow_lock, lockclass_grow);
 	return pool;
 }
 
@@ -286,7 +288,7 @@ int daxmap_pool_create_opts(daxmap_pool **poolp, const char *path, uint64_t size
 	struct daxmap_pool_opts o;
 	struct daxmap_pool *pool;
 	struct pool_hdr h;
-	uint64_t meta, budget;
+	uint64_t meta, budget, max;
 	int ret, rc, named = 1;
 
 	if ((ret = pool_args(poolp, path, opts, &o)) < 0)
@@ -305,9 +307,15 @@ int daxmap_pool_create_opts(daxmap_pool **poolp, const char *path, uint64_t size
 		return ERR(-EINVAL, "pool size %llu: must be from %llu to %llu bytes",
 			   (unsigned long long)size, (unsigned long long)DAXMAP_MIN_POOL_SIZE,
 			   (unsigned long long)POOL_MAX_SIZE);
+	max = o.max_size ? o.max_size : size;
+	if (max < size || max > POOL_MAX_SIZE)
+		return ERR(-EINVAL, "max_size %llu: must be from the pool's size %llu to %llu bytes",
+			   (unsigned long long)max, (unsigned long long)size,
+			   (unsigned long long)POOL_MAX_SIZE);
 	/* metadata budget of the brief: at most 1% of the pool plus 8 MiB; the
 	 * object table alone may exceed it (then no extent fits either): blame
-	 * the slots, not the extent size */
+	 * the slots, not the extent size. A growable pool's metadata is laid
+	 * out for its maximum, and must fit in its size too. */
 	budget = size / 100 + (UINT64_C(8) << 20);
 	if (POOL_OBJTAB_OFF + (uint64_t)o.max_objects * SLOT_SIZE > budget)
 		return ERR(-EINVAL, "%u object slots need %llu bytes of object table, more than "
@@ -315,21 +323,31 @@ int daxmap_pool_create_opts(daxmap_pool **poolp, const char *path, uint64_t size
 			   (unsigned long long)(POOL_OBJTAB_OFF + (uint64_t)o.max_objects * SLOT_SIZE),
 			   (unsigned long long)size);
 	memset(&h, 0, sizeof(h));
-	if (layout_compute(&h, size, o.extent_size, o.max_objects) < 0)
+	if (layout_compute(&h, max, o.extent_size, o.max_objects) < 0)
 		return ERR(-EINVAL, "pool size %llu holds no extent of %llu bytes",
-			   (unsigned long long)size, (unsigned long long)o.extent_size);
+			   (unsigned long long)max, (unsigned long long)o.extent_size);
 	meta = h.data_off;
+	if (max > size && meta + o.extent_size > size)
+		return ERR(-EINVAL, "pool size %llu holds no extent of %llu bytes after the "
+				    "%llu bytes of metadata a maximum of %llu needs",
+			   (unsigned long long)size, (unsigned long long)o.extent_size,
+			   (unsigned long long)meta, (unsigned long long)max);
+	if (max > size)
+		budget = max / 100 + (UINT64_C(8) << 20);
 	if (meta > budget)
 		return ERR(-EINVAL, "%u object slots need %llu bytes of metadata, more than 1%% "
 				    "of a %llu-byte pool plus 8 MiB", o.max_objects,
 			   (unsigned long long)meta, (unsigned long long)size);
 	memcpy(h.magic, POOL_MAGIC, sizeof(h.magic));
-	h.version = POOL_VERSION;
+	/* a pool that cannot grow keeps the format older libraries read */
+	h.version = max > size ? POOL_VERSION : POOL_VERSION_FIXED;
+	if (max > size)
+		h.cur_size = size;
 	h.hdr_size = POOL_HDR_SIZE;
 	h.create_time = (uint64_t)time(NULL);
 	if (getrandom(h.uuid, sizeof(h.uuid), 0) != (ssize_t)sizeof(h.uuid))
 		return ERR(-errno, "getrandom failed");
-	h.checksum = layout_checksum(&h, offsetof(struct pool_hdr, checksum));
+	h.checksum = layout_hdr_checksum(&h);
 
 	if (!(pool = pool_alloc(path)))
 		return ERR(-ENOMEM, "out of memory");
@@ -375,6 +393,35 @@ int daxmap_pool_create(daxmap_pool **pool, const char *path, uint64_t size, mode
 	return daxmap_pool_create_opts(pool, path, size, mode, NULL);
 }
 
+/* takes pool->grow_lock, then the allocator's lock (alloc_grow) */
+int daxmap_pool_grow(daxmap_pool *pool, uint64_t new_size)
+{
+	struct pool_media *md;
+	uint64_t old, from;
+	int ret;
+
+	if ((ret = pool_usable(pool)) < 0)
+		return ret;
+	md = &pool->media;
+	if (!md->growable)
+		return ERR(-EINVAL, "pool %s cannot grow: it was created without a max_size "
+				    "larger than its size", md->path);
+	mutex_lock(&pool->grow_lock);
+	old = atomic_load(&md->size);
+	from = atomic_load(&md->npresent);
+	if (new_size < old)
+		ret = ERR(-EINVAL, "pool %s has %llu bytes: %llu would shrink it", md->path,
+			  (unsigned long long)old, (unsigned long long)new_size);
+	else if (new_size > md->mapped_len)
+		ret = ERR(-EINVAL, "pool %s can grow to %llu bytes at most (its max_size), not %llu",
+			  md->path, (unsigned long long)md->mapped_len,
+			  (unsigned long long)new_size);
+	else if (new_size > old && (ret = media_grow(md, new_size)) == 0)
+		alloc_grow(&pool->alloc, from, atomic_load(&md->npresent));
+	mutex_unlock(&pool->grow_lock);
+	return ret;
+}
+
 int daxmap_pool_close(daxmap_pool *pool)
 {
 	uint64_t opens, maps;
@@ -412,8 +459,8 @@ static int pool_stat_fill(daxmap_pool *pool, struct daxmap_pool_stat *st)
 	md = &pool->media;
 	c = &pool->counters;
 	alloc_counts(&pool->alloc, &nfree, &ndirty, &nwarm);
-	st->size = md->mapped_len;
-	st->data_size = md->nextents * md->extent_size;
+	st->size = atomic_load(&md->size);
+	st->data_size = atomic_load(&md->npresent) * md->extent_size;
 	st->extent_size = md->extent_size;
 	st->free = nfree * md->extent_size;
 	st->free_unzeroed = ndirty * md->extent_size;
@@ -442,6 +489,7 @@ static int pool_stat_fill(daxmap_pool *pool, struct daxmap_pool_stat *st)
 	st->extents_warm = atomic_load(&c->extents_warm);
 	st->extents_cold = atomic_load(&c->extents_cold);
 	st->bytes_mapped_known = atomic_load(&c->bytes_mapped_known);
+	st->max_size = md->mapped_len;
 	return 0;
 }
 

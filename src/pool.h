@@ -25,6 +25,9 @@ struct daxmap_pool {
 	struct objtab objtab;      /* objects */
 	struct fault_ctx fault;    /* handler threads */
 	struct pool_counters counters;
+	struct dm_mutex grow_lock; /* protects: one grow at a time (the file's
+				      extension, the size words, the new extents'
+				      hand-over to the allocator) */
 	struct daxmap_pool *next_open; /* list of open pools, under pools_lock (pool.c) */
 };
 

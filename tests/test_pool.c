@@ -514,7 +514,14 @@ static void test_open_of_pool_with_bad_field_and_good_checksum_is_refused(void)
 		int want;
 	} edits[] = {
 		{HDR_OFF_VERSION, 0, 4, -EUCLEAN},
-		{HDR_OFF_VERSION, 2, 4, -EPROTONOSUPPORT},
+		/* version 2 (growable) needs its size words: this one has none */
+		{HDR_OFF_VERSION, 2, 4, -EUCLEAN},
+		{HDR_OFF_VERSION, 3, 4, -EPROTONOSUPPORT},
+		/* version 1 has no size words (cur_size, grow_to: outside the checksum) */
+		{2048, 32 * MiB, 8, -EUCLEAN},
+		{2112, 64 * MiB, 8, -EUCLEAN},
+		{2056, 1, 1, -EUCLEAN},
+		{3000, 1, 1, -EUCLEAN},
 		{HDR_OFF_HDR_SIZE, 4095, 4, -EUCLEAN},
 		{HDR_OFF_FLAGS, 1, 4, -EUCLEAN},
 		{HDR_OFF_POOL_SIZE, 16 * MiB, 8, -EUCLEAN},

@@ -6,7 +6,8 @@
  * help, version, argument errors and their exit codes, human and exact
  * sizes, JSON, info of the header and layout, reading a pool open in this
  * process, progress with and without a terminal, and the exit codes of
- * check on clean, damaged, pending-log, foreign, missing and in-use pools.
+ * check on clean, damaged, pending-log, foreign, missing and in-use pools;
+ * create --max-size and grow, with info and check of the grown pool.
  */
 #define _GNU_SOURCE
 #include "testutil.h"
@@ -208,7 +209,7 @@ static const char *make_pool(const char *name)
 
 static void test_help(void)
 {
-	static const char *const cmds[] = {"create", "info", "ls", "stat", "rm",
+	static const char *const cmds[] = {"create", "grow", "info", "ls", "stat", "rm",
 					   "truncate", "punch", "check"};
 
 	CU_ASSERT(tool("--help", NULL) == 0);
@@ -831,6 +832,91 @@ static void test_busy_hint_printed_once(void)
 	TU_OK(daxmap_pool_close(pool));
 }
 
+static void test_grow(void)
+{
+	const char *path = tu_path("grow"), *fixed = tu_path("grow-fixed");
+	daxmap_pool *pool;
+	daxmap_obj *obj;
+	struct stat st;
+
+	unlink(path);
+	unlink(fixed);
+	/* a maximum below the size, or one that is no size, makes no pool */
+	CU_ASSERT(tool("create", path, "32M", "--max-size", "16M", NULL) == 1);
+	HAS_IN(serr, "max_size");
+	CU_ASSERT(tool("create", path, "32M", "--max-size", "64Q", NULL) == 2);
+	HAS_IN(serr, "bad maximum size \"64Q\"");
+	CU_ASSERT(access(path, F_OK) != 0);
+
+	CU_ASSERT(tool("create", path, "32M", "--max-size=64M", "--extent-size", "64K",
+		       "--max-objects", "16", NULL) == 0);
+	CU_ASSERT(tool("info", path, NULL) == 0);
+	HAS_IN(sout, "version       2\n");
+	HAS_IN(sout, "size          32.0 MiB\n");
+	HAS_IN(sout, "max size      64.0 MiB (can grow");
+	HAS_IN(sout, "data          30.0 MiB (480 extents)\n");
+
+	CU_ASSERT(tool("grow", path, "48M", NULL) == 0);
+	CU_ASSERT(nout == 0);
+	CU_ASSERT(stat(path, &st) == 0 && (uint64_t)st.st_size == 48 * MiB);
+	CU_ASSERT(tool("info", path, "--bytes", NULL) == 0);
+	HAS_IN(sout, "size          50331648\n");
+	HAS_IN(sout, "max size      67108864 (can grow");
+	HAS_IN(sout, "data          48234496 (736 extents)\n");
+	CU_ASSERT(tool("info", path, "--json", NULL) == 0);
+	CU_ASSERT(json_holds("d[\"size\"] == 50331648 and d[\"max_size\"] == 67108864 and "
+			     "d[\"can_grow\"] is True and d[\"extents\"] == 736 and "
+			     "d[\"version\"] == 2"));
+	CU_ASSERT(tool("check", path, "--data", NULL) == 0);
+	HAS("0 of 736 extents allocated");
+	HAS(": clean");
+
+	/* the new space is usable: 40 MiB did not fit in 32 MiB */
+	TU_OK(daxmap_pool_open(&pool, path));
+	TU_OK(daxmap_obj_open(&obj, pool, "big", DAXMAP_CREATE));
+	TU_OK(daxmap_obj_allocate(obj, 0, 40 * MiB));
+	TU_OK(daxmap_obj_close(obj));
+	/* open here: the tool cannot open it, and says what to do */
+	CU_ASSERT(tool("grow", path, "56M", NULL) == 1);
+	HAS_IN(serr, "open elsewhere");
+	HAS_IN(serr, "close the pool there first");
+	TU_OK(daxmap_pool_close(pool));
+	CU_ASSERT(tool("check", path, NULL) == 0);
+	HAS("640 of 736 extents allocated");
+
+	/* beyond the maximum, or smaller: refused, nothing changed */
+	CU_ASSERT(tool("grow", path, "1G", NULL) == 1);
+	HAS_IN(serr, "daxmap grow: ");
+	HAS_IN(serr, "at most");
+	CU_ASSERT(tool("grow", path, "32M", NULL) == 1);
+	HAS_IN(serr, "shrink");
+	CU_ASSERT(tool("grow", path, "1X", NULL) == 2);
+	CU_ASSERT(tool("grow", path, NULL) == 2);
+	CU_ASSERT(stat(path, &st) == 0 && (uint64_t)st.st_size == 48 * MiB);
+	/* up to the maximum itself, and no further */
+	CU_ASSERT(tool("grow", path, "64M", NULL) == 0);
+	CU_ASSERT(tool("info", path, NULL) == 0);
+	HAS_IN(sout, "size          64.0 MiB\n");
+	HAS_IN(sout, "max size      64.0 MiB (grown to its maximum");
+	CU_ASSERT(tool("grow", path, "65M", NULL) == 1);
+	HAS_IN(serr, "at most");
+	CU_ASSERT(tool("check", path, NULL) == 0);
+	HAS("640 of 992 extents allocated");
+
+	/* a pool created without --max-size keeps its size and format */
+	CU_ASSERT(tool("create", fixed, "32M", NULL) == 0);
+	CU_ASSERT(tool("info", fixed, NULL) == 0);
+	HAS_IN(sout, "version       1\n");
+	HAS_IN(sout, "max size      32.0 MiB (fixed: cannot grow)");
+	CU_ASSERT(tool("info", fixed, "--json", NULL) == 0);
+	CU_ASSERT(json_holds("d[\"max_size\"] == d[\"size\"] and d[\"can_grow\"] is False"));
+	CU_ASSERT(tool("grow", fixed, "64M", NULL) == 1);
+	HAS_IN(serr, "daxmap grow: ");
+	HAS_IN(serr, "cannot grow");
+	CU_ASSERT(stat(fixed, &st) == 0 && (uint64_t)st.st_size == 32 * MiB);
+	CU_ASSERT(tool("check", fixed, NULL) == 0);
+}
+
 #ifdef DAXKV_TOOL
 static void test_daxkv_sizes_are_strict(void)
 {
@@ -921,6 +1007,7 @@ int main(void)
 		{"progress: percent, only on a terminal", test_progress_only_on_a_terminal_in_percent},
 		{"create: too many objects for the pool", test_create_refuses_too_many_objects},
 		{"check of a busy pool: one hint", test_busy_hint_printed_once},
+		{"grow: --max-size, info, check, limits", test_grow},
 #ifdef DAXKV_TOOL
 		{"daxkv: strict sizes", test_daxkv_sizes_are_strict},
 		{"daxkv: -h and --help", test_daxkv_help},

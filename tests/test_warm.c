@@ -47,14 +47,10 @@ static struct daxmap_pool_stat wait_warm(daxmap_pool *pool, uint64_t want)
 static daxmap_pool *create(const char *name, int warm, uint64_t size)
 {
 	struct daxmap_pool_opts o;
-	daxmap_pool *pool;
-	const char *path = tu_path(name);
 
-	unlink(path);
 	daxmap_pool_opts_init(&o);
 	o.warm = warm;
-	TU_OK(daxmap_pool_create_opts(&pool, path, size, 0600, &o));
-	return pool;
+	return tu_pool_create_opts(name, size, &o);
 }
 
 static void test_default_pool_warms_all_free_space_and_stays_warm_after_reopen(void)

@@ -49,10 +49,16 @@ const char *tu_path(const char *name)
 
 daxmap_pool *tu_pool_create(const char *name, uint64_t size)
 {
+	return tu_pool_create_opts(name, size, NULL);
+}
+
+daxmap_pool *tu_pool_create_opts(const char *name, uint64_t size,
+				 const struct daxmap_pool_opts *opts)
+{
 	daxmap_pool *pool = NULL;
 	const char *path = tu_path(name);
 	unlink(path);
-	int ret = daxmap_pool_create(&pool, path, size, 0600);
+	int ret = daxmap_pool_create_opts(&pool, path, size, 0600, opts);
 	if (ret < 0)
 		fprintf(stderr, "pool create %s: %s\n", path, daxmap_errormsg());
 	CU_ASSERT_FATAL(ret == 0);

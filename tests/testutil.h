@@ -17,6 +17,9 @@ const char *tu_dir(void);
 const char *tu_path(const char *name);
 /* Creates a pool with default options at tu_path(name), asserting success. */
 daxmap_pool *tu_pool_create(const char *name, uint64_t size);
+/* The same with options (NULL: the defaults). */
+daxmap_pool *tu_pool_create_opts(const char *name, uint64_t size,
+				 const struct daxmap_pool_opts *opts);
 
 /*
  * Accesses that may raise SIGBUS or SIGSEGV: return 0 when the access

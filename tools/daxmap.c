@@ -2,7 +2,8 @@
 /*
  * daxmap: the command-line tool for libdaxmap pools (doc/daxmap.1).
  *
- *   daxmap create PATH SIZE [--extent-size=SIZE] [--max-objects=N]
+ *   daxmap create PATH SIZE [--extent-size=SIZE] [--max-objects=N] [--max-size=SIZE]
+ *   daxmap grow PATH SIZE
  *   daxmap info PATH [--json] [--bytes]
  *   daxmap ls PATH [--json] [--bytes]
  *   daxmap stat PATH NAME [--json] [--bytes]
@@ -24,6 +25,7 @@
 #include <libdaxmap.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stddef.h>
 #include <inttypes.h>
@@ -39,8 +41,8 @@
 #define EXIT_USAGE 2
 
 /* getopt_long values of the options without a short form */
-enum { OPT_EXTENT_SIZE = 256, OPT_MAX_OBJECTS, OPT_JSON, OPT_BYTES, OPT_FORCE, OPT_PROGRESS,
-       OPT_DATA };
+enum { OPT_EXTENT_SIZE = 256, OPT_MAX_OBJECTS, OPT_MAX_SIZE, OPT_JSON, OPT_BYTES, OPT_FORCE,
+       OPT_PROGRESS, OPT_DATA };
 
 struct opt {
 	const char *name; /* --name */
@@ -53,6 +55,8 @@ static const struct opt opt_extent_size = {"extent-size", OPT_EXTENT_SIZE, "SIZE
 	"allocation unit: a power of two from 4K to 1G (default 2M)"};
 static const struct opt opt_max_objects = {"max-objects", OPT_MAX_OBJECTS, "N",
 	"object slots (default 4096); each takes pool space"};
+static const struct opt opt_max_size = {"max-size", OPT_MAX_SIZE, "SIZE",
+	"the size daxmap grow may grow it to (default: SIZE, fixed)"};
 static const struct opt opt_json = {"json", OPT_JSON, NULL, "print JSON (sizes in bytes)"};
 static const struct opt opt_bytes = {"bytes", OPT_BYTES, NULL,
 	"print sizes in bytes (default: 64.0 MiB and the like)"};
@@ -79,7 +83,7 @@ struct cmd {
 /* What the options said. */
 static struct {
 	int json, bytes, force, progress, data, quiet;
-	uint64_t extent_size, max_objects;
+	uint64_t extent_size, max_objects, max_size;
 } o;
 
 /* ---- output ---- */
@@ -216,6 +220,8 @@ static int take_opt(const struct cmd *c, int ch)
 			return EXIT_USAGE;
 		}
 		return -1;
+	case OPT_MAX_SIZE:
+		return arg_size(c->name, "maximum size", optarg, &o.max_size) < 0 ? EXIT_USAGE : -1;
 	case OPT_JSON: o.json = 1; return -1;
 	case OPT_BYTES: o.bytes = 1; return -1;
 	case OPT_FORCE: o.force = 1; return -1;
@@ -338,9 +344,31 @@ static int cmd_create(char **argv)
 	daxmap_pool_opts_init(&po);
 	po.extent_size = o.extent_size;
 	po.max_objects = (uint32_t)o.max_objects;
+	po.max_size = o.max_size;
 	if (daxmap_pool_create_opts(&pool, argv[0], size, 0600, &po) < 0)
 		return fail("create");
 	return daxmap_pool_close(pool) < 0 ? fail("create") : 0;
+}
+
+static int cmd_grow(char **argv)
+{
+	daxmap_pool *pool;
+	uint64_t size;
+	int ret;
+
+	if (arg_size("grow", "SIZE", argv[1], &size) < 0)
+		return EXIT_USAGE;
+	if ((ret = daxmap_pool_open(&pool, argv[0])) < 0) {
+		fail("grow");
+		if (ret == -EBUSY)
+			fprintf(stderr, "daxmap grow: close the pool there first, or grow it from "
+					"the process that has it open (daxmap_pool_grow)\n");
+		return EXIT_FAIL;
+	}
+	ret = daxmap_pool_grow(pool, size) < 0 ? fail("grow") : 0;
+	if (daxmap_pool_close(pool) < 0 && ret == 0)
+		ret = fail("grow");
+	return ret;
 }
 
 /* The objects read by one inspection, for info to print after its figures. */
@@ -428,8 +456,8 @@ static const struct daxmap_region *region(const struct daxmap_pool_info *in, siz
 	return (const struct daxmap_region *)((const char *)in + regions[i].off);
 }
 
-static void info_text(const char *path, const struct daxmap_pool_info *in, const char *uuid,
-		      const char *created)
+static void info_text(const char *path, const struct daxmap_pool_info *in, uint64_t max,
+		      const char *uuid, const char *created)
 {
 	uint64_t end = in->data.off + in->data.len;
 
@@ -438,6 +466,13 @@ static void info_text(const char *path, const struct daxmap_pool_info *in, const
 	printf("version       %u\n", in->version);
 	printf("created       %s (%" PRIu64 ")\n", created, in->create_time);
 	printf("size          %s\n", sz(in->size));
+	if (!max)
+		printf("max size      ? (cannot read it from the header)\n");
+	else
+		printf("max size      %s (%s)\n", sz(max),
+		       max > in->size      ? "can grow: daxmap grow"
+		       : in->version >= 2 ? "grown to its maximum: cannot grow"
+					  : "fixed: cannot grow");
 	printf("extent size   %s\n", sz(in->extent_size));
 	printf("data          %s (%" PRIu64 " extents)\n", sz(in->data.len), in->extents);
 	printf("used          %s (%" PRIu64 " extents)\n", sz(in->used), in->used / in->extent_size);
@@ -457,8 +492,8 @@ static void info_text(const char *path, const struct daxmap_pool_info *in, const
 }
 
 /* All but the closing of "object_list". */
-static void info_json(const char *path, const struct daxmap_pool_info *in, const char *uuid,
-		      const char *created)
+static void info_json(const char *path, const struct daxmap_pool_info *in, uint64_t max,
+		      const char *uuid, const char *created)
 {
 	printf("{\"path\": ");
 	json_str(path);
@@ -466,6 +501,8 @@ static void info_json(const char *path, const struct daxmap_pool_info *in, const
 	       in->in_use ? "true" : "false", uuid, in->version, created);
 	json_field("create_time", in->create_time, ", ");
 	json_field("size", in->size, ", ");
+	json_field("max_size", max, ", ");
+	printf("\"can_grow\": %s, ", max > in->size ? "true" : "false");
 	json_field("extent_size", in->extent_size, ", ");
 	json_field("extents", in->extents, ", ");
 	json_field("used", in->used, ", ");
@@ -489,6 +526,7 @@ static int cmd_info(char **argv)
 	struct objlist l = {0};
 	struct listing ls = {0};
 	char uuid[37], created[40];
+	uint64_t max;
 	struct tm tm;
 	time_t t;
 	int ret = inspect("info", argv[0], &info, collect_obj, &l);
@@ -502,10 +540,11 @@ static int cmd_info(char **argv)
 	if (!gmtime_r(&t, &tm) || !strftime(created, sizeof(created),
 					    o.json ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d %H:%M:%S UTC", &tm))
 		snprintf(created, sizeof(created), "?");
+	max = info.max_size;
 	if (o.json)
-		info_json(argv[0], &info, uuid, created);
+		info_json(argv[0], &info, max, uuid, created);
 	else
-		info_text(argv[0], &info, uuid, created);
+		info_text(argv[0], &info, max, uuid, created);
 	if (!o.json && l.n)
 		printf("%12s  %s\n", "size", "name");
 	for (size_t i = 0; i < l.n; i++)
@@ -738,8 +777,14 @@ static int cmd_check(char **argv)
 
 static const struct cmd cmds[] = {
 	{"create", "PATH SIZE", 2,
-	 "Creates a pool file of SIZE bytes (at least 16M) at PATH, which must not exist.\n",
-	 {&opt_extent_size, &opt_max_objects}, cmd_create},
+	 "Creates a pool file of SIZE bytes (at least 16M) at PATH, which must not exist.\n"
+	 "With --max-size, daxmap grow can grow it up to that size later; its metadata is\n"
+	 "laid out for the maximum (8 bytes of extent table per extent of it).\n",
+	 {&opt_extent_size, &opt_max_objects, &opt_max_size}, cmd_create},
+	{"grow", "PATH SIZE", 2,
+	 "Grows the pool file to SIZE bytes, at most its maximum (create --max-size); the\n"
+	 "new space is free. Opens the pool: it fails while the pool is open elsewhere.\n",
+	 {NULL}, cmd_grow},
 	{"info", "PATH", 1,
 	 "Shows the pool's header (uuid, version, creation time), layout, free space and\n"
 	 "objects. Reads the file only: a pool open elsewhere is read as it is.\n",
