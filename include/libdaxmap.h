@@ -90,7 +90,11 @@ struct daxmap_pool_opts {
 	                           is fixed. Costs 8 bytes of extent table per extent of
 	                           the maximum (0.4 MiB per 100 GiB of 2 MiB extents)
 	                           and that much address space while open */
-	int reserved_[4];       /* must be zero */
+	uint64_t grow_step;     /* at create and open: when an allocation finds the pool
+	                           full, grow it by this much (rounded up to extents),
+	                           up to max_size, instead of failing. 0 (the default):
+	                           no automatic growth */
+	int reserved_[2];       /* must be zero */
 };
 
 /* Values of daxmap_pool_opts.warm besides a window in MiB. */
@@ -190,6 +194,7 @@ struct daxmap_pool_stat {
 	                                mapped at once: touching them took no fault */
 	uint64_t max_size;         /* the size the pool may grow to (daxmap_pool_grow),
 	                              or size itself when it cannot grow */
+	uint64_t grows;            /* grows since open: daxmap_pool_grow and automatic */
 };
 
 /*

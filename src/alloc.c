@@ -234,9 +234,29 @@ static unsigned alloc_clear(struct alloc *a, const uint64_t *idx, unsigned n, in
 	return done;
 }
 
-/* takes a->lock (twice when it must clear: never across the clearing) */
+static int alloc_extent_once(struct alloc *a, uint64_t entry, const uint64_t hints[ALLOC_HINTS],
+			     uint64_t *idx);
+
+/* takes a->lock (twice when it must clear: never across the clearing); a
+ * full pool with automatic growth: a->grow (pool->grow_lock, then a->lock) */
 int alloc_extent(struct alloc *a, uint64_t entry, const uint64_t hints[ALLOC_HINTS],
 		 uint64_t *idx)
+{
+	for (;;) {
+		uint64_t seen = atomic_load(&a->md->size);
+		int ret = alloc_extent_once(a, entry, hints, idx), g;
+
+		if (ret != -ENOSPC || !a->grow)
+			return ret;
+		/* the pool grows by a step (or another thread just grew it):
+		 * then try again; at its maximum, -ENOSPC with the reason */
+		if ((g = a->grow(a->grow_arg, seen)) < 0)
+			return g;
+	}
+}
+
+static int alloc_extent_once(struct alloc *a, uint64_t entry, const uint64_t hints[ALLOC_HINTS],
+			     uint64_t *idx)
 {
 	const struct pool_media *md = a->md;
 	uint64_t i;

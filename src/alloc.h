@@ -55,6 +55,12 @@ struct alloc {
 	int zeroer_stop /* under lock */;
 	int zeroer_running;
 	pthread_t zeroer;
+	/* automatic growth (set once by pool_start, before any allocation):
+	 * makes room when the pool is full, unless it grew past seen_size
+	 * meanwhile; 0 when there is new space to try, else -ENOSPC with the
+	 * reason. NULL: a full pool stays full. */
+	int (*grow)(void *arg, uint64_t seen_size);
+	void *grow_arg;
 	struct pool_media *md;     /* NULL until alloc_init */
 	struct pool_counters *counters;
 };

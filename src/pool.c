@@ -114,6 +114,8 @@ static void pool_free(struct daxmap_pool *pool)
 	free(pool);
 }
 
+static int pool_autogrow(void *arg, uint64_t seen_size);
+
 static unsigned default_threads(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -160,6 +162,15 @@ static int pool_start(struct daxmap_pool *pool, const struct daxmap_pool_opts *o
 	    (ret = alloc_init(&pool->alloc, md, &pool->counters, pool_warm_budget(md, o->warm),
 			      o->prefault)) < 0)
 		return ret;
+	if (o->grow_step && !md->growable)
+		return ERR(-EINVAL, "grow_step: pool %s cannot grow (it was created without a "
+				    "max_size larger than its size)", md->path);
+	if (o->grow_step) {
+		/* whole extents, at least one */
+		pool->grow_step = (o->grow_step + md->extent_size - 1) & ~(md->extent_size - 1);
+		pool->alloc.grow = pool_autogrow;
+		pool->alloc.grow_arg = pool;
+	}
 	/* finish what a crash interrupted: logged operations, then unlinks
 	 * and extents past EOF */
 	if ((ret = log_replay(&pool->log, object_replay, tab)) < 0)
@@ -312,6 +323,8 @@ int daxmap_pool_create_opts(daxmap_pool **poolp, const char *path, uint64_t size
 		return ERR(-EINVAL, "max_size %llu: must be from the pool's size %llu to %llu bytes",
 			   (unsigned long long)max, (unsigned long long)size,
 			   (unsigned long long)POOL_MAX_SIZE);
+	if (o.grow_step && max == size)
+		return ERR(-EINVAL, "grow_step needs a max_size larger than the pool's size");
 	/* metadata budget of the brief: at most 1% of the pool plus 8 MiB; the
 	 * object table alone may exceed it (then no extent fits either): blame
 	 * the slots, not the extent size. A growable pool's metadata is laid
@@ -393,12 +406,55 @@ int daxmap_pool_create(daxmap_pool **pool, const char *path, uint64_t size, mode
 	return daxmap_pool_create_opts(pool, path, size, mode, NULL);
 }
 
+/* The file to new_size (> now, <= max), then the new extents to the allocator. */
+static int pool_grow_locked(struct daxmap_pool *pool, uint64_t new_size) REQUIRES(pool->grow_lock)
+{
+	struct pool_media *md = &pool->media;
+	uint64_t from = atomic_load(&md->npresent);
+	int ret = media_grow(md, new_size);
+
+	if (ret == 0) {
+		alloc_grow(&pool->alloc, from, atomic_load(&md->npresent));
+		counter_add(&pool->counters.grows, 1);
+	}
+	return ret;
+}
+
+/*
+ * Automatic growth (alloc->grow), from an allocation that found the pool
+ * full: by grow_step, up to the maximum, unless another thread grew it past
+ * seen_size meanwhile. Takes pool->grow_lock (under the allocating object's
+ * range and extents_lock), then the allocator's lock.
+ */
+static int pool_autogrow(void *arg, uint64_t seen_size)
+{
+	struct daxmap_pool *pool = arg;
+	struct pool_media *md = &pool->media;
+	uint64_t now, to;
+	char sz[OUT_SIZE_MAX];
+	int ret = 0;
+
+	mutex_lock(&pool->grow_lock);
+	now = atomic_load(&md->size);
+	to = md->mapped_len - now > pool->grow_step ? now + pool->grow_step : md->mapped_len;
+	if (now == seen_size && now >= md->mapped_len)
+		ret = ERR(-ENOSPC, "pool %s is full at its maximum size %s (max_size)", md->path,
+			  out_size(sz, md->mapped_len));
+	else if (now == seen_size && (ret = pool_grow_locked(pool, to)) < 0) {
+		char why[512];
+		snprintf(why, sizeof(why), "%s", daxmap_errormsg());
+		ret = ERR(-ENOSPC, "pool %s is full and could not grow: %s", md->path, why);
+	}
+	mutex_unlock(&pool->grow_lock);
+	return ret;
+}
+
 /* takes pool->grow_lock, then the allocator's lock (alloc_grow) */
 int daxmap_pool_grow(daxmap_pool *pool, uint64_t new_size)
 {
 	struct pool_media *md;
-	uint64_t old, from;
-	int ret;
+	uint64_t old;
+	int ret = 0;
 
 	if ((ret = pool_usable(pool)) < 0)
 		return ret;
@@ -408,7 +464,6 @@ int daxmap_pool_grow(daxmap_pool *pool, uint64_t new_size)
 				    "larger than its size", md->path);
 	mutex_lock(&pool->grow_lock);
 	old = atomic_load(&md->size);
-	from = atomic_load(&md->npresent);
 	if (new_size < old)
 		ret = ERR(-EINVAL, "pool %s has %llu bytes: %llu would shrink it", md->path,
 			  (unsigned long long)old, (unsigned long long)new_size);
@@ -416,8 +471,8 @@ int daxmap_pool_grow(daxmap_pool *pool, uint64_t new_size)
 		ret = ERR(-EINVAL, "pool %s can grow to %llu bytes at most (its max_size), not %llu",
 			  md->path, (unsigned long long)md->mapped_len,
 			  (unsigned long long)new_size);
-	else if (new_size > old && (ret = media_grow(md, new_size)) == 0)
-		alloc_grow(&pool->alloc, from, atomic_load(&md->npresent));
+	else if (new_size > old)
+		ret = pool_grow_locked(pool, new_size);
 	mutex_unlock(&pool->grow_lock);
 	return ret;
 }
@@ -490,6 +545,7 @@ static int pool_stat_fill(daxmap_pool *pool, struct daxmap_pool_stat *st)
 	st->extents_cold = atomic_load(&c->extents_cold);
 	st->bytes_mapped_known = atomic_load(&c->bytes_mapped_known);
 	st->max_size = md->mapped_len;
+	st->grows = atomic_load(&c->grows);
 	return 0;
 }
 

@@ -28,6 +28,8 @@ struct daxmap_pool {
 	struct dm_mutex grow_lock; /* protects: one grow at a time (the file's
 				      extension, the size words, the new extents'
 				      hand-over to the allocator) */
+	uint64_t grow_step; /* automatic growth by this much (whole extents), or 0:
+			       set at open, read-only after */
 	struct daxmap_pool *next_open; /* list of open pools, under pools_lock (pool.c) */
 };
 

@@ -59,7 +59,7 @@ static struct daxmap_pool_opts opts_with(int which)
 	case 1: o.extent_size = 2 * KiB; break;
 	case 2: o.extent_size = UINT64_C(2) << 30; break;
 	case 3: o.max_objects = (1u << 22) + 1; break;
-	case 4: o.reserved_[3] = 1; break;
+	case 4: o.reserved_[1] = 1; break;
 	case 5: o.prefault = 2; break;
 	case 6: o.fault_threads = 65; break;
 	case 7: o.max_objects = 1u << 22; break; /* metadata beyond 1% + 8 MiB of 16 MiB */

@@ -506,6 +506,95 @@ static void test_process_killed_while_growing_leaves_a_pool_that_opens(void)
 	}
 }
 
+struct auto_race {
+	uint8_t *va;
+	uint64_t len;
+	atomic_uint sigbus;
+};
+
+static void *auto_toucher(void *arg)
+{
+	struct auto_race *r = arg;
+	for (uint64_t off = 0; off < r->len; off += 4096)
+		if (tu_try_write8(r->va + off, pat(off, 5)) != 0)
+			atomic_fetch_add(&r->sigbus, 1);
+	return NULL;
+}
+
+/*
+ * grow_step: two threads fill a pool past its first size with first
+ * touches; it grows by itself, in steps, with no SIGBUS below the maximum;
+ * at the maximum a touch is SIGBUS and a pwrite -ENOSPC, saying so. The
+ * option works from an open too.
+ */
+static void test_automatic_growth_under_concurrent_faults(void)
+{
+	const char *path = tu_path("auto.pool");
+	struct daxmap_pool_opts o = {.max_size = 128 * MiB, .grow_step = 16 * MiB};
+	daxmap_pool *pool = tu_pool_create_opts("auto.pool", 32 * MiB, &o);
+	struct auto_race r[2];
+	daxmap_obj *obj[2];
+	pthread_t t[2];
+	struct daxmap_pool_stat st;
+
+	for (int i = 0; i < 2; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "a%d", i);
+		r[i].len = 48 * MiB;
+		atomic_store(&r[i].sigbus, 0);
+		TU_OK(daxmap_obj_open(&obj[i], pool, name, DAXMAP_CREATE));
+		TU_OK(daxmap_obj_truncate(obj[i], r[i].len));
+		TU_OK(daxmap_map((void **)&r[i].va, obj[i], 0, r[i].len, RW));
+	}
+	for (int i = 0; i < 2; i++)
+		CU_ASSERT_FATAL(pthread_create(&t[i], NULL, auto_toucher, &r[i]) == 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	st = pstat(pool);
+	printf("\n  pool %llu MiB after %llu grows, %u + %u SIGBUS ", (unsigned long long)(st.size / MiB),
+	       (unsigned long long)st.grows, atomic_load(&r[0].sigbus), atomic_load(&r[1].sigbus));
+	CU_ASSERT(atomic_load(&r[0].sigbus) == 0 && atomic_load(&r[1].sigbus) == 0);
+	CU_ASSERT(st.grows >= 3 && st.size > 96 * MiB && st.size <= 128 * MiB);
+	CU_ASSERT(st.size == file_size(path));
+	for (int i = 0; i < 2; i++) {
+		uint64_t bad = 0;
+		for (uint64_t off = 0; off < r[i].len; off += 4096)
+			bad += r[i].va[off] != pat(off, 5);
+		CU_ASSERT(bad == 0);
+	}
+	/* to the maximum, then full for good */
+	daxmap_obj *big;
+	TU_OK(daxmap_obj_open(&big, pool, "big", DAXMAP_CREATE));
+	ssize_t n = fill(big, 0, 64 * MiB, 6);
+	CU_ASSERT(n == -ENOSPC);
+	CU_ASSERT(strstr(daxmap_errormsg(), "maximum") != NULL);
+	CU_ASSERT(pstat(pool).size == 128 * MiB);
+	TU_OK(daxmap_obj_close(big));
+	for (int i = 0; i < 2; i++) {
+		TU_OK(daxmap_unmap(r[i].va, r[i].len));
+		TU_OK(daxmap_obj_close(obj[i]));
+	}
+	TU_OK(daxmap_pool_close(pool));
+	CU_ASSERT(daxmap_pool_check(path, DAXMAP_CHECK_DATA, NULL, NULL) == 0);
+
+	/* at open: a second pool fills by pwrite alone and grows */
+	pool = tu_pool_create_opts("auto2.pool", 32 * MiB,
+				   &(struct daxmap_pool_opts){.max_size = 64 * MiB});
+	TU_OK(daxmap_pool_close(pool));
+	TU_OK(daxmap_pool_open_opts(&pool, tu_path("auto2.pool"),
+				    &(struct daxmap_pool_opts){.grow_step = 1}));
+	TU_OK(daxmap_obj_open(&big, pool, "o", DAXMAP_CREATE));
+	CU_ASSERT(fill(big, 0, 40 * MiB, 7) == (ssize_t)(40 * MiB));
+	CU_ASSERT(pstat(pool).size > 32 * MiB);
+	TU_OK(daxmap_obj_close(big));
+	TU_OK(daxmap_pool_close(pool));
+	/* on a pool that cannot grow: EINVAL */
+	pool = tu_pool_create("auto3.pool", 32 * MiB);
+	TU_OK(daxmap_pool_close(pool));
+	CU_ASSERT(daxmap_pool_open_opts(&pool, tu_path("auto3.pool"),
+					&(struct daxmap_pool_opts){.grow_step = 1}) == -EINVAL);
+}
+
 int main(void)
 {
 	static const struct tu_test tests[] = {
@@ -521,6 +610,8 @@ int main(void)
 		 test_grow_while_faults_truncates_and_punches_run},
 		{"full pool SIGBUS, then grow, and the store succeeds",
 		 test_full_pool_sigbus_then_grow_and_the_store_succeeds},
+		{"automatic growth under concurrent faults",
+		 test_automatic_growth_under_concurrent_faults},
 		{"object at the end grows on contiguously",
 		 test_object_at_the_end_grows_on_contiguously},
 		{"process killed while growing leaves a pool that opens",
