@@ -28,8 +28,12 @@ void crashtest_persist(const char *path, const char *base, size_t pool_len, int 
 	/* what the persist writes back: msync writes whole pages, a cache flush whole lines */
 	size_t g = is_pmem ? 64 : page_size(), end;
 
-	if (!fn || len == 0)
+	if (!fn)
 		return;
+	if (len == 0) {
+		fn(atomic_load(&hook_arg), path, base, pool_len, 0, 0); /* the size is durable */
+		return;
+	}
 	end = off + len;
 	off &= ~(g - 1);
 	end = (end + g - 1) & ~(g - 1);

@@ -20,7 +20,9 @@
 
 /*
  * The hook: pool file `path`, mapped at `base` (pool_len bytes, the live
- * contents), is about to make [off, off + len) durable. Called from any
+ * contents), is about to make [off, off + len) durable. A call with len 0
+ * and a larger pool_len says that the file's size is durably pool_len now
+ * (a grow extended it: the new bytes read zero). Called from any
  * library thread (fault handlers, the zeroer, the caller's), possibly with
  * library locks held: it must not call into the library.
  */

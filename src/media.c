@@ -113,11 +113,14 @@ int media_grow(struct pool_media *md, uint64_t new_size)
 		media_persist(md, &h->grow_to, sizeof(h->grow_to));
 		return ret;
 	}
+	/* the extension is durable: the crash-test hook sees the new size,
+	 * and the persists below are of a file of that size */
+	atomic_store(&md->size, new_size);
+	crashtest_persist(md->path, md->base, (size_t)new_size, md->is_pmem, 0, 0);
 	h->cur_size = new_size;
 	media_persist(md, &h->cur_size, sizeof(h->cur_size));
 	h->grow_to = 0;
 	media_persist(md, &h->grow_to, sizeof(h->grow_to));
-	atomic_store(&md->size, new_size);
 	atomic_store(&md->npresent, layout_present(h, new_size));
 	return 0;
 }

@@ -44,6 +44,7 @@
 #define MiB (UINT64_C(1) << 20)
 #define E (64 * KiB) /* extent size of the test pools */
 #define POOLSZ (16 * MiB)
+#define POOLMAX (2 * POOLSZ) /* the pools may grow to this; "poolgrow" does */
 #define MAXOBJ 32u
 #define MAXEXT 256 /* object extents the checker tracks per object */
 #define LINE 64u
@@ -95,6 +96,7 @@ enum tag {
 	T_VICTIM,
 	T_JUNK, /* stored past EOF in the last page */
 	T_PWRITE,
+	T_PGROW,
 	T_MAX
 };
 
@@ -595,16 +597,22 @@ static void setup_pwrite(struct child *c)
 	mkobj_junk_tail(c, "w", PWRITE_OLD, T_PWRITE);
 }
 
+/* pwrite of the tag's pattern over [lo, hi), DAXMAP_DSYNC; a failure ends the child */
+static void ck_pwrite(daxmap_obj *o, unsigned tag, uint64_t lo, uint64_t hi)
+{
+	if (daxmap_obj_pwrite(o, patterns(tag) + lo, hi - lo, lo, DAXMAP_DSYNC) !=
+	    (ssize_t)(hi - lo)) {
+		fprintf(stderr, "child: pwrite: %s\n", daxmap_errormsg());
+		_exit(2);
+	}
+}
+
 static void op_pwrite(struct child *c)
 {
 	daxmap_obj *o;
 
 	CK(daxmap_obj_open(&o, c->pool, "w", 0));
-	if (daxmap_obj_pwrite(o, patterns(T_PWRITE) + PWRITE_LO, PWRITE_HI - PWRITE_LO, PWRITE_LO,
-			      DAXMAP_DSYNC) != (ssize_t)(PWRITE_HI - PWRITE_LO)) {
-		fprintf(stderr, "child: pwrite: %s\n", daxmap_errormsg());
-		_exit(2);
-	}
+	ck_pwrite(o, T_PWRITE, PWRITE_LO, PWRITE_HI);
 	ct_mark();
 	CK(daxmap_obj_close(o));
 }
@@ -628,6 +636,43 @@ static void exp_pwrite(struct expect *x, uint64_t nextents)
 	ver_reg(v, PWRITE_LO, PWRITE_HI, R_PAT, T_PWRITE);
 }
 
+/* A pool grown while full-ish; then an object written into the new space. */
+#define PGROW_SIZE (2 * E + 100)
+static void setup_poolgrow(struct child *c)
+{
+	(void)c;
+}
+
+static void op_poolgrow(struct child *c)
+{
+	daxmap_obj *o;
+
+	CK(daxmap_pool_grow(c->pool, POOLMAX));
+	ct_mark();
+	CK(daxmap_obj_open(&o, c->pool, "g", DAXMAP_CREATE | DAXMAP_EXCL));
+	ck_pwrite(o, T_PGROW, 0, PGROW_SIZE);
+	ct_mark();
+	CK(daxmap_obj_close(o));
+}
+
+static void exp_poolgrow(struct expect *x, uint64_t nextents)
+{
+	struct objexp *o = exp_obj(x, "g");
+	struct version *v;
+	(void)nextents;
+	/* before the object's pwrite returned: none, empty, or being written */
+	exp_ver(o, 0, 1, 0, 0);
+	v = exp_ver(o, 1, 1, 1, 0); /* extents may be allocated before the size */
+	ver_ext(v, 0, 3, 0);
+	v = exp_ver(o, 1, 1, 1, PGROW_SIZE);
+	ver_ext(v, 0, 3, 1);
+	ver_reg(v, 0, PGROW_SIZE, R_PAT, T_PGROW);
+	/* after: all of it */
+	v = exp_ver(o, 2, 2, 1, PGROW_SIZE);
+	ver_ext(v, 0, 3, 1);
+	ver_reg(v, 0, PGROW_SIZE, R_PAT, T_PGROW);
+}
+
 struct scenario {
 	const char *name;
 	void (*setup)(struct child *c);
@@ -645,6 +690,7 @@ static const struct scenario scenarios[] = {
 	{"unlink", setup_unlink, op_unlink, exp_unlink},
 	{"reuse", setup_reuse, op_reuse, exp_reuse},
 	{"pwrite", setup_pwrite, op_pwrite, exp_pwrite},
+	{"poolgrow", setup_poolgrow, op_poolgrow, exp_poolgrow},
 };
 #define NSCEN (int)(sizeof(scenarios) / sizeof(scenarios[0]))
 
@@ -697,7 +743,7 @@ static int word_survives(uint64_t seed, uint64_t point, int variant, uint64_t ta
 /* ---- the child: runs a scenario with the hook installed ------------------ */
 
 struct rec {
-	uint64_t type; /* 'S': shadow update, 'P': crash point */
+	uint64_t type; /* 'S': shadow update, 'P': crash point, 'R': the file is a bytes long now */
 	uint64_t a, b, c;
 };
 
@@ -840,7 +886,29 @@ static void ct_hook(void *arg, const char *path, const char *base, size_t pool_l
 		    size_t len)
 {
 	(void)arg;
-	if (strcmp(path, ct.path) != 0 || pool_len != ct.len)
+	if (strcmp(path, ct.path) != 0)
+		return;
+	if (len == 0) {
+		/* a grow made the file's new size durable: a crash point at the
+		 * old size, then the shadow grows (the new bytes read zero) */
+		if (pool_len > ct.len) {
+			pthread_mutex_lock(&ct.lock);
+			ct_point(base);
+			char *ns = realloc(ct.shadow, pool_len);
+			if (!ns)
+				abort();
+			memset(ns + ct.len, 0, pool_len - ct.len);
+			ct.shadow = ns;
+			ct.len = pool_len;
+			if (ct.log) {
+				struct rec r = {'R', pool_len, 0, 0};
+				put(&r, sizeof(r));
+			}
+			pthread_mutex_unlock(&ct.lock);
+		}
+		return;
+	}
+	if (pool_len != ct.len)
 		return;
 	/* a schedule perturbation, not part of the crash model: holds the
 	 * zeroer back so that the fault path finds only dirty free extents */
@@ -911,6 +979,8 @@ static void child_opts(struct daxmap_pool_opts *o)
 	o->extent_size = E;
 	o->max_objects = MAXOBJ;
 	o->fault_threads = 2;
+	/* every scenario on a growable pool (format version 2), which one grows */
+	o->max_size = POOLMAX;
 }
 
 /* test_crash --child SCENARIO DIR [CRASH_AT VARIANT SEED] */
@@ -1142,8 +1212,25 @@ static int check_image(int si, const char *img, uint64_t stage, char *msg, size_
 	const struct pool_hdr *h = (const struct pool_hdr *)ic.raw;
 	const struct obj_slot *slots = (const struct obj_slot *)(ic.raw + h->objtab_off);
 	const uint64_t *exttab = (const uint64_t *)(ic.raw + h->exttab_off);
-	if (h->extent_size != E || h->max_objects != MAXOBJ)
+	if (h->extent_size != E || h->max_objects != MAXOBJ || h->version != 2 ||
+	    h->pool_size != POOLMAX)
 		FAIL("unexpected header");
+	/* the size: the old one or, for a grow, the new one once it returned */
+	int grows = strcmp(scenarios[si].name, "poolgrow") == 0;
+	if (h->grow_to != 0 || h->cur_size != ic.len || st.size != ic.len ||
+	    (h->cur_size != POOLSZ && !(grows && h->cur_size == POOLMAX)) ||
+	    (grows && stage >= 1 && h->cur_size != POOLMAX))
+		FAIL("pool size %llu (file %zu, grow_to %llu) at stage %llu",
+		     (unsigned long long)h->cur_size, ic.len, (unsigned long long)h->grow_to,
+		     (unsigned long long)stage);
+	/* only the extents inside the file are there; the others' entries are 0 */
+	uint64_t present = (h->cur_size - h->data_off) / E;
+	if (present > h->nextents)
+		present = h->nextents;
+	for (uint64_t i = present; i < h->nextents; i++)
+		if (exttab[i] != 0)
+			FAIL("extent %llu past the pool's size has entry %#llx",
+			     (unsigned long long)i, (unsigned long long)exttab[i]);
 	for (unsigned i = 0; i < LOG_NREC; i++) {
 		uint64_t op;
 		memcpy(&op, ic.raw + POOL_LOG_OFF + i * 64, sizeof(op));
@@ -1161,7 +1248,7 @@ static int check_image(int si, const char *img, uint64_t stage, char *msg, size_
 				abort();
 		}
 	}
-	for (uint64_t i = 0; i < h->nextents; i++) {
+	for (uint64_t i = 0; i < present; i++) {
 		uint64_t ent = exttab[i], tag = ext_entry_tag(ent);
 		const uint8_t *data = (const uint8_t *)ic.raw + h->data_off + i * E;
 		if (tag == EXT_TAG_ALLOC) {
@@ -1189,7 +1276,7 @@ static int check_image(int si, const char *img, uint64_t stage, char *msg, size_
 	}
 	/* free-space accounting: the library's counts are the table's */
 	if (st.used != nalloc * E || st.free != nfree * E || st.used + st.free != st.data_size ||
-	    st.data_size != h->nextents * E)
+	    st.data_size != present * E)
 		FAIL("accounting: used %llu free %llu data %llu, table has %llu allocated and %llu "
 		     "free extents", (unsigned long long)st.used, (unsigned long long)st.free,
 		     (unsigned long long)st.data_size, (unsigned long long)nalloc,
@@ -1199,7 +1286,7 @@ static int check_image(int si, const char *img, uint64_t stage, char *msg, size_
 		     (unsigned long long)nlive, (unsigned long long)st.objects, l.n);
 
 	/* every object: old or new state as this stage allows */
-	scenario_expect(si, &x, h->nextents);
+	scenario_expect(si, &x, present);
 	for (uint32_t s = 0; s < MAXOBJ; s++) {
 		int known = 0;
 		if (!emap[s])
@@ -1411,6 +1498,16 @@ static void run_scenario(int si)
 			CU_ASSERT_FATAL(r.a + r.b <= len && fread(shadow + r.a, 1, r.b, f) == r.b);
 			continue;
 		}
+		if (r.type == 'R') {
+			/* a grow: later images are of the longer file */
+			CU_ASSERT_FATAL(r.a > len);
+			shadow = realloc(shadow, r.a);
+			ibuf = realloc(ibuf, r.a);
+			CU_ASSERT_FATAL(shadow != NULL && ibuf != NULL);
+			memset(shadow + len, 0, r.a - len);
+			len = r.a;
+			continue;
+		}
 		CU_ASSERT_FATAL(r.type == 'P');
 		if (r.c > cap) {
 			cap = r.c;
@@ -1522,6 +1619,7 @@ SCEN_TEST(5, zero)
 SCEN_TEST(6, unlink)
 SCEN_TEST(7, reuse)
 SCEN_TEST(8, pwrite)
+SCEN_TEST(9, poolgrow)
 
 #endif /* DAXMAP_CRASHTEST */
 
@@ -1550,6 +1648,7 @@ int main(int argc, char **argv)
 		{"crash_punch", test_punch},   {"crash_zero_range", test_zero},
 		{"crash_unlink", test_unlink}, {"crash_reuse_after_unlink", test_reuse},
 		{"crash_pwrite_allocates_and_extends", test_pwrite},
+		{"crash_pool_grow", test_poolgrow},
 		{NULL, NULL},
 	};
 	double t0 = now();
