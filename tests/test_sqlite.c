@@ -352,6 +352,54 @@ static void full_pool(const char *pool, const char *journal)
 	CU_ASSERT(daxmap_pool_check(tu_path(pool), DAXMAP_CHECK_DATA, NULL, NULL) == 0);
 }
 
+/*
+ * pool_max: the pool grows by itself (pool_grow steps, default 64 MiB) as
+ * the database grows past the pool's first size, in WAL and DELETE mode,
+ * until its maximum; then SQLITE_FULL. The pool checks clean and the size
+ * it grew to stays after a reopen.
+ */
+static void growing_pool(const char *pool, const char *journal)
+{
+	char pragma[64];
+	sqlite3 *db = db_open("grow.db", pool, "pool_size=16M&pool_max=64M&pool_grow=8M");
+	int rc = SQLITE_OK, i;
+
+	snprintf(pragma, sizeof(pragma), "PRAGMA journal_mode=%s", journal);
+	exec_ok(db, pragma);
+	exec_ok(db, "CREATE TABLE t(x)");
+	for (i = 0; i < 2000 && rc == SQLITE_OK; i++)
+		rc = exec_rc(db, "INSERT INTO t VALUES(randomblob(100000))");
+	/* 16 MiB held ~100 such rows; 64 MiB holds several hundred */
+	CU_ASSERT(rc == SQLITE_FULL);
+	CU_ASSERT(i > 300);
+	printf("\n  %s: %d rows of 100 kB before SQLITE_FULL at the maximum ", journal, i - 1);
+	assert_integrity(db);
+	CU_ASSERT(query_int(db, "SELECT count(*) FROM t") == i - 1);
+	CU_ASSERT(sqlite3_close(db) == SQLITE_OK);
+	daxmap_pool *p;
+	struct daxmap_pool_stat st;
+	TU_OK(daxmap_pool_open(&p, tu_path(pool)));
+	TU_OK(daxmap_pool_stat(p, &st));
+	CU_ASSERT(st.size == (64u << 20) && st.max_size == (64u << 20));
+	TU_OK(daxmap_pool_close(p));
+	CU_ASSERT(daxmap_pool_check(tu_path(pool), DAXMAP_CHECK_DATA, NULL, NULL) == 0);
+	/* reopened without the parameters: the data is there */
+	db = db_open("grow.db", pool, NULL);
+	assert_integrity(db);
+	CU_ASSERT(query_int(db, "SELECT count(*) FROM t") == i - 1);
+	CU_ASSERT(sqlite3_close(db) == SQLITE_OK);
+}
+
+static void test_growing_pool_wal(void)
+{
+	growing_pool("growwal.pool", "wal");
+}
+
+static void test_growing_pool_delete(void)
+{
+	growing_pool("growdel.pool", "delete");
+}
+
 static void test_full_pool_delete(void)
 {
 	full_pool("full.pool", "delete");
@@ -613,6 +661,8 @@ int main(void)
 		{ "fetch_points_into_the_pool", test_fetch_points_into_the_pool },
 		{ "full_pool_delete", test_full_pool_delete },
 		{ "full_pool_wal", test_full_pool_wal },
+		{ "growing_pool_wal", test_growing_pool_wal },
+		{ "growing_pool_delete", test_growing_pool_delete },
 		{ "no_pool_is_cantopen", test_no_pool_is_cantopen },
 		{ "open_failures_say_why", test_open_failures_say_why },
 		{ "shell_loads_extension", test_shell_loads_extension },

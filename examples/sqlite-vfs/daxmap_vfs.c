@@ -180,11 +180,54 @@ static void pool_put(struct dmv_pool *p)
  * that size if missing) on first use; one more reference. Caller holds
  * vfs_lock. NULL with the reason recorded when it cannot be opened.
  */
-static struct dmv_pool *pool_get(const char *path, uint64_t create_size)
+/* How a pool is created and opened: its size and maximum at create, the
+ * automatic growth step at open (0: none). */
+struct dmv_sizes {
+	uint64_t size, max, step;
+	int step_given; /* 0: the step is the default of a pool_max */
+};
+
+/* The growth step of a pool that may grow and was given none: 64 MiB. */
+#define DMV_DEFAULT_GROW_STEP (UINT64_C(64) << 20)
+
+/*
+ * Parses the sizes from the URI parameters or environment values given
+ * (NULL: absent): a maximum larger than the size makes the pool growable,
+ * with the step given or the default. 0, or -1 with the reason recorded.
+ */
+static int dmv_sizes_parse(struct dmv_sizes *z, const char *size_name, const char *sz,
+			   const char *max_name, const char *max, const char *step_name,
+			   const char *step)
+{
+	z->size = DMV_DEFAULT_POOL_SIZE;
+	z->max = z->step = 0;
+	if (sz && !(z->size = dmv_parse_size(sz))) {
+		dmv_error(SQLITE_CANTOPEN, "%s=%s is not a size (" DMV_SIZE_FORM ")", size_name, sz);
+		return -1;
+	}
+	if (max && !(z->max = dmv_parse_size(max))) {
+		dmv_error(SQLITE_CANTOPEN, "%s=%s is not a size (" DMV_SIZE_FORM ")", max_name, max);
+		return -1;
+	}
+	if (step && !(z->step = dmv_parse_size(step))) {
+		dmv_error(SQLITE_CANTOPEN, "%s=%s is not a size (" DMV_SIZE_FORM ")", step_name, step);
+		return -1;
+	}
+	z->step_given = z->step != 0;
+	if (z->max && !z->step)
+		z->step = DMV_DEFAULT_GROW_STEP;
+	return 0;
+}
+
+static struct dmv_pool *pool_get(const char *path, const struct dmv_sizes *z, int create)
 {
 	char real[PATH_MAX];
 	daxmap_pool *dp = NULL;
+	struct daxmap_pool_opts o;
 	int ret;
+
+	daxmap_pool_opts_init(&o);
+	o.grow_step = z->step;
 
 	if (realpath(path, real)) {
 		for (struct dmv_pool *p = pools; p; p = p->next) {
@@ -193,14 +236,22 @@ static struct dmv_pool *pool_get(const char *path, uint64_t create_size)
 				return p;
 			}
 		}
-		ret = daxmap_pool_open(&dp, real);
+		ret = daxmap_pool_open_opts(&dp, real, &o);
+		/* an existing pool of fixed size, and no growth asked for but
+		 * the default of a pool_max (which is for creating): as it is */
+		if (ret == -EINVAL && o.grow_step && !z->step_given) {
+			o.grow_step = 0;
+			ret = daxmap_pool_open_opts(&dp, real, &o);
+		}
 	} else {
 		ret = -errno;
 	}
-	if (ret == -ENOENT && create_size) {
-		ret = daxmap_pool_create(&dp, path, create_size, 0644);
+	if (ret == -ENOENT && create) {
+		o.max_size = z->max;
+		ret = daxmap_pool_create_opts(&dp, path, z->size, 0644, &o);
+		o.max_size = 0;
 		if (ret == -EEXIST) /* another process created it meanwhile */
-			ret = daxmap_pool_open(&dp, path);
+			ret = daxmap_pool_open_opts(&dp, path, &o);
 		if (ret == 0 && !realpath(path, real))
 			ret = -errno;
 	}
@@ -208,7 +259,7 @@ static struct dmv_pool *pool_get(const char *path, uint64_t create_size)
 		if (ret == -EBUSY)
 			dmv_error(SQLITE_CANTOPEN, "pool %s is busy: open in another process (a pool "
 				  "has one opener at a time, until it closes the pool or exits)", path);
-		else if (ret == -ENOENT && !create_size)
+		else if (ret == -ENOENT && !create)
 			dmv_error(SQLITE_CANTOPEN, "pool %s: no such pool", path);
 		else
 			dmv_error(SQLITE_CANTOPEN, "pool %s: %s", path, daxmap_errormsg());
@@ -238,20 +289,20 @@ static struct dmv_pool *pool_get(const char *path, uint64_t create_size)
 static struct dmv_pool *pool_get_default(int create)
 {
 	const char *path = getenv("DAXMAP_POOL");
-	uint64_t size = DMV_DEFAULT_POOL_SIZE;
-	const char *sz = getenv("DAXMAP_POOL_SIZE");
+	struct dmv_sizes z;
 
 	if (!path || !*path) {
 		dmv_error(SQLITE_CANTOPEN, "no pool: DAXMAP_POOL is not set and the URI names none "
 			  "(file:NAME?vfs=daxmap&pool=PATH)");
 		return NULL;
 	}
-	if (sz && !(size = dmv_parse_size(sz))) {
-		dmv_error(SQLITE_CANTOPEN, "DAXMAP_POOL_SIZE=%s is not a size (" DMV_SIZE_FORM ")", sz);
+	if (dmv_sizes_parse(&z, "DAXMAP_POOL_SIZE", getenv("DAXMAP_POOL_SIZE"), "DAXMAP_POOL_MAX",
+			    getenv("DAXMAP_POOL_MAX"), "DAXMAP_POOL_GROW",
+			    getenv("DAXMAP_POOL_GROW")) < 0) {
 		last_errno = EINVAL;
 		return NULL;
 	}
-	return pool_get(path, create ? size : 0);
+	return pool_get(path, &z, create);
 }
 
 /*
@@ -978,15 +1029,15 @@ static int dmv_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, in
 	pthread_mutex_lock(&vfs_lock);
 	if (flags & SQLITE_OPEN_MAIN_DB) {
 		const char *path = sqlite3_uri_parameter(name, "pool");
-		const char *sz = sqlite3_uri_parameter(name, "pool_size");
-		uint64_t size = DMV_DEFAULT_POOL_SIZE;
-		if (sz && !(size = dmv_parse_size(sz))) {
-			dmv_error(SQLITE_CANTOPEN, "pool_size=%s is not a size (" DMV_SIZE_FORM ")", sz);
+		struct dmv_sizes z;
+		if (dmv_sizes_parse(&z, "pool_size", sqlite3_uri_parameter(name, "pool_size"),
+				    "pool_max", sqlite3_uri_parameter(name, "pool_max"), "pool_grow",
+				    sqlite3_uri_parameter(name, "pool_grow")) < 0) {
 			last_errno = EINVAL;
 			rc = SQLITE_CANTOPEN;
 			goto out;
 		}
-		p = path ? pool_get(path, size) : pool_get_default(1);
+		p = path ? pool_get(path, &z, 1) : pool_get_default(1);
 		if (!p) {
 			rc = SQLITE_CANTOPEN;
 			goto out;
