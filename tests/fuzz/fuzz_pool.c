@@ -10,6 +10,11 @@
  * past them and reach the deeper checks:
  *   bit 0  header checksum      bit 1  slot checksums (LIVE/DYING slots)
  *   bit 2  log record checksums (records with an op)
+ * Bit 3 picks the base: a pool of fixed size (format version 1), or a
+ * growable one (version 2, max_size 32 MiB: the layout is the maximum's,
+ * the size words at 2048 and 2112 are outside the header checksum). Each
+ * input starts from a 16 MiB file again (an interrupted grow that open
+ * undoes cuts the file back).
  *
  * Each input is then checked (daxmap_pool_check), opened, listed, and every
  * object is opened, mapped and read: its first pages and its last page
@@ -39,9 +44,12 @@
 #define LOG_OFF 4096u
 #define LOG_RECORDS 64u
 #define HDR_CHECKSUM_OFF 4088u
+#define HDR_CUR_SIZE_OFF 2048u
+#define HDR_GROW_TO_OFF 2112u
 
 static char pool_path[256];
 static unsigned char *base; /* the pool's metadata as created: FUZZ_META bytes */
+static unsigned char *base2; /* the same of a growable pool */
 static unsigned char *img;
 static long page;
 
@@ -87,18 +95,24 @@ int fuzz_pool_init(void)
 	o.extent_size = FUZZ_EXTENT;
 	o.max_objects = FUZZ_MAX_OBJECTS;
 	o.fault_threads = 1;
-	if (daxmap_pool_create_opts(&pool, pool_path, FUZZ_POOL_SIZE, 0600, &o) < 0)
-		die("create the base pool");
-	if (daxmap_pool_close(pool) < 0)
-		die("close the base pool");
 	base = malloc(FUZZ_META);
+	base2 = malloc(FUZZ_META);
 	img = malloc(FUZZ_META);
-	if (!base || !img)
+	if (!base || !base2 || !img)
 		die("malloc");
-	fd = open(pool_path, O_RDONLY);
-	if (fd < 0 || pread(fd, base, FUZZ_META, 0) != (ssize_t)FUZZ_META)
-		die("read the base pool");
-	close(fd);
+	for (int k = 0; k < 2; k++) {
+		/* the growable one first: the fixed one stays as the file */
+		o.max_size = k == 0 ? FUZZ_MAX_SIZE : 0;
+		unlink(pool_path);
+		if (daxmap_pool_create_opts(&pool, pool_path, FUZZ_POOL_SIZE, 0600, &o) < 0)
+			die("create the base pool");
+		if (daxmap_pool_close(pool) < 0)
+			die("close the base pool");
+		fd = open(pool_path, O_RDONLY);
+		if (fd < 0 || pread(fd, k == 0 ? base2 : base, FUZZ_META, 0) != (ssize_t)FUZZ_META)
+			die("read the base pool");
+		close(fd);
+	}
 	atexit(fuzz_pool_fini);
 	return 0;
 }
@@ -121,7 +135,7 @@ void fuzz_pool_write(const uint8_t *data, size_t size)
 	}
 	if (size > FUZZ_PREFIX)
 		size = FUZZ_PREFIX;
-	memcpy(img, base, FUZZ_META);
+	memcpy(img, strategy & 8 ? base2 : base, FUZZ_META);
 	memcpy(img, data, size);
 	if (strategy & 2) {
 		for (unsigned i = 0; i < FUZZ_MAX_OBJECTS; i++) {
@@ -149,11 +163,21 @@ void fuzz_pool_write(const uint8_t *data, size_t size)
 		}
 	}
 	if (strategy & 1) {
-		uint64_t c = fletcher64(img, HDR_CHECKSUM_OFF);
+		/* cur_size and grow_to count as zero (version 2 leaves them out) */
+		static unsigned char tmp[HDR_CHECKSUM_OFF];
+		uint64_t c;
+		memcpy(tmp, img, HDR_CHECKSUM_OFF);
+		memset(tmp + HDR_CUR_SIZE_OFF, 0, 8);
+		memset(tmp + HDR_GROW_TO_OFF, 0, 8);
+		c = fletcher64(tmp, HDR_CHECKSUM_OFF);
 		memcpy(img + HDR_CHECKSUM_OFF, &c, 8);
 	}
 	fd = open(pool_path, O_WRONLY);
-	if (fd < 0 || pwrite(fd, img, FUZZ_META, 0) != (ssize_t)FUZZ_META)
+	/* the file as created: 16 MiB, the data all zero (what an earlier
+	 * input's open cut back or grew is restored; cut parts read zero) */
+	if (fd < 0 || ftruncate(fd, (off_t)(FUZZ_META)) < 0 ||
+	    ftruncate(fd, (off_t)FUZZ_POOL_SIZE) < 0 ||
+	    pwrite(fd, img, FUZZ_META, 0) != (ssize_t)FUZZ_META)
 		die("write the pool image");
 	close(fd);
 }

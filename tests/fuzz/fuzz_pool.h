@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #define FUZZ_POOL_SIZE (UINT64_C(16) << 20)
+#define FUZZ_MAX_SIZE (UINT64_C(32) << 20) /* the growable base (strategy bit 3) */
 #define FUZZ_EXTENT (UINT64_C(64) << 10)
 #define FUZZ_MAX_OBJECTS 8u
 /* metadata of that pool: everything before the 2 MiB-aligned data */

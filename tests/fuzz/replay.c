@@ -124,7 +124,7 @@ static void save(const char *path, const char *name, unsigned strategy)
 	printf("%s: %zu bytes\n", out, len);
 }
 
-static daxmap_pool *mkpool(const char *path)
+static daxmap_pool *mkpool_max(const char *path, uint64_t max)
 {
 	struct daxmap_pool_opts o;
 	daxmap_pool *pool;
@@ -134,9 +134,15 @@ static daxmap_pool *mkpool(const char *path)
 	o.extent_size = FUZZ_EXTENT;
 	o.max_objects = FUZZ_MAX_OBJECTS;
 	o.fault_threads = 1;
+	o.max_size = max;
 	if (daxmap_pool_create_opts(&pool, path, FUZZ_POOL_SIZE, 0600, &o) < 0)
 		die("create");
 	return pool;
+}
+
+static daxmap_pool *mkpool(const char *path)
+{
+	return mkpool_max(path, 0);
 }
 
 static void obj_fill(daxmap_pool *pool, const char *name, uint64_t size, uint64_t off,
@@ -218,6 +224,23 @@ static int make_seeds(const char *dir)
 		poke(path, 65536 + 256, &live, 8);
 	}
 	save(path, "past-eof-dirty", 2);
+
+	/* growable (version 2): objects; then a grow interrupted with the
+	 * file not extended (open undoes it), and one whose file reached
+	 * its size (open finishes it: here the file is the base's 16 MiB) */
+	pool = mkpool_max(path, FUZZ_MAX_SIZE);
+	obj_fill(pool, "a", 200 << 10, 0, 128 << 10);
+	obj_fill(pool, "tail", 3 << 20, (2 << 20) + (64 << 10), 64 << 10);
+	daxmap_pool_close(pool);
+	save(path, "growable", 8 | 7);
+	v = 12 << 20;
+	poke(path, 2048, &v, 8);
+	v = 24 << 20;
+	poke(path, 2112, &v, 8);
+	save(path, "grow-undo", 8 | 7);
+	v = 16 << 20;
+	poke(path, 2112, &v, 8);
+	save(path, "grow-finish", 8 | 7);
 	unlink(path);
 	return 0;
 }
