@@ -39,7 +39,8 @@ int alloc_init(struct alloc *a, struct pool_media *md, struct pool_counters *cou
 	a->free_zeroed = calloc(words ? words : 1, sizeof(uint64_t));
 	a->free_dirty = calloc(words ? words : 1, sizeof(uint64_t));
 	a->warm = calloc(words ? words : 1, sizeof(uint64_t));
-	if (!a->free_zeroed || !a->free_dirty || !a->warm) {
+	a->was_warm = calloc(words ? words : 1, sizeof(uint64_t));
+	if (!a->free_zeroed || !a->free_dirty || !a->warm || !a->was_warm) {
 		alloc_fini(a);
 		return ERR(-ENOMEM, "cannot allocate free-space bitmaps for %llu extents",
 			   (unsigned long long)md->nextents);
@@ -54,6 +55,7 @@ int alloc_init(struct alloc *a, struct pool_media *md, struct pool_counters *cou
 		if (tag != EXT_TAG_FREE)
 			bit_clear(a->warm, i); /* warm bits are for free zeroed extents only */
 		if (tag == EXT_TAG_FREE) {
+			media_hull_reset(md, i); /* nothing written, nothing exposed */
 			bit_set(a->free_zeroed, i);
 			a->nzeroed++;
 			if (warm)
@@ -74,6 +76,7 @@ void alloc_fini(struct alloc *a) NO_TSA
 	free(a->free_zeroed);
 	free(a->free_dirty);
 	free(a->warm);
+	free(a->was_warm);
 	a->free_zeroed = a->free_dirty = a->warm = NULL;
 	pthread_cond_destroy(&a->zeroer_cond);
 	pthread_cond_destroy(&a->zeroed_cond);
@@ -92,6 +95,8 @@ static void alloc_set_entry(struct alloc *a, uint64_t idx, uint64_t entry) REQUI
  * tells whether its pages exist (zeroed in place) or not (detached). */
 static void alloc_put_zeroed_locked(struct alloc *a, uint64_t i, int warm) REQUIRES(a->lock)
 {
+	media_hull_reset(a->md, i); /* it reads zero: nothing written, nothing exposed */
+	bit_clear(a->was_warm, i);
 	bit_set(a->free_zeroed, i);
 	a->nzeroed++;
 	if (warm) {
@@ -189,6 +194,7 @@ static void alloc_take_zeroed_locked(struct alloc *a, uint64_t i) REQUIRES(a->lo
 	a->nzeroed--;
 	if (bit_test(a->warm, i)) {
 		bit_clear(a->warm, i);
+		bit_set(a->was_warm, i); /* its pages stay when it is zeroed in place */
 		a->nwarm--;
 		counter_add(&a->counters->extents_warm, 1);
 	} else {
@@ -196,12 +202,17 @@ static void alloc_take_zeroed_locked(struct alloc *a, uint64_t i) REQUIRES(a->lo
 	}
 }
 
+/* detached[k] of an extent zeroed in place over its written hull only */
+#define ALLOC_IN_PLACE_HULL (-1)
+
 /*
- * Clears dirty extents idx[0..n) (ascending, ours: out of every bitmap),
- * runs of consecutive ones with one call, then makes the holes durable.
- * Returns how many were cleared, their pages detached (detached[k]) or
- * zeroed in place (either counts as zeroed by the zeroer or, inline, on the
- * fault path);
+ * Clears dirty extents idx[0..n) (ascending, ours: out of every bitmap):
+ * one that no application mapping ever mapped by zeroing what pwrite wrote
+ * of it, in place; runs of consecutive others with one call (punched, or
+ * zeroed in place where the file system cannot punch), then makes the holes
+ * durable. Returns how many were cleared, detached[k] saying how: 1 pages
+ * detached, 0 zeroed in place, ALLOC_IN_PLACE_HULL its written part zeroed
+ * (each counts as zeroed by the zeroer or, inline, on the fault path);
  * those from the first failure on stay dirty, and *err says why. No lock held.
  */
 static unsigned alloc_clear(struct alloc *a, const uint64_t *idx, unsigned n, int *detached,
@@ -214,7 +225,16 @@ static unsigned alloc_clear(struct alloc *a, const uint64_t *idx, unsigned n, in
 
 	while (k < n) {
 		unsigned run = 1;
-		while (k + run < n && idx[k + run] == idx[k] + run)
+		/* never mapped by the application: only what pwrite wrote is
+		 * zeroed, in place (ALLOC_IN_PLACE_HULL: its pages stay) */
+		if (media_clear_unexposed(a->md, idx[k])) {
+			detached[k] = ALLOC_IN_PLACE_HULL;
+			counter_add(zeroed, a->md->extent_size);
+			done = ++k;
+			continue;
+		}
+		while (k + run < n && idx[k + run] == idx[k] + run &&
+		       atomic_load(&a->md->hull[idx[k + run]]) == MEDIA_EXPOSED)
 			run++;
 		if ((ret = media_clear(a->md, idx[k], run)) < 0)
 			break;
@@ -308,6 +328,7 @@ static int alloc_extent_once(struct alloc *a, uint64_t entry, const uint64_t hin
 		mutex_lock(&a->lock);
 		a->nbusy--;
 		if (ret == 0) {
+			media_hull_reset(a->md, i); /* zero now: the new owner's writes count */
 			counter_add(&a->counters->extents_cold, 1);
 			ret = alloc_commit_locked(a, i, entry);
 		} else {
@@ -346,8 +367,10 @@ void alloc_free(struct alloc *a, uint64_t idx)
 void alloc_grow(struct alloc *a, uint64_t from, uint64_t to)
 {
 	mutex_lock(&a->lock);
-	for (uint64_t i = from; i < to; i++)
+	for (uint64_t i = from; i < to; i++) {
+		media_hull_reset(a->md, i);
 		bit_set(a->free_zeroed, i); /* fresh file space: zero, cold */
+	}
 	a->nzeroed += to - from;
 	pthread_cond_broadcast(&a->zeroed_cond);
 	pthread_cond_signal(&a->zeroer_cond);
@@ -501,7 +524,12 @@ static void *alloc_zeroer(void *arg)
 			a->nbusy--;
 			if (k < done) {
 				alloc_set_entry(a, idx[k], 0);
-				alloc_put_zeroed_locked(a, idx[k], !detached[k]);
+				/* warm again if its pages all stay: zeroed in place
+				 * whole, or over its hull when it was warm */
+				alloc_put_zeroed_locked(a, idx[k],
+							detached[k] == 0 ||
+								(detached[k] == ALLOC_IN_PLACE_HULL &&
+								 bit_test(a->was_warm, idx[k])));
 			} else {
 				bit_set(a->free_dirty, idx[k]);
 				a->ndirty++;

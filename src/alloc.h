@@ -31,6 +31,8 @@ struct alloc {
 	uint64_t *free_zeroed /* under lock */; /* bit per extent: free and zero */
 	uint64_t *free_dirty /* under lock */;  /* bit per extent: free, waiting for the zeroer */
 	uint64_t *warm /* under lock */;        /* bit per free zeroed extent: its pages exist */
+	uint64_t *was_warm /* under lock */;    /* bit per allocated extent that was warm when
+						   taken: zeroed in place, it is warm again */
 	uint64_t nzeroed /* under lock */, ndirty /* under lock */;
 	uint64_t nwarm /* under lock */; /* free zeroed extents that are warm */
 	uint64_t nbusy /* under lock */; /* taken out of free_dirty for clearing, not yet back */

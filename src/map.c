@@ -1186,6 +1186,10 @@ int map_pool_pages(struct dm_mapping *m, uint64_t pidx, uint64_t estart, uint64_
 	if (pidx >= md->nextents || media_extent_off(md, pidx, lo - estart) + (hi - lo) > md->mapped_len)
 		return ERR(-EUCLEAN, "extent %llu lies outside pool %s", (unsigned long long)pidx,
 			   md->path);
+	/* before the application can touch them: once mapped, its pages may be
+	 * pinned by the kernel, and only a punch detaches them when freed */
+	media_hull_expose(md, pidx + ((lo - estart) >> md->extent_shift),
+			  ((hi - 1 - estart) >> md->extent_shift) - ((lo - estart) >> md->extent_shift) + 1);
 	/* only over what is still the mapping's: never over memory the
 	 * application put where it unmapped part of the mapping */
 	ret = map_each_owned(m, m->va + (lo - m->obj_off), (size_t)(hi - lo), map_pool_piece, &a,

@@ -18,6 +18,7 @@
 #include "crashtest.h"
 #include "inject.h"
 #include "out.h"
+#include "page.h"
 
 int media_init(struct pool_media *md, const char *path)
 {
@@ -171,6 +172,11 @@ int media_map(struct pool_media *md)
 	md->extent_size = h.extent_size;
 	md->extent_shift = (unsigned)__builtin_ctzll(h.extent_size);
 	md->nextents = h.nextents;
+	md->hull = malloc((h.nextents ? h.nextents : 1) * sizeof(*md->hull));
+	if (!md->hull)
+		return ERR(-ENOMEM, "out of memory for %llu extents", (unsigned long long)h.nextents);
+	for (uint64_t i = 0; i < h.nextents; i++)
+		atomic_init(&md->hull[i], MEDIA_EXPOSED); /* until alloc_init knows better */
 	md->growable = h.version >= 2;
 	atomic_store(&md->size, layout_cur_size(&h));
 	atomic_store(&md->npresent, layout_present(&h, layout_cur_size(&h)));
@@ -188,6 +194,8 @@ void media_fini(struct pool_media *md)
 	else if (md->base)
 		pmem_unmap(md->base, md->mapped_len);
 	md->base = NULL;
+	free((void *)md->hull);
+	md->hull = NULL;
 	if (md->fd >= 0)
 		close(md->fd);
 	md->fd = -1;
@@ -263,6 +271,46 @@ void media_zero_persist(const struct pool_media *md, void *addr, size_t len)
 		pmem_memset(addr, 0, len, PMEM_F_MEM_NONTEMPORAL);
 		media_persist(md, addr, len);
 	}
+}
+
+/* Every writer of an extent's hull holds its object extent's range
+ * exclusively (a pwrite, a fault that maps it) or maps_lock exclusively (a
+ * daxmap_map that maps it at once, when no range is held): no two race, so
+ * a plain load and store do (no locked instruction after the copy). */
+void media_hull_written(const struct pool_media *md, uint64_t idx, uint64_t end)
+{
+	uint32_t cur = atomic_load_explicit(&md->hull[idx], memory_order_relaxed);
+
+	if (cur != MEDIA_EXPOSED && cur < end)
+		atomic_store_explicit(&md->hull[idx], (uint32_t)end, memory_order_relaxed);
+}
+
+void media_hull_expose(const struct pool_media *md, uint64_t idx, uint64_t n)
+{
+	for (uint64_t i = idx; i < idx + n && i < md->nextents; i++)
+		atomic_store(&md->hull[i], MEDIA_EXPOSED);
+}
+
+void media_hull_reset(const struct pool_media *md, uint64_t idx)
+{
+	atomic_store(&md->hull[idx], 0);
+}
+
+int media_clear_unexposed(struct pool_media *md, uint64_t idx)
+{
+	uint32_t hull = atomic_load(&md->hull[idx]);
+	uint64_t off = media_extent_off(md, idx, 0), len;
+
+	if (hull == MEDIA_EXPOSED || hull > md->extent_size)
+		return 0;
+	len = page_up(hull); /* pages: what the drop below works in */
+	if (len > md->extent_size)
+		len = md->extent_size;
+	if (len) {
+		media_zero_persist(md, md->base + off, (size_t)len);
+		media_unmap_pages(md, off, len);
+	}
+	return 1;
 }
 
 int media_clear(struct pool_media *md, uint64_t idx, uint64_t n)

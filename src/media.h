@@ -39,7 +39,16 @@ struct pool_media {
 	int tmpfs;  /* the file lives on tmpfs (its size is memory already committed) */
 	_Atomic int detach; /* 1 while the file system punches holes: freed extents
 			       leave the file (media_clear); 0 once it refused */
+	/* per pool extent, in memory only: its bytes from this offset on are
+	 * zero (the extent was only ever written by pwrite, up to there), or
+	 * MEDIA_EXPOSED once a mapping of the application mapped it (then a
+	 * kernel reference may outlive the mapping, and only a punch detaches
+	 * the pages it holds). Set at open: 0 for free zeroed extents,
+	 * MEDIA_EXPOSED for every other. */
+	_Atomic uint32_t *hull;
 };
+
+#define MEDIA_EXPOSED UINT32_MAX
 
 /* A media with no file yet: fd -1, path copied. -ENOMEM. */
 int media_init(struct pool_media *md, const char *path);
@@ -112,6 +121,23 @@ int media_warm(const struct pool_media *md, uint64_t idx, uint64_t n,
  * none. For open: what an earlier run left warm need not be warmed again.
  */
 void media_find_warm(const struct pool_media *md, uint64_t *bits);
+
+/* Pool extent idx's bytes up to `end` may be nonzero now (a pwrite wrote
+ * them through the pool mapping); nothing once it is exposed. */
+void media_hull_written(const struct pool_media *md, uint64_t idx, uint64_t end);
+/* Pool extents [idx, idx+n) are mapped into an application mapping. */
+void media_hull_expose(const struct pool_media *md, uint64_t idx, uint64_t n);
+/* Extent idx reads zero again (cleared): its hull is empty. */
+void media_hull_reset(const struct pool_media *md, uint64_t idx);
+/*
+ * Clears extent idx in place when no application mapping ever mapped it:
+ * zeroes the bytes its pwrites wrote (durably) and drops the pool
+ * mapping's page-table entries over them; its pages stay. No kernel
+ * reference to its pages can exist (none was ever mapped where one could
+ * be taken), so nothing needs detaching. Returns 1 when it did so, 0 when
+ * the extent was exposed (the caller punches it: media_clear). No lock.
+ */
+int media_clear_unexposed(struct pool_media *md, uint64_t idx);
 
 /* Address of pool extent idx in the pool mapping. */
 static inline char *media_extent_addr(const struct pool_media *md, uint64_t idx)

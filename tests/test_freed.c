@@ -10,7 +10,8 @@
  *
  * Each test fills the pool so that the next allocation must take the
  * extent that was just freed, and checks bytes, also after a reopen and
- * with daxmap_pool_check(DAXMAP_CHECK_DATA).
+ * with daxmap_pool_check(DAXMAP_CHECK_DATA). An extent no mapping ever
+ * mapped cannot be held so: it is zeroed in place, and checked to read zero.
  */
 #define _GNU_SOURCE
 #include "testutil.h"
@@ -373,6 +374,76 @@ static void on_alarm(int sig)
 	_exit(3);
 }
 
+/*
+ * An extent no mapping of the application ever mapped (written only with
+ * pwrite) cannot be held by the kernel: when freed, only what was written
+ * of it is zeroed, in place (no punch, its pages stay), and it reads zero
+ * when reused. Once mapped (here by a read fault over its data), it is
+ * punched like any other.
+ */
+static void test_extent_written_only_by_pwrite_is_zeroed_in_place(void)
+{
+	const char *path = tu_path("inplace.pool");
+	/* no warming: it would write zeros over a freed extent and hide a
+	 * zeroing that missed bytes */
+	struct daxmap_pool_opts opts = {.warm = DAXMAP_WARM_OFF};
+	daxmap_pool *pool;
+	daxmap_obj *o;
+	struct daxmap_pool_stat st0, st;
+	char buf[4096];
+	void *p;
+	uint8_t b;
+
+	unlink(path);
+	TU_OK(daxmap_pool_create_opts(&pool, path, POOL_SIZE, 0600, &opts));
+	memset(buf, 'S', sizeof(buf));
+	/* pwrite only: 4 KiB at 0 and 4 KiB at 1 MiB of its extent */
+	TU_OK(daxmap_obj_open(&o, pool, "s", DAXMAP_CREATE));
+	CU_ASSERT(daxmap_obj_pwrite(o, buf, sizeof(buf), 0, DAXMAP_DSYNC) == (ssize_t)sizeof(buf));
+	CU_ASSERT(daxmap_obj_pwrite(o, buf, sizeof(buf), 1 << 20, DAXMAP_DSYNC) ==
+		  (ssize_t)sizeof(buf));
+	TU_OK(daxmap_obj_close(o));
+	wait_reclaimed(pool);
+	st0 = pstat(pool);
+	TU_OK(daxmap_obj_unlink(pool, "s"));
+	wait_reclaimed(pool);
+	st = pstat(pool);
+	CU_ASSERT(st.bytes_detached == st0.bytes_detached);
+	CU_ASSERT(st.bytes_zeroed_background == st0.bytes_zeroed_background + st.extent_size);
+	/* reused by write faults inside EOF (where nothing else zeroes: the
+	 * allocator hands the extent out as zero), all the free space reads
+	 * zero but for the byte each fault stored */
+	char *r;
+	TU_OK(daxmap_obj_open(&o, pool, "r", DAXMAP_CREATE));
+	TU_OK(daxmap_obj_truncate(o, st.free));
+	TU_OK(daxmap_map((void **)&r, o, 0, st.free, DAXMAP_PROT_READ | DAXMAP_PROT_WRITE));
+	for (uint64_t off = 0; off < st.free; off += st.extent_size)
+		r[off + st.extent_size - 1] = 1;
+	uint64_t nonzero = st.free - count_byte(r, st.free, 0) - st.free / st.extent_size;
+	CU_ASSERT(nonzero == 0);
+	TU_OK(daxmap_unmap(r, st.free));
+	TU_OK(daxmap_obj_close(o));
+	TU_OK(daxmap_obj_unlink(pool, "r"));
+	wait_reclaimed(pool);
+	/* the same with the data mapped once: punched */
+	memset(buf, 'S', sizeof(buf));
+	TU_OK(daxmap_obj_open(&o, pool, "m", DAXMAP_CREATE));
+	CU_ASSERT(daxmap_obj_pwrite(o, buf, sizeof(buf), 0, DAXMAP_DSYNC) == (ssize_t)sizeof(buf));
+	TU_OK(daxmap_map(&p, o, 0, sizeof(buf), DAXMAP_PROT_READ));
+	CU_ASSERT(tu_try_read8(p, &b) == 0 && b == 'S');
+	TU_OK(daxmap_unmap(p, sizeof(buf)));
+	TU_OK(daxmap_obj_close(o));
+	st0 = pstat(pool);
+	TU_OK(daxmap_obj_unlink(pool, "m"));
+	wait_reclaimed(pool);
+	st = pstat(pool);
+	if (st.free_detaches)
+		CU_ASSERT(st.bytes_detached == st0.bytes_detached + st.extent_size);
+	/* every free extent reads zero */
+	TU_OK(daxmap_pool_close(pool));
+	CU_ASSERT(daxmap_pool_check(path, DAXMAP_CHECK_DATA, NULL, NULL) == 0);
+}
+
 int main(void)
 {
 	static const struct tu_test tests[] = {
@@ -384,6 +455,8 @@ int main(void)
 		{"direct I/O into A racing punch never writes B",
 		 test_direct_io_into_a_racing_punch_never_writes_b},
 #ifdef DAXMAP_INJECT
+		{"extent written only by pwrite is zeroed in place",
+		 test_extent_written_only_by_pwrite_is_zeroed_in_place},
 		{"without punch freed extents are zeroed in place",
 		 test_without_punch_freed_extents_are_zeroed_in_place},
 #endif
