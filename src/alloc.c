@@ -77,7 +77,7 @@ void alloc_fini(struct alloc *a) NO_TSA
 	free(a->free_dirty);
 	free(a->warm);
 	free(a->was_warm);
-	a->free_zeroed = a->free_dirty = a->warm = NULL;
+	a->free_zeroed = a->free_dirty = a->warm = a->was_warm = NULL;
 	pthread_cond_destroy(&a->zeroer_cond);
 	pthread_cond_destroy(&a->zeroed_cond);
 	mutex_destroy(&a->lock);
@@ -299,6 +299,7 @@ static int alloc_extent_once(struct alloc *a, uint64_t entry, const uint64_t hin
 	if (i < md->nextents) {
 		if (dirty) {
 			bit_clear(a->free_dirty, i);
+			bit_clear(a->was_warm, i); /* cleared inline: punched, cold */
 			a->ndirty--;
 			a->nbusy++;
 		} else {

@@ -139,9 +139,10 @@ static ssize_t io_write_locked(daxmap_obj *obj, const char *buf, uint64_t len, u
 		 * for our range); resolved mappings show the pool already */
 		map_drop_zero_copies(obj, e, NULL);
 		dst = media_extent_addr(md, pidx) + (pos - e * es);
-		nt |= io_copy_to_pool(dst, buf + (pos - off), n);
-		/* what a free of the extent must zero, if no mapping exposes it */
+		/* what a free of the extent must zero, if no mapping exposes it
+		 * (before the copy: a copy cut short has written some of it) */
 		media_hull_written(md, pidx, (pos - e * es) + n);
+		nt |= io_copy_to_pool(dst, buf + (pos - off), n);
 		/* the data is durable before the size that makes it reachable */
 		if (flags & DAXMAP_DSYNC)
 			media_persist(md, dst, n);
