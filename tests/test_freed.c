@@ -454,9 +454,9 @@ int main(void)
 #endif
 		{"direct I/O into A racing punch never writes B",
 		 test_direct_io_into_a_racing_punch_never_writes_b},
-#ifdef DAXMAP_INJECT
 		{"extent written only by pwrite is zeroed in place",
 		 test_extent_written_only_by_pwrite_is_zeroed_in_place},
+#ifdef DAXMAP_INJECT
 		{"without punch freed extents are zeroed in place",
 		 test_without_punch_freed_extents_are_zeroed_in_place},
 #endif
