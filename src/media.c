@@ -296,6 +296,9 @@ void media_hull_reset(const struct pool_media *md, uint64_t idx)
 	atomic_store(&md->hull[idx], 0);
 }
 
+/* A hull this large has its pool-mapping entries dropped when it is zeroed. */
+#define MEDIA_HULL_DROP (UINT64_C(512) << 10)
+
 int media_clear_unexposed(struct pool_media *md, uint64_t idx)
 {
 	uint32_t hull = atomic_load(&md->hull[idx]);
@@ -308,7 +311,12 @@ int media_clear_unexposed(struct pool_media *md, uint64_t idx)
 		len = md->extent_size;
 	if (len) {
 		media_zero_persist(md, md->base + off, (size_t)len);
-		media_unmap_pages(md, off, len);
+		/* the pool mapping's page-table entries over a small hull stay: the
+		 * drop is a TLB shootdown of every CPU the process runs on, and the
+		 * next pwrite there faults them back in; what they cost a later
+		 * object mapping is small in proportion (media_unmap_pages) */
+		if (len >= MEDIA_HULL_DROP)
+			media_unmap_pages(md, off, len);
 	}
 	return 1;
 }
