@@ -689,11 +689,13 @@ static void map_known_locked(struct dm_mapping *m) REQUIRES(maps_lock)
 				return;
 			}
 			counter_add(&obj->tab->counters->bytes_mapped_known, hi - lo);
-			/* resolved: mapped to the end of the extent's part in m */
-			for (uint64_t j = c + k; j < c + k + r; j++)
-				if (((j + 1) << shift < m->obj_off + m->len ? (j + 1) << shift
-									    : m->obj_off + m->len) <= end)
+			/* resolved, as a fault decides it: mapped to the end of
+			 * the extent's part in m, which EOF does not cut */
+			for (uint64_t j = c + k; j < c + k + r; j++) {
+				uint64_t plo = j << shift, phi = (j + 1) << shift;
+				if (map_clip(m, &plo, &phi) && phi <= eof)
 					map_set_resolved(m, j);
+			}
 		}
 	}
 }

@@ -87,7 +87,7 @@ static int media_map_max(struct pool_media *md, uint64_t max)
 				   "size)", md->path, (unsigned long long)max);
 	md->base = p;
 	md->mapped_len = (size_t)max;
-	md->own_map = 1;
+	md->growable = 1; /* also: base is ours to munmap (media_fini) */
 	md->is_pmem = sync || pmem_is_pmem(p, POOL_HDR_SIZE);
 	return 0;
 }
@@ -177,7 +177,6 @@ int media_map(struct pool_media *md)
 		return ERR(-ENOMEM, "out of memory for %llu extents", (unsigned long long)h.nextents);
 	for (uint64_t i = 0; i < h.nextents; i++)
 		atomic_init(&md->hull[i], MEDIA_EXPOSED); /* until alloc_init knows better */
-	md->growable = h.version >= 2;
 	atomic_store(&md->size, layout_cur_size(&h));
 	atomic_store(&md->npresent, layout_present(&h, layout_cur_size(&h)));
 	md->max_objects = h.max_objects;
@@ -189,7 +188,7 @@ int media_map(struct pool_media *md)
 
 void media_fini(struct pool_media *md)
 {
-	if (md->base && md->own_map)
+	if (md->base && md->growable)
 		munmap(md->base, md->mapped_len);
 	else if (md->base)
 		pmem_unmap(md->base, md->mapped_len);

@@ -21,11 +21,11 @@ struct pool_media {
 	char *path;
 	int fd;          /* O_RDWR; holds the flock that makes us the only opener (pool.c) */
 	char *base;      /* the whole file: mapped by pmem_map_file (fixed size), or
-			    by mmap over the maximum size (growable: own_map) */
+			    by mmap over the maximum size (growable) */
 	size_t mapped_len; /* the file's maximum size (a fixed pool's size) */
 	int is_pmem;     /* 1: persistence is cache flushes, 0: msync */
-	int own_map;     /* base is our mmap of mapped_len bytes, not libpmem's */
-	int growable;    /* format version 2: cur_size and grow_to in the header */
+	int growable;    /* format version 2: cur_size and grow_to in the header, and
+			    base is our mmap of mapped_len bytes, not libpmem's */
 	_Atomic uint64_t size;     /* the file's size now (grows: media_grow) */
 	_Atomic uint64_t npresent; /* extents inside it: those allocation may use */
 

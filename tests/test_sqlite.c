@@ -317,19 +317,32 @@ static void test_fetch_points_into_the_pool(void)
 	CU_ASSERT(sqlite3_close(db) == SQLITE_OK);
 }
 
-/* A full pool is SQLITE_FULL, never SIGBUS; what was committed before stays. */
-static void full_pool(const char *pool, const char *journal)
+/*
+ * In journal mode `journal`, runs `create`, then inserts rows of 100 kB
+ * (at most `max`) until one fails, which must be SQLITE_FULL; returns how
+ * many statements ran, the failed one included.
+ */
+static int insert_until_full(sqlite3 *db, const char *journal, const char *create, int max)
 {
 	char pragma[64];
-	sqlite3 *db = db_open("full.db", pool, "pool_size=16M");
 	int rc = SQLITE_OK, i;
 
 	snprintf(pragma, sizeof(pragma), "PRAGMA journal_mode=%s", journal);
 	exec_ok(db, pragma);
-	exec_ok(db, "CREATE TABLE t(x); INSERT INTO t VALUES(zeroblob(1000))");
-	for (i = 0; i < 1000 && rc == SQLITE_OK; i++)
+	exec_ok(db, create);
+	for (i = 0; i < max && rc == SQLITE_OK; i++)
 		rc = exec_rc(db, "INSERT INTO t VALUES(randomblob(100000))");
 	CU_ASSERT(rc == SQLITE_FULL);
+	return i;
+}
+
+/* A full pool is SQLITE_FULL, never SIGBUS; what was committed before stays. */
+static void full_pool(const char *pool, const char *journal)
+{
+	sqlite3 *db = db_open("full.db", pool, "pool_size=16M");
+	int i = insert_until_full(db, journal,
+				  "CREATE TABLE t(x); INSERT INTO t VALUES(zeroblob(1000))", 1000);
+
 	CU_ASSERT(i > 5 && i < 1000);
 	sqlite3_int64 n = query_int(db, "SELECT count(*) FROM t");
 	CU_ASSERT(n == i); /* every statement but the failed one */
@@ -360,17 +373,10 @@ static void full_pool(const char *pool, const char *journal)
  */
 static void growing_pool(const char *pool, const char *journal)
 {
-	char pragma[64];
 	sqlite3 *db = db_open("grow.db", pool, "pool_size=16M&pool_max=64M&pool_grow=8M");
-	int rc = SQLITE_OK, i;
+	int i = insert_until_full(db, journal, "CREATE TABLE t(x)", 2000);
 
-	snprintf(pragma, sizeof(pragma), "PRAGMA journal_mode=%s", journal);
-	exec_ok(db, pragma);
-	exec_ok(db, "CREATE TABLE t(x)");
-	for (i = 0; i < 2000 && rc == SQLITE_OK; i++)
-		rc = exec_rc(db, "INSERT INTO t VALUES(randomblob(100000))");
 	/* 16 MiB held ~100 such rows; 64 MiB holds several hundred */
-	CU_ASSERT(rc == SQLITE_FULL);
 	CU_ASSERT(i > 300);
 	printf("\n  %s: %d rows of 100 kB before SQLITE_FULL at the maximum ", journal, i - 1);
 	assert_integrity(db);
