@@ -247,9 +247,15 @@ static unsigned alloc_clear(struct alloc *a, const uint64_t *idx, unsigned n, in
 		k += run;
 		done = k;
 	}
-	/* the holes must be durable before any entry says "zeroed" */
-	if (any_detached && (ret = media_sync(a->md)) < 0)
-		done = 0;
+	/* the holes must be durable before any entry says "zeroed"; a failed
+	 * clearing's error stays the one reported */
+	if (any_detached) {
+		int sret = media_sync(a->md);
+		if (sret < 0) {
+			done = 0;
+			ret = sret;
+		}
+	}
 	*err = ret < 0 ? ret : 0;
 	return done;
 }
