@@ -122,9 +122,14 @@ static ssize_t io_write_locked(daxmap_obj *obj, const char *buf, uint64_t len, u
 	uint64_t es = md->extent_size, end = off + len, pos, size;
 	struct range_entry re;
 	int ret = 0, grows, nt = 0;
+	unsigned rec = 0;
 
 	grows = truncate_lock_to(obj, &re, off, end);
 	size = atomic_load(&obj->size);
+	/* bytes past EOF are durable before the size that covers them: until
+	 * the size is, a crash undoes the write past EOF (the record's shrink) */
+	if (grows)
+		rec = truncate_extend_begin(obj, size);
 	for (pos = off; pos < end;) {
 		uint64_t e = pos >> md->extent_shift, e_end = (e + 1) * es;
 		uint64_t n = (e_end < end ? e_end : end) - pos, pidx;
@@ -154,6 +159,8 @@ static ssize_t io_write_locked(daxmap_obj *obj, const char *buf, uint64_t len, u
 	 * before the first byte changes nothing */
 	if (grows && pos > off && pos > size)
 		truncate_grow_locked(obj, size, pos, off);
+	if (grows)
+		truncate_extend_end(obj, rec);
 	truncate_unlock_range(obj, &re);
 	if (pos > off)
 		return (ssize_t)(pos - off);

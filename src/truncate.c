@@ -54,6 +54,18 @@ void truncate_grow_locked(struct daxmap_obj *obj, uint64_t old, uint64_t size, u
 		map_extend_tail(obj, e, pidx, tail_end, page_up(size));
 }
 
+/* takes the log's lock */
+unsigned truncate_extend_begin(struct daxmap_obj *obj, uint64_t old)
+{
+	return log_begin(obj->tab->log, LOG_OP_SHRINK, obj->slot, old, 0);
+}
+
+/* takes the log's lock */
+void truncate_extend_end(struct daxmap_obj *obj, unsigned rec)
+{
+	log_end(obj->tab->log, rec);
+}
+
 int truncate_range_check(uint64_t off, uint64_t len, const char *what)
 {
 	if (len == 0)

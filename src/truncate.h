@@ -44,4 +44,16 @@ void truncate_unlock_range(struct daxmap_obj *obj, struct range_entry *re)
 void truncate_grow_locked(struct daxmap_obj *obj, uint64_t old, uint64_t size,
 			  uint64_t data_from) REQUIRES_SHARED(maps_lock) EXCLUDES(obj->extents_lock);
 
+/*
+ * An extending write's undo record: logs the shrink back to `old`, which
+ * replay runs if the write's size change is not durable when a crash hits
+ * (the record is cleared once it is, by truncate_extend_end): then nothing
+ * the write put past `old` stays, and no crash leaves data past an
+ * object's EOF (which `daxmap check --data` reports as a damaged size
+ * word). Takes the log's lock; the caller holds the range from
+ * truncate_lock_to that returned 1.
+ */
+unsigned truncate_extend_begin(struct daxmap_obj *obj, uint64_t old);
+void truncate_extend_end(struct daxmap_obj *obj, unsigned rec);
+
 #endif

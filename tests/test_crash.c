@@ -1156,6 +1156,14 @@ struct image_ctx {
  * recovered file against the scenario's expected states at this stage.
  * Returns 1 when good; else 0 with a message.
  */
+/* The checker's first "damaged" finding, into msg (at most 1024 bytes). */
+static void check_report(const char *m, void *arg)
+{
+	char *msg = arg;
+	if (!msg[0] && strstr(m, "damaged"))
+		snprintf(msg, 1024, "%s", m);
+}
+
 static int check_image(int si, const char *img, uint64_t stage, char *msg, size_t msgsz)
 {
 	struct daxmap_pool_opts o;
@@ -1177,6 +1185,12 @@ static int check_image(int si, const char *img, uint64_t stage, char *msg, size_
 	child_opts(&o);
 	o.extent_size = 0;
 	o.max_objects = 0;
+	/* the checker, before the open's recovery: a crash state is never
+	 * damage (notices of what the open finishes are) */
+	char cmsg[1024] = "";
+	int cr = daxmap_pool_check(img, DAXMAP_CHECK_DATA, check_report, cmsg);
+	if (cr != 0)
+		FAIL("daxmap check --data: %d: %s", cr, cmsg);
 	if (daxmap_pool_open_opts(&pool, img, &o) < 0) {
 		pool = NULL;
 		FAIL("open failed: %s", daxmap_errormsg());
