@@ -53,6 +53,12 @@ extern "C" {
 /* Flags of daxmap_obj_open(). */
 #define DAXMAP_CREATE 0x1 /* create the object if it does not exist */
 #define DAXMAP_EXCL 0x2   /* with DAXMAP_CREATE: fail with -EEXIST if it exists */
+/* with DAXMAP_CREATE: an object it creates is made of 64 KiB blocks instead of
+ * extents (small objects, journals: space in 64 KiB steps; mapped in 64 KiB
+ * pieces, never with PMD mappings). No effect on an existing object, nor in
+ * a pool without blocks (created by libdaxmap 0.1, or with extents below
+ * 128 KiB). */
+#define DAXMAP_SMALL 0x4
 
 /* Protection of daxmap_map(): PROT_READ, or PROT_READ|PROT_WRITE. */
 #define DAXMAP_PROT_READ 0x1  /* equal to PROT_READ */
@@ -195,6 +201,12 @@ struct daxmap_pool_stat {
 	uint64_t max_size;         /* the size the pool may grow to (daxmap_pool_grow),
 	                              or size itself when it cannot grow */
 	uint64_t grows;            /* grows since open: daxmap_pool_grow and automatic */
+	uint64_t block_size;       /* 64 KiB, or 0 in a pool without blocks */
+	uint64_t blocks_split;     /* bytes of extents split into blocks (in used) */
+	uint64_t blocks_used;      /* bytes of them in allocated blocks */
+	uint64_t blocks_allocated; /* block allocations since open */
+	uint64_t blocks_freed;     /* blocks freed since open */
+	uint64_t blocks_unzeroed;  /* bytes of freed blocks still waiting to be zeroed */
 };
 
 /*
@@ -473,8 +485,9 @@ struct daxmap_region {
 /*
  * A pool file as daxmap_pool_inspect() read it. The five regions tile the
  * file in order, each running to the start of the next (alignment padding
- * included); what follows the data region is unused. Later versions may
- * fill the reserved fields (zero today), so the struct keeps its size.
+ * included; from format version 3 extent_table holds the block table too);
+ * what follows the data region is unused. Later versions may fill the
+ * reserved fields (zero today), so the struct keeps its size.
  */
 struct daxmap_pool_info {
 	uint8_t uuid[16];       /* random, chosen at create */
@@ -486,16 +499,20 @@ struct daxmap_pool_info {
 	uint64_t extents;       /* data extents */
 	uint64_t max_objects;   /* object slots */
 	struct daxmap_region header, log, object_table, extent_table, data;
-	uint64_t used;          /* bytes in allocated extents */
+	uint64_t used;          /* bytes in allocated extents (and split ones) */
 	uint64_t free;          /* bytes in free extents (zeroed or not) */
 	uint64_t free_unzeroed; /* free bytes still waiting to be zeroed */
 	uint64_t objects;       /* live objects */
 	uint64_t objects_dying; /* unlinks a crash interrupted (the next open finishes them) */
 	uint64_t bad_slots;     /* object slots that did not validate: not listed */
-	uint64_t bad_extents;   /* extent-table entries that did not validate: not counted */
+	uint64_t bad_extents;   /* extent- (and block-) table entries that did not validate:
+	                           not counted */
 	uint64_t max_size;      /* the size daxmap_pool_grow may grow the pool to, or size
 	                           itself when it cannot grow */
-	uint64_t reserved_[7];
+	uint64_t block_size;    /* 64 KiB, or 0 in a pool without blocks (format before 3) */
+	uint64_t blocks_split;  /* bytes of extents split into blocks (in used) */
+	uint64_t blocks_used;   /* bytes of them in allocated blocks */
+	uint64_t reserved_[4];
 };
 
 /*

@@ -22,12 +22,18 @@
 #define ALLOC_WARM_AHEAD 64
 
 int alloc_init(struct alloc *a, struct pool_media *md, struct pool_counters *counters,
-	       uint64_t warm_budget, int warm) NO_TSA
+	       uint64_t warm_budget, int warm, struct alloc *parent) NO_TSA
 {
 	uint64_t words = (md->nextents + 63) / 64;
 
 	memset(a, 0, sizeof(*a));
 	a->md = md;
+	a->parent = parent;
+	if (parent) {
+		a->bshift = parent->md->extent_shift - md->extent_shift;
+		warm_budget = 0; /* blocks come from (warm) extents; freed ones are punched */
+		warm = 0;
+	}
 	a->counters = counters;
 	a->warm_budget = warm_budget;
 	a->warming = md->nextents;
@@ -46,12 +52,18 @@ int alloc_init(struct alloc *a, struct pool_media *md, struct pool_counters *cou
 			   (unsigned long long)md->nextents);
 	}
 	/* what an earlier run (or the prefault) left warm stays warm */
-	if (!warm)
+	if (!warm && !parent)
 		media_find_warm(md, a->warm);
 	/* object.c has validated every entry before this runs (those past the
 	 * file's end are zero: not free, not there, until a grow) */
 	for (uint64_t i = 0; i < atomic_load(&md->npresent); i++) {
 		uint64_t tag = ext_entry_tag(md->exttab[i]);
+		/* a block is free only in a split extent (elsewhere its entry is
+		 * 0 and the extent is the extent allocator's) */
+		if (parent && ext_entry_tag(parent->md->exttab[i >> a->bshift]) != EXT_TAG_SPLIT)
+			continue;
+		if (parent && (i & ((UINT64_C(1) << a->bshift) - 1)) == 0)
+			a->nsplit++;
 		if (tag != EXT_TAG_FREE)
 			bit_clear(a->warm, i); /* warm bits are for free zeroed extents only */
 		if (tag == EXT_TAG_FREE) {
@@ -263,6 +275,74 @@ static unsigned alloc_clear(struct alloc *a, const uint64_t *idx, unsigned n, in
 static int alloc_extent_once(struct alloc *a, uint64_t entry, const uint64_t hints[ALLOC_HINTS],
 			     uint64_t *idx);
 
+/*
+ * Blocks: no free block is left, so a free extent of the parent is split
+ * (its entry := EXT_SPLIT, durably: all its block entries are 0, its bytes
+ * zero), preferably the one after the hint's, so that an object's blocks
+ * stay contiguous; its blocks join the free zeroed set. Takes the parent's
+ * lock (as alloc_extent), then a->lock; holds neither across the other.
+ */
+static int alloc_split(struct alloc *a, const uint64_t hints[ALLOC_HINTS])
+{
+	uint64_t ph[ALLOC_HINTS], x;
+	int ret;
+
+	for (int h = 0; h < ALLOC_HINTS; h++)
+		ph[h] = hints[h] < a->md->nextents ? (hints[h] >> a->bshift) + (h == 0)
+						   : EXTMAP_NONE;
+	if ((ret = alloc_extent(a->parent, EXT_SPLIT, ph, &x)) < 0)
+		return ret;
+	mutex_lock(&a->lock);
+	for (uint64_t i = x << a->bshift; i < (x + 1) << a->bshift; i++)
+		alloc_put_zeroed_locked(a, i, 0);
+	a->nsplit++;
+	pthread_cond_broadcast(&a->zeroed_cond);
+	mutex_unlock(&a->lock);
+	counter_add(&a->counters->extents_split, 1);
+	return 0;
+}
+
+/* Blocks: extent x's blocks are all free and zeroed, and out of a's bitmaps:
+ * the parent gets it back (EXT_SPLIT -> 0, durably). Takes the parent's lock. */
+static void alloc_unsplit(struct alloc *a, uint64_t x)
+{
+	struct alloc *p = a->parent;
+
+	mutex_lock(&p->lock);
+	alloc_set_entry(p, x, 0);
+	alloc_put_zeroed_locked(p, x, 0);
+	pthread_cond_broadcast(&p->zeroed_cond);
+	pthread_cond_signal(&p->zeroer_cond);
+	mutex_unlock(&p->lock);
+	counter_add(&a->counters->extents_unsplit, 1);
+}
+
+/* Blocks: takes the blocks of extent x out of the free set if they are all
+ * free and zeroed and as many others are free (then the caller gives it
+ * back: alloc_unsplit). */
+static int alloc_take_whole_locked(struct alloc *a, uint64_t x) REQUIRES(a->lock)
+{
+	uint64_t lo = x << a->bshift, hi = (x + 1) << a->bshift;
+
+	/* one extent's worth of free blocks stays: a small object created and
+	 * unlinked over and over must not split and give back an extent each
+	 * time */
+	if (a->nzeroed < 2 * (hi - lo))
+		return 0;
+	for (uint64_t i = lo; i < hi; i++)
+		if (!bit_test(a->free_zeroed, i))
+			return 0;
+	for (uint64_t i = lo; i < hi; i++) {
+		bit_clear(a->free_zeroed, i);
+		a->nzeroed--;
+		if (bit_test(a->warm, i)) {
+			bit_clear(a->warm, i);
+			a->nwarm--;
+		}
+	}
+	return 1;
+}
+
 /* takes a->lock (twice when it must clear: never across the clearing); a
  * full pool with automatic growth: a->grow (pool->grow_lock, then a->lock) */
 int alloc_extent(struct alloc *a, uint64_t entry, const uint64_t hints[ALLOC_HINTS],
@@ -272,6 +352,17 @@ int alloc_extent(struct alloc *a, uint64_t entry, const uint64_t hints[ALLOC_HIN
 		uint64_t seen = atomic_load(&a->md->size);
 		int ret = alloc_extent_once(a, entry, hints, idx), g;
 
+		if (ret == -ENOSPC && a->parent) {
+			/* blocks: carve another extent (the parent grows the
+			 * pool if it must), then try again */
+			if ((g = alloc_split(a, hints)) == -ENOSPC)
+				return ERR(-ENOSPC, "pool %s is full: no free block of %s and no "
+						    "free extent to split into blocks",
+					   a->md->path, "64 KiB");
+			if (g < 0)
+				return g;
+			continue;
+		}
 		if (ret != -ENOSPC || !a->grow)
 			return ret;
 		/* the pool grows by a step (or another thread just grew it):
@@ -322,6 +413,8 @@ static int alloc_extent_once(struct alloc *a, uint64_t entry, const uint64_t hin
 		return ERR(ret, "allocation of an extent in pool %s failed (injected)", md->path);
 	if (i >= md->nextents) {
 		char sz[OUT_SIZE_MAX];
+		if (a->parent)
+			return -ENOSPC; /* no free block: alloc_extent splits an extent */
 		return ERR(-ENOSPC, "pool %s is full: no free extent of %s", md->path,
 			   out_size(sz, md->extent_size));
 	}
@@ -392,6 +485,17 @@ void alloc_counts(struct alloc *a, uint64_t *nfree, uint64_t *ndirty, uint64_t *
 	*ndirty = a->ndirty + a->nbusy;
 	*nwarm = a->nwarm;
 	mutex_unlock(&a->lock);
+}
+
+/* takes a->lock */
+uint64_t alloc_nsplit(struct alloc *a)
+{
+	uint64_t n;
+
+	mutex_lock(&a->lock);
+	n = a->nsplit;
+	mutex_unlock(&a->lock);
+	return n;
 }
 
 /* takes a->lock */
@@ -475,12 +579,12 @@ static void *alloc_zeroer(void *arg)
 {
 	struct alloc *a = arg;
 	const struct pool_media *md = a->md;
-	uint64_t idx[ALLOC_CLEAR_BATCH], i;
+	uint64_t idx[ALLOC_CLEAR_BATCH], i, whole[ALLOC_CLEAR_BATCH];
 	int detached[ALLOC_CLEAR_BATCH];
 
 	mutex_lock(&a->lock);
 	for (;;) {
-		unsigned n, done;
+		unsigned n, done, nwhole = 0;
 		int err;
 
 		while (!a->zeroer_stop && a->ndirty == 0 &&
@@ -541,6 +645,20 @@ static void *alloc_zeroer(void *arg)
 				bit_set(a->free_dirty, idx[k]);
 				a->ndirty++;
 			}
+		}
+		/* blocks: an extent whose blocks are all free again goes back */
+		for (unsigned k = 0; a->parent && k < done; k++) {
+			uint64_t x = idx[k] >> a->bshift;
+			if ((nwhole == 0 || whole[nwhole - 1] != x) && alloc_take_whole_locked(a, x)) {
+				whole[nwhole++] = x;
+				a->nsplit--;
+			}
+		}
+		if (nwhole) {
+			mutex_unlock(&a->lock);
+			for (unsigned k = 0; k < nwhole; k++)
+				alloc_unsplit(a, whole[k]);
+			mutex_lock(&a->lock);
 		}
 		pthread_cond_broadcast(&a->zeroed_cond);
 		if (done < n) {

@@ -65,6 +65,13 @@ struct alloc {
 	void *grow_arg;
 	struct pool_media *md;     /* NULL until alloc_init */
 	struct pool_counters *counters;
+	/* blocks (md is a block view, media.h): the extent allocator whose
+	 * extents they are carved from (split when no free block is left,
+	 * given back once all of an extent's blocks are free and zeroed);
+	 * NULL for the extent allocator. Set by alloc_init. */
+	struct alloc *parent;
+	unsigned bshift; /* blocks: log2 of blocks per extent */
+	uint64_t nsplit /* under lock */; /* blocks: extents split into blocks */
 };
 
 /* Candidate pool extent indexes, best first; EXTMAP_NONE for "none". */
@@ -74,9 +81,11 @@ struct alloc {
  * Builds the free bitmaps from md's extent table (validated by the caller).
  * warm_budget: how many free extents the background thread keeps warm (0:
  * none, UINT64_MAX: all); `warm` says they are all warm already (prefault).
+ * parent: NULL, or, for a block allocator (md a block view), the extent
+ * allocator; then only the blocks of split extents are free (warm_budget 0).
  */
 int alloc_init(struct alloc *a, struct pool_media *md, struct pool_counters *counters,
-	       uint64_t warm_budget, int warm);
+	       uint64_t warm_budget, int warm, struct alloc *parent);
 /* Frees what alloc_init set up (idempotent; the zeroer must be stopped). */
 void alloc_fini(struct alloc *a);
 int alloc_start_zeroer(struct alloc *a);
@@ -103,6 +112,9 @@ void alloc_free(struct alloc *a, uint64_t idx) EXCLUDES(a->lock);
  * the warm ones. Takes a->lock. */
 void alloc_counts(struct alloc *a, uint64_t *nfree, uint64_t *ndirty, uint64_t *nwarm)
 	EXCLUDES(a->lock);
+
+/* Blocks: extents split into blocks now. Takes a->lock. */
+uint64_t alloc_nsplit(struct alloc *a) EXCLUDES(a->lock);
 
 /* A new object will start at extent `goal`: warm ahead of it. Takes a->lock. */
 void alloc_expect(struct alloc *a, uint64_t goal) EXCLUDES(a->lock);

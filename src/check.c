@@ -8,6 +8,10 @@
  * has a table laid out for its maximum size: only the extents within the
  * file's current size are checked as extents (and their data read); the
  * entries of the others must be 0, and an interrupted grow is a notice.
+ * Version 3 adds the block table: its entries are checked as the extent
+ * table's are (struct table: the same steps, with 64 KiB units), those of
+ * an extent that is not split must be 0, and each table's owners must be
+ * objects of its kind (SLOT_F_SMALL: blocks only).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,14 +35,34 @@
 enum { ST_FREE, ST_LIVE, ST_DYING, ST_BAD };
 
 /*
- * Bytes of data extent `pidx` from `from` to its end that lie past the EOF
- * of live object `slot` (index `e`). Nothing the library does leaves data
- * there: a shrink zeroes what stays allocated and logs itself, stores past
- * the page holding EOF are SIGBUS, an allocate past EOF takes zeroed
- * extents. Non-zero bytes there mean a damaged size word, and a later grow
- * would show them.
+ * One table of allocation units and what its check found: the extent
+ * table, or (version 3) the block table, whose units are the 64 KiB blocks
+ * of every extent (block b lies in extent b / bpe, at data_off + b * 64 KiB).
+ */
+struct table {
+	const char *what;            /* "extent" or "block" */
+	uint64_t off, n;             /* its offset in the file; its entries */
+	uint64_t npresent;           /* units within the file's current size: the
+					others' entries (version 2 and 3) lie past its end */
+	uint64_t unit;               /* bytes per unit */
+	unsigned shift;              /* log2(unit) */
+	int small;                   /* the block table: owners are SLOT_F_SMALL objects */
+	uint64_t *owned, *dups;      /* entries of allocated units; those held twice */
+	uint8_t *freebits;           /* bit per unit: free and zeroed (blocks: of split
+					extents only) */
+	uint64_t nowned, ndups, nfree, ndirty, npast;
+};
+
+/*
+ * Bytes of unit `pidx` of table t (a data extent, or a block) from `from`
+ * to its end that lie past the EOF of live object `slot` (its unit `e`).
+ * Nothing the library does leaves data there: a shrink zeroes what stays
+ * allocated and logs itself, stores past the page holding EOF are SIGBUS,
+ * an allocate past EOF takes zeroed units. Non-zero bytes there mean a
+ * damaged size word, and a later grow would show them.
  */
 struct past_eof {
+	const struct table *t; /* the unit's: an extent or a block */
 	uint64_t pidx, from, e;
 	uint32_t slot;
 };
@@ -53,20 +77,31 @@ struct check {
 	int stop; /* set by a step after which nothing can be trusted to be where it says */
 
 	struct pool_hdr h;
-	uint64_t npresent;           /* extents within the file's current size: the
-					table's others (version 2) lie past its end */
+	struct table ext, blk;       /* blk: version 3 only (bpe != 0) */
+	uint64_t bpe;                /* blocks per extent; 0: no blocks */
 	struct log_record log[LOG_RECORDS];
 	char *buf;                   /* CHECK_CHUNK bytes for reads */
 	uint8_t *state;              /* ST_* per object slot */
+	uint8_t *small;              /* per slot: SLOT_F_SMALL (made of blocks) */
 	uint64_t *size;              /* per slot: EOF of a live object */
 	struct slot_name_key *names; /* live slots' name hashes */
-	uint64_t *owned, *dups;      /* entries of allocated extents; those held twice */
-	uint8_t *freebits;           /* bit per extent: free and zeroed */
+	uint8_t *splitbits;          /* bit per extent: split into blocks */
 	uint8_t *logged;             /* per slot: a log record to replay names it */
 	struct past_eof *past;       /* allocated bytes past a live object's EOF (for --data) */
 	uint64_t npastdata, pastcap;
-	uint64_t nnames, nlive, ndying, nfree, ndirty, npast, npending, nowned, ndups;
+	uint64_t nnames, nlive, ndying, nsplit, npending;
 };
+
+/* Bit i of a byte array (the checker uses only layout and out: doc/DESIGN.md). */
+static int bit_test(const uint8_t *bits, uint64_t i)
+{
+	return (bits[i >> 3] >> (i & 7)) & 1;
+}
+
+static void bit_set(uint8_t *bits, uint64_t i)
+{
+	bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+}
 
 static void say(struct check *c, const char *kind, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -172,15 +207,15 @@ static int check_names(struct check *c)
 	return 0;
 }
 
-/* Reads the chunk of the extent table that starts at entry i, and ends at
- * entry `end` at the latest, into c->buf; *n is how many entries it holds. */
-static int read_exttab_chunk(struct check *c, uint64_t i, uint64_t end, uint64_t *n)
+/* Reads the chunk of table t that starts at entry i, and ends at entry
+ * `end` at the latest, into c->buf; *n is how many entries it holds. */
+static int read_table_chunk(struct check *c, const struct table *t, uint64_t i, uint64_t end,
+			    uint64_t *n)
 {
 	*n = CHECK_CHUNK / sizeof(uint64_t);
 	if (*n > end - i)
 		*n = end - i;
-	return read_at(c, c->buf, (size_t)(*n * sizeof(uint64_t)),
-		       c->h.exttab_off + i * sizeof(uint64_t));
+	return read_at(c, c->buf, (size_t)(*n * sizeof(uint64_t)), t->off + i * sizeof(uint64_t));
 }
 
 /* The file and its header: nothing past a bad header can be trusted. */
@@ -209,7 +244,15 @@ static int check_header(struct check *c)
 		c->stop = 1;
 		return 0;
 	}
-	c->npresent = layout_present(&c->h, layout_cur_size(&c->h));
+	c->ext = (struct table){.what = "extent", .off = c->h.exttab_off, .n = c->h.nextents,
+				.npresent = layout_present(&c->h, layout_cur_size(&c->h)),
+				.unit = c->h.extent_size,
+				.shift = (unsigned)__builtin_ctzll(c->h.extent_size)};
+	if ((c->bpe = layout_blocks_per_extent(&c->h)) != 0)
+		c->blk = (struct table){.what = "block", .off = c->h.blktab_off,
+					.n = c->h.nextents * c->bpe,
+					.npresent = c->ext.npresent * c->bpe, .unit = POOL_BLOCK_SIZE,
+					.shift = POOL_BLOCK_SHIFT, .small = 1};
 	if (c->h.version >= 2 && c->h.grow_to != 0)
 		say(c, "notice", "header at offset %zu: a grow from %llu to %llu bytes was "
 		    "interrupted (the file has %llu bytes): %s on the next open",
@@ -218,14 +261,16 @@ static int check_header(struct check *c)
 		    (uint64_t)st.st_size >= c->h.grow_to ? "finished"
 							 : "undone (the file is cut back)");
 	c->state = calloc(c->h.max_objects, 1);
+	c->small = calloc(c->h.max_objects, 1);
 	c->size = calloc(c->h.max_objects, sizeof(*c->size));
 	c->names = calloc(c->h.max_objects, sizeof(*c->names));
-	c->owned = malloc((c->h.nextents ? c->h.nextents : 1) * sizeof(*c->owned));
-	c->freebits = calloc((c->h.nextents + 7) / 8, 1);
+	c->ext.owned = malloc((c->h.nextents ? c->h.nextents : 1) * sizeof(*c->ext.owned));
+	c->ext.freebits = calloc((c->h.nextents + 7) / 8 + 1, 1);
+	c->splitbits = calloc((c->h.nextents + 7) / 8 + 1, 1);
 	c->logged = calloc(c->h.max_objects, 1);
 	c->buf = malloc(CHECK_CHUNK);
-	if (!c->state || !c->size || !c->names || !c->owned || !c->freebits || !c->logged ||
-	    !c->buf)
+	if (!c->state || !c->small || !c->size || !c->names || !c->ext.owned ||
+	    !c->ext.freebits || !c->splitbits || !c->logged || !c->buf)
 		return ERR(-ENOMEM, "out of memory checking %s", c->path);
 	return 0;
 }
@@ -267,17 +312,20 @@ static int check_objtab(struct check *c)
 			const struct obj_slot *s =
 				(const struct obj_slot *)(c->buf + (size_t)k * SLOT_SIZE);
 			uint64_t off = c->h.objtab_off + (uint64_t)i * SLOT_SIZE;
-			if ((ret = layout_slot_check(s, i, off, c->h.nextents)) < 0) {
+			if ((ret = layout_slot_check(s, i, off, c->h.nextents,
+						     layout_has_blocks(&c->h))) < 0) {
 				say_err(c, ret);
 				c->state[i] = ST_BAD;
 			} else if (s->state == SLOT_LIVE) {
 				c->state[i] = ST_LIVE;
+				c->small[i] = (s->flags & SLOT_F_SMALL) != 0;
 				c->size[i] = s->size;
 				c->names[c->nnames].hash = layout_name_hash(s);
 				c->names[c->nnames++].slot = i;
 				c->nlive++;
 			} else if (s->state == SLOT_DYING) {
 				c->state[i] = ST_DYING;
+				c->small[i] = (s->flags & SLOT_F_SMALL) != 0;
 				c->ndying++;
 				say(c, "notice", "object slot %u at offset %llu: unlink of \"%.*s\" was "
 				    "interrupted: finished on the next open", i,
@@ -313,11 +361,12 @@ static int check_log_owners(struct check *c)
 	return 0;
 }
 
-/* Remembers the part of extent pidx (object extent e) past the object's
- * EOF, page-rounded, for check_data; nothing when EOF is at its end. */
-static void check_note_past_eof(struct check *c, uint64_t pidx, uint32_t slot, uint64_t e)
+/* Remembers the part of unit pidx of table t (object unit e) past the
+ * object's EOF, page-rounded, for check_data; nothing when EOF is at its end. */
+static void check_note_past_eof(struct check *c, const struct table *t, uint64_t pidx,
+				uint32_t slot, uint64_t e)
 {
-	uint64_t es = c->h.extent_size, start = e * es, eof = c->size[slot];
+	uint64_t es = t->unit, start = e * es, eof = c->size[slot];
 	uint64_t from = eof <= start ? 0 : ((eof - start + 4095) & ~UINT64_C(4095));
 
 	if (!(c->flags & DAXMAP_CHECK_DATA) || from >= es)
@@ -330,127 +379,183 @@ static void check_note_past_eof(struct check *c, uint64_t pidx, uint32_t slot, u
 		c->past = n;
 		c->pastcap = cap;
 	}
-	c->past[c->npastdata++] = (struct past_eof){.pidx = pidx, .from = from, .e = e,
+	c->past[c->npastdata++] = (struct past_eof){.t = t, .pidx = pidx, .from = from, .e = e,
 						    .slot = slot};
 }
 
-/* One allocated extent-table entry against its owner. */
-static void check_owner(struct check *c, uint64_t i, uint64_t ent)
+/* One allocated entry of table t against its owner, which must be an
+ * object of the table's kind: open loads each table's units into the
+ * objects made of them only. */
+static void check_owner(struct check *c, struct table *t, uint64_t i, uint64_t ent)
 {
-	uint64_t off = c->h.exttab_off + i * sizeof(uint64_t), e = ext_entry_index(ent), eof_ext;
+	uint64_t off = t->off + i * sizeof(uint64_t), e = ext_entry_index(ent), eof_units;
 	uint32_t slot = ext_entry_slot(ent);
 
 	if (c->state[slot] == ST_BAD)
 		return; /* reported with the slot */
 	if (c->state[slot] == ST_FREE) {
-		say(c, "damaged", "extent table entry %llu at offset %llu: owner slot %u is not a "
-		    "live object", (unsigned long long)i, (unsigned long long)off, slot);
+		say(c, "damaged", "%s table entry %llu at offset %llu: owner slot %u is not a "
+		    "live object", t->what, (unsigned long long)i, (unsigned long long)off, slot);
 		return;
 	}
-	c->owned[c->nowned++] = ent;
+	if (c->small[slot] != t->small) {
+		say(c, "damaged", "%s table entry %llu at offset %llu: owner slot %u is an object "
+		    "made of %s: the pool cannot be opened", t->what, (unsigned long long)i,
+		    (unsigned long long)off, slot, c->small[slot] ? "blocks" : "extents");
+		return;
+	}
+	t->owned[t->nowned++] = ent;
 	if (c->state[slot] == ST_DYING)
 		return; /* freed with its object on the next open */
-	eof_ext = (c->size[slot] + c->h.extent_size - 1) / c->h.extent_size;
-	if (e >= eof_ext && c->npast++ < 16)
-		say(c, "notice", "extent table entry %llu at offset %llu: extent %llu of object "
-		    "slot %u lies past its EOF (%llu bytes), %s: freed on the next open",
-		    (unsigned long long)i, (unsigned long long)off, (unsigned long long)e, slot,
-		    (unsigned long long)c->size[slot],
+	eof_units = (c->size[slot] + t->unit - 1) >> t->shift;
+	if (e >= eof_units && t->npast++ < 16)
+		say(c, "notice", "%s table entry %llu at offset %llu: %s %llu of object slot %u "
+		    "lies past its EOF (%llu bytes), %s: freed on the next open", t->what,
+		    (unsigned long long)i, (unsigned long long)off, t->what, (unsigned long long)e,
+		    slot, (unsigned long long)c->size[slot],
 		    c->logged[slot] ? "left by an interrupted shrink"
 				    : "left by an interrupted allocate, or the object's size "
 				      "word is damaged (--data tells: an allocate leaves zeros)");
-	if (e + 1 >= eof_ext && !c->logged[slot])
-		check_note_past_eof(c, i, slot, e);
+	if (e + 1 >= eof_units && !c->logged[slot])
+		check_note_past_eof(c, t, i, slot, e);
 }
 
-/* The entry of an extent past the file's end (version 2: a grow adds it)
- * is 0 until the grow: open refuses any other value. */
-static void check_absent(struct check *c, uint64_t i, uint64_t ent)
+/* The entry of a unit past the file's end (version 2 and 3: a grow adds
+ * it) is 0 until the grow: open refuses any other value. */
+static void check_absent(struct check *c, const struct table *t, uint64_t i, uint64_t ent)
 {
-	say(c, "damaged", "extent table entry %llu at offset %llu: the extent lies past the "
-	    "pool's current size (%llu bytes, %llu extents) but the entry is %#llx, not 0 "
-	    "(free): the pool cannot be opened", (unsigned long long)i,
-	    (unsigned long long)(c->h.exttab_off + i * sizeof(uint64_t)),
-	    (unsigned long long)layout_cur_size(&c->h), (unsigned long long)c->npresent,
+	say(c, "damaged", "%s table entry %llu at offset %llu: the %s lies past the pool's "
+	    "current size (%llu bytes, %llu %ss) but the entry is %#llx, not 0 (free): the pool "
+	    "cannot be opened", t->what, (unsigned long long)i,
+	    (unsigned long long)(t->off + i * sizeof(uint64_t)), t->what,
+	    (unsigned long long)layout_cur_size(&c->h), (unsigned long long)t->npresent, t->what,
 	    (unsigned long long)ent);
 }
 
-/* Extent-table entry i: on its own, then against its owner. */
-static void check_entry(struct check *c, uint64_t i, uint64_t ent, unsigned shift)
+/*
+ * Entry i of table t: on its own, then against its owner. A split extent
+ * (version 3) is neither free nor owned: its blocks are, in the block
+ * table, where the entries of the blocks of any other extent must be 0
+ * (splitting does not write them: they must be 0 already).
+ */
+static void check_entry(struct check *c, struct table *t, uint64_t i, uint64_t ent)
 {
-	uint64_t off = c->h.exttab_off + i * sizeof(uint64_t);
+	uint64_t off = t->off + i * sizeof(uint64_t);
 	int r;
 
-	if (i >= c->npresent) {
+	if (i >= t->npresent) {
 		if (ent != 0)
-			check_absent(c, i, ent);
+			check_absent(c, t, i, ent);
 		return;
 	}
-	r = layout_ext_check(ent, i, off, c->h.max_objects, shift);
+	if (t->small && !bit_test(c->splitbits, i / c->bpe)) {
+		if (ent != 0)
+			say(c, "damaged", "block table entry %llu at offset %llu is %#llx, not 0, but "
+			    "extent %llu is not split into blocks: the pool cannot be opened",
+			    (unsigned long long)i, (unsigned long long)off, (unsigned long long)ent,
+			    (unsigned long long)(i / c->bpe));
+		return;
+	}
+	r = layout_ext_check(ent, i, off, c->h.max_objects, t->shift,
+			     t->small ? LAYOUT_BLOCKS
+				      : layout_has_blocks(&c->h) ? LAYOUT_EXTENTS_SPLIT : LAYOUT_EXTENTS);
 	if (r < 0) {
 		say_err(c, r);
+	} else if (r == 2) {
+		c->nsplit++;
+		bit_set(c->splitbits, i);
 	} else if (r > 0) {
-		check_owner(c, i, ent);
+		check_owner(c, t, i, ent);
 	} else if (ent == 0) {
-		c->nfree++;
-		c->freebits[i >> 3] |= (uint8_t)(1u << (i & 7));
+		t->nfree++;
+		bit_set(t->freebits, i);
 	} else {
-		c->ndirty++;
+		t->ndirty++;
 	}
 }
 
-/* Each extent-table entry on its own and against its owner; those of
- * extents past the file's end must be 0. */
-static int check_exttab(struct check *c)
+/* Each entry of table t on its own and against its owner; those of units
+ * past the file's end must be 0. */
+static int check_table(struct check *c, struct table *t)
 {
+	char what[32];
 	uint64_t next = 0, n;
-	unsigned shift = (unsigned)__builtin_ctzll(c->h.extent_size);
 	int ret;
 
-	for (uint64_t i = 0; i < c->h.nextents;) {
+	snprintf(what, sizeof(what), "%s table", t->what);
+	for (uint64_t i = 0; i < t->n;) {
 		const uint64_t *ents = (const uint64_t *)c->buf;
-		if ((ret = read_exttab_chunk(c, i, c->h.nextents, &n)) < 0)
+		if ((ret = read_table_chunk(c, t, i, t->n, &n)) < 0)
 			return ret;
 		for (uint64_t k = 0; k < n; k++, i++)
-			check_entry(c, i, ents[k], shift);
-		progress(c, "extent table", i * sizeof(uint64_t), c->h.nextents * sizeof(uint64_t),
-			 &next);
+			check_entry(c, t, i, ents[k]);
+		progress(c, what, i * sizeof(uint64_t), t->n * sizeof(uint64_t), &next);
 	}
-	if (c->npast > 16)
-		say(c, "notice", "%llu extents past EOF in all (not all listed)",
-		    (unsigned long long)c->npast);
+	if (t->npast > 16)
+		say(c, "notice", "%llu %ss past EOF in all (not all listed)",
+		    (unsigned long long)t->npast, t->what);
 	return 0;
 }
 
-/* Each (object, index) is held by one extent only. */
-static int check_accounting(struct check *c)
+static int check_exttab(struct check *c)
+{
+	return check_table(c, &c->ext);
+}
+
+/* Version 3: the block table, after the extent table has said which
+ * extents are split; only their blocks can be owned. */
+static int check_blktab(struct check *c)
+{
+	struct table *t = &c->blk;
+	uint64_t most = c->nsplit * c->bpe;
+
+	if (!c->bpe)
+		return 0;
+	t->owned = malloc((most ? most : 1) * sizeof(*t->owned));
+	t->freebits = calloc((t->n + 7) / 8 + 1, 1);
+	if (!t->owned || !t->freebits)
+		return ERR(-ENOMEM, "out of memory checking %s", c->path);
+	return check_table(c, t);
+}
+
+/* Each (object, index) of table t is held by one of its entries only. */
+static int check_accounting_table(struct check *c, struct table *t)
 {
 	uint64_t n;
 	int ret;
 
-	qsort(c->owned, c->nowned, sizeof(*c->owned), u64_cmp);
-	for (uint64_t i = 1; i < c->nowned; i++)
-		if (c->owned[i] == c->owned[i - 1] &&
-		    (c->ndups == 0 || c->dups[c->ndups - 1] != c->owned[i])) {
-			if (!c->dups && !(c->dups = malloc(c->nowned * sizeof(*c->dups))))
+	qsort(t->owned, t->nowned, sizeof(*t->owned), u64_cmp);
+	for (uint64_t i = 1; i < t->nowned; i++)
+		if (t->owned[i] == t->owned[i - 1] &&
+		    (t->ndups == 0 || t->dups[t->ndups - 1] != t->owned[i])) {
+			if (!t->dups && !(t->dups = malloc(t->nowned * sizeof(*t->dups))))
 				return ERR(-ENOMEM, "out of memory checking %s", c->path);
-			c->dups[c->ndups++] = c->owned[i];
+			t->dups[t->ndups++] = t->owned[i];
 		}
-	for (uint64_t i = 0; c->ndups && i < c->npresent;) {
+	for (uint64_t i = 0; t->ndups && i < t->npresent;) {
 		const uint64_t *ents = (const uint64_t *)c->buf;
-		if ((ret = read_exttab_chunk(c, i, c->npresent, &n)) < 0)
+		if ((ret = read_table_chunk(c, t, i, t->npresent, &n)) < 0)
 			return ret;
 		for (uint64_t k = 0; k < n; k++, i++)
 			if (ext_entry_tag(ents[k]) == EXT_TAG_ALLOC &&
-			    bsearch(&ents[k], c->dups, c->ndups, sizeof(*c->dups), u64_cmp))
-				say(c, "damaged", "extent table entry %llu at offset %llu: extent "
-				    "%llu of object slot %u is held by more than one entry",
+			    bsearch(&ents[k], t->dups, t->ndups, sizeof(*t->dups), u64_cmp))
+				say(c, "damaged", "%s table entry %llu at offset %llu: %s %llu of "
+				    "object slot %u is held by more than one entry", t->what,
 				    (unsigned long long)i,
-				    (unsigned long long)(c->h.exttab_off + i * sizeof(uint64_t)),
+				    (unsigned long long)(t->off + i * sizeof(uint64_t)), t->what,
 				    (unsigned long long)ext_entry_index(ents[k]),
 				    ext_entry_slot(ents[k]));
 	}
 	return 0;
+}
+
+static int check_accounting(struct check *c)
+{
+	int ret = check_accounting_table(c, &c->ext);
+
+	if (ret == 0 && c->bpe)
+		ret = check_accounting_table(c, &c->blk);
+	return ret;
 }
 
 /* 1 when [off, off+len) of the file reads zero, 0 when not, or a negative error. */
@@ -473,60 +578,82 @@ static int check_data_past_eof(struct check *c)
 {
 	for (uint64_t k = 0; k < c->npastdata; k++) {
 		const struct past_eof *p = &c->past[k];
-		uint64_t off = c->h.data_off + p->pidx * c->h.extent_size;
-		int ret = check_zero(c, off + p->from, c->h.extent_size - p->from);
+		const struct table *t = p->t;
+		uint64_t off = c->h.data_off + p->pidx * t->unit;
+		int ret = check_zero(c, off + p->from, t->unit - p->from);
 
 		if (ret < 0)
 			return ret;
 		if (ret == 0)
-			say(c, "damaged", "data extent %llu at offset %llu: extent %llu of object slot "
-			    "%u holds non-zero bytes past the object's EOF (%llu bytes), where "
+			say(c, "damaged", "data %s %llu at offset %llu: %s %llu of object slot %u "
+			    "holds non-zero bytes past the object's EOF (%llu bytes), where "
 			    "nothing is ever stored: its size word is damaged (open frees or "
-			    "zeroes them; the bytes past EOF are lost)",
-			    (unsigned long long)p->pidx, (unsigned long long)(off + p->from),
+			    "zeroes them; the bytes past EOF are lost)", t->what,
+			    (unsigned long long)p->pidx, (unsigned long long)(off + p->from), t->what,
 			    (unsigned long long)p->e, p->slot, (unsigned long long)c->size[p->slot]);
 	}
 	return 0;
 }
 
-/* With DAXMAP_CHECK_DATA: every free, zeroed extent must read zero (it is
- * handed out without zeroing). Only the extents within the file. */
+/* With DAXMAP_CHECK_DATA: every free, zeroed unit of table t must read
+ * zero (it is handed out without zeroing). Only the units within the file;
+ * of the block table, only those of split extents are marked. */
+static int check_data_table(struct check *c, const struct table *t, const char *what)
+{
+	uint64_t next = 0, total = t->npresent * t->unit;
+	int ret;
+
+	for (uint64_t i = 0; i < t->npresent; i++) {
+		uint64_t off = c->h.data_off + i * t->unit;
+		if (bit_test(t->freebits, i)) {
+			if ((ret = check_zero(c, off, t->unit)) < 0)
+				return ret;
+			if (ret == 0)
+				say(c, "damaged", "data %s %llu at offset %llu: free and marked "
+				    "zeroed but holds non-zero bytes (they would show up in an "
+				    "object)", t->what, (unsigned long long)i,
+				    (unsigned long long)off);
+		}
+		/* every unit, read or not: the last line is the 100% one */
+		progress(c, what, (i + 1) * t->unit, total, &next);
+	}
+	return 0;
+}
+
 static int check_data(struct check *c)
 {
-	const struct pool_hdr *h = &c->h;
-	uint64_t next = 0, total = c->npresent * h->extent_size;
 	int ret;
 
 	if (!(c->flags & DAXMAP_CHECK_DATA))
 		return 0;
-	for (uint64_t i = 0; i < c->npresent; i++) {
-		uint64_t off = h->data_off + i * h->extent_size;
-		if (!(c->freebits[i >> 3] & (1u << (i & 7))))
-			continue;
-		if ((ret = check_zero(c, off, h->extent_size)) < 0)
-			return ret;
-		if (ret == 0)
-			say(c, "damaged", "data extent %llu at offset %llu: free and marked zeroed "
-			    "but holds non-zero bytes (they would show up in an object)",
-			    (unsigned long long)i, (unsigned long long)off);
-		progress(c, "free data", (i + 1) * h->extent_size, total, &next);
-	}
+	if ((ret = check_data_table(c, &c->ext, "free data")) < 0 ||
+	    (c->bpe && (ret = check_data_table(c, &c->blk, "free blocks")) < 0))
+		return ret;
 	return check_data_past_eof(c);
 }
 
 static int check_summary(struct check *c)
 {
+	const struct table *e = &c->ext, *b = &c->blk;
+	char blocks[192] = "";
+
 	if (c->damaged > CHECK_MAX_DAMAGE && c->report) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "damaged: %llu more problems not listed",
 			 (unsigned long long)(c->damaged - CHECK_MAX_DAMAGE));
 		c->report(msg, c->arg);
 	}
+	/* version 3: split extents are neither allocated nor free; their blocks are */
+	if (c->bpe)
+		snprintf(blocks, sizeof(blocks), ", %llu split into %llu blocks: %llu allocated, "
+			 "%llu free (%llu waiting to be zeroed)", (unsigned long long)c->nsplit,
+			 (unsigned long long)(c->nsplit * c->bpe), (unsigned long long)b->nowned,
+			 (unsigned long long)(b->nfree + b->ndirty), (unsigned long long)b->ndirty);
 	say(c, "summary", "%llu objects (%llu being unlinked), %llu of %llu extents allocated, "
-	    "%llu free (%llu waiting to be zeroed), %llu log records to replay; %llu problems, "
+	    "%llu free (%llu waiting to be zeroed)%s, %llu log records to replay; %llu problems, "
 	    "%llu notices", (unsigned long long)c->nlive, (unsigned long long)c->ndying,
-	    (unsigned long long)c->nowned, (unsigned long long)c->npresent,
-	    (unsigned long long)(c->nfree + c->ndirty), (unsigned long long)c->ndirty,
+	    (unsigned long long)e->nowned, (unsigned long long)e->npresent,
+	    (unsigned long long)(e->nfree + e->ndirty), (unsigned long long)e->ndirty, blocks,
 	    (unsigned long long)c->npending, (unsigned long long)c->damaged,
 	    (unsigned long long)c->notices);
 	return 0;
@@ -536,7 +663,7 @@ static int check_summary(struct check *c)
  * what it needs and leaves in struct check what later steps use. */
 static int (*const check_steps[])(struct check *c) = {
 	check_header, check_log, check_objtab, check_log_owners,
-	check_exttab, check_accounting, check_data, check_summary,
+	check_exttab, check_blktab, check_accounting, check_data, check_summary,
 };
 
 static int check_run(struct check *c)
@@ -547,11 +674,16 @@ static int check_run(struct check *c)
 		if ((ret = check_steps[i](c)) < 0)
 			break;
 	free(c->state);
+	free(c->small);
 	free(c->size);
 	free(c->names);
-	free(c->owned);
-	free(c->dups);
-	free(c->freebits);
+	for (int k = 0; k < 2; k++) {
+		struct table *t = k ? &c->blk : &c->ext;
+		free(t->owned);
+		free(t->dups);
+		free(t->freebits);
+	}
+	free(c->splitbits);
 	free(c->logged);
 	free(c->past);
 	free(c->buf);

@@ -381,10 +381,11 @@ static int fault_resolve_locked(struct fault_ctx *f, struct dm_mapping *m, uintp
 {
 	struct daxmap_obj *obj = m->obj;
 	uint64_t off = m->obj_off + (addr - (uintptr_t)m->va);
-	uint64_t e = off >> f->md->extent_shift;
-	uint64_t estart = e << f->md->extent_shift;
+	const struct pool_media *md = obj->md; /* the object's units: extents or blocks */
+	uint64_t e = off >> md->extent_shift;
+	uint64_t estart = e << md->extent_shift;
 	uint64_t eof = page_up(atomic_load(&obj->size));
-	uint64_t lo = estart, part_end = estart + f->md->extent_size, hi, pidx;
+	uint64_t lo = estart, part_end = estart + md->extent_size, hi, pidx;
 	int ret;
 
 	/* checked after taking the range: a truncate we waited for moved EOF */
@@ -518,7 +519,7 @@ static void fault_handle(struct fault_ctx *f, const struct uffd_msg *msg,
 		fault_wake(f, addr, page_size()); /* not ours: cannot happen */
 	} else {
 		uint64_t off = m->obj_off + (addr - (uintptr_t)m->va);
-		uint64_t estart = off & ~(f->md->extent_size - 1);
+		uint64_t es = m->obj->md->extent_size, estart = off & ~(es - 1);
 		struct range_entry re;
 
 		if (!node && (node = malloc(sizeof(*node))) != NULL) {
@@ -534,7 +535,7 @@ static void fault_handle(struct fault_ctx *f, const struct uffd_msg *msg,
 					   "memory mappings)");
 			fault_sigbus(f, m, addr, tid, 1);
 		} else if (rangelock_trylock(&m->obj->range_lock, &re, estart,
-					     estart + f->md->extent_size, 1, &node->link) == 0) {
+					     estart + es, 1, &node->link) == 0) {
 			/* the warmer steps aside while faults keep every CPU busy */
 			atomic_fetch_add_explicit(&f->counters->faults_active, 1,
 						  memory_order_relaxed);

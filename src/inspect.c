@@ -27,7 +27,8 @@
 struct inspect {
 	const char *path;
 	int fd;
-	char *buf; /* INSPECT_CHUNK bytes */
+	char *buf;  /* INSPECT_CHUNK bytes */
+	uint64_t *blk; /* version 3: the block entries of one extent */
 };
 
 /* A regular file gives a short read only at its end: the file shrank. */
@@ -68,9 +69,12 @@ static int inspect_in_use(const struct stat *st)
 }
 
 /*
- * A growable pool (format version 2) is laid out for its maximum size: the
- * data region and the extents shown are those within the file's current
- * size (layout_present); the rest of the table covers extents a grow adds.
+ * A growable pool (format version 2, or 3) is laid out for its maximum
+ * size: the data region and the extents shown are those within the file's
+ * current size (layout_present); the rest of the table covers extents a
+ * grow adds. Version 3's block table lies within the extent_table region,
+ * after the extent table proper (struct daxmap_pool_info has no region of
+ * its own for it).
  */
 static void inspect_layout(struct daxmap_pool_info *info, const struct pool_hdr *h,
 			   uint64_t npresent)
@@ -88,14 +92,39 @@ static void inspect_layout(struct daxmap_pool_info *info, const struct pool_hdr 
 	info->extent_size = h->extent_size;
 	info->extents = npresent;
 	info->max_objects = h->max_objects;
+	info->block_size = layout_has_blocks(h) ? POOL_BLOCK_SIZE : 0;
+}
+
+/* Version 3: the block entries of split extent x, as each is when it is
+ * read; *nalloc counts the allocated ones. Only split extents' blocks are
+ * read: the others' entries are 0 unless the pool is damaged, and reading
+ * the whole block table (bpe times the extent table) is the checker's job. */
+static int inspect_blocks(struct inspect *in, const struct pool_hdr *h, uint64_t x,
+			  uint64_t *nalloc, struct daxmap_pool_info *info)
+{
+	uint64_t bpe = layout_blocks_per_extent(h);
+	int ret;
+
+	if ((ret = inspect_read(in, in->blk, (size_t)(bpe * sizeof(uint64_t)),
+				h->blktab_off + x * bpe * sizeof(uint64_t))) < 0)
+		return ret;
+	for (uint64_t k = 0; k < bpe; k++) {
+		uint64_t ent = in->blk[k];
+		if (ext_entry_tag(ent) == EXT_TAG_ALLOC && ext_entry_slot(ent) < h->max_objects)
+			(*nalloc)++;
+		else if (ent != 0 && ent != EXT_FREE_DIRTY)
+			info->bad_extents++;
+	}
+	return 0;
 }
 
 /* Each 8-byte entry as it is at the moment it is read; one of an extent
- * past the file's end (npresent on) that is not 0 is bad. */
+ * past the file's end (npresent on) that is not 0 is bad. A split extent
+ * (version 3) counts as used, as daxmap_pool_stat counts it. */
 static int inspect_extents(struct inspect *in, const struct pool_hdr *h, uint64_t npresent,
 			   struct daxmap_pool_info *info)
 {
-	uint64_t nalloc = 0, nfree = 0, ndirty = 0;
+	uint64_t nalloc = 0, nfree = 0, ndirty = 0, nsplit = 0, nblocks = 0;
 	int ret;
 
 	for (uint64_t i = 0; i < h->nextents;) {
@@ -116,11 +145,17 @@ static int inspect_extents(struct inspect *in, const struct pool_hdr *h, uint64_
 				ndirty++;
 			else if (tag == EXT_TAG_ALLOC && ext_entry_slot(ents[k]) < h->max_objects)
 				nalloc++;
-			else
+			else if (ents[k] == EXT_SPLIT && layout_has_blocks(h)) {
+				nsplit++;
+				if ((ret = inspect_blocks(in, h, i, &nblocks, info)) < 0)
+					return ret;
+			} else
 				info->bad_extents++;
 		}
 	}
-	info->used = nalloc * h->extent_size;
+	info->used = (nalloc + nsplit) * h->extent_size;
+	info->blocks_split = nsplit * h->extent_size;
+	info->blocks_used = nblocks * POOL_BLOCK_SIZE;
 	info->free = (nfree + ndirty) * h->extent_size;
 	info->free_unzeroed = ndirty * h->extent_size;
 	return 0;
@@ -209,17 +244,21 @@ int daxmap_pool_inspect(const char *path, int flags, struct daxmap_pool_info *in
 	    (ret = layout_hdr_check(&h, (uint64_t)st.st_size, path)) < 0)
 		goto out_close;
 	/* the table lies within the file; the data of the extents past
-	 * npresent (version 2) does not, and is never read */
+	 * npresent (version 2 and 3) does not, and is never read */
 	npresent = layout_present(&h, layout_cur_size(&h));
 	inspect_layout(info, &h, npresent);
-	if (!(in.buf = malloc(INSPECT_CHUNK))) {
+	in.buf = malloc(INSPECT_CHUNK);
+	in.blk = malloc((layout_blocks_per_extent(&h) + 1) * sizeof(uint64_t));
+	if (!in.buf || !in.blk) {
 		ret = ERR(-ENOMEM, "out of memory inspecting %s", path);
-		goto out_close;
+		goto out_free;
 	}
 	/* asked before the read: an owner that comes or goes during it may be missed */
 	info->in_use = inspect_in_use(&st);
 	if ((ret = inspect_extents(&in, &h, npresent, info)) == 0)
 		ret = inspect_slots(&in, &h, info, cb, arg);
+out_free:
+	free(in.blk);
 	free(in.buf);
 out_close:
 	close(in.fd);

@@ -25,16 +25,36 @@ uint64_t layout_checksum(const void *buf, uint64_t len)
 	return (hi << 32) | (lo & 0xffffffffu);
 }
 
-int layout_compute(struct pool_hdr *h, uint64_t size, uint64_t extent, uint32_t max_objects)
+int layout_blocks_fit(uint64_t extent)
+{
+	return extent >= 2 * POOL_BLOCK_SIZE;
+}
+
+int layout_has_blocks(const struct pool_hdr *h)
+{
+	return h->version >= 3;
+}
+
+uint64_t layout_blocks_per_extent(const struct pool_hdr *h)
+{
+	return layout_has_blocks(h) ? h->extent_size >> POOL_BLOCK_SHIFT : 0;
+}
+
+int layout_compute(struct pool_hdr *h, uint64_t size, uint64_t extent, uint32_t max_objects,
+		   int blocks)
 {
 	uint64_t objtab = (uint64_t)max_objects * SLOT_SIZE, exttab_off, n, data_off;
+	/* table bytes per extent: its entry, and its blocks' entries */
+	uint64_t per = sizeof(uint64_t) * (1 + (blocks ? extent >> POOL_BLOCK_SHIFT : 0));
 
+	if (blocks && !layout_blocks_fit(extent))
+		return -1;
 	exttab_off = POOL_OBJTAB_OFF + ((objtab + 4095) & ~UINT64_C(4095));
 	if (exttab_off >= size)
 		return -1;
-	n = (size - exttab_off) / (extent + sizeof(uint64_t));
+	n = (size - exttab_off) / (extent + per);
 	for (;;) {
-		uint64_t end = exttab_off + n * sizeof(uint64_t);
+		uint64_t end = exttab_off + n * per;
 		data_off = (end + POOL_DATA_ALIGN - 1) & ~(POOL_DATA_ALIGN - 1);
 		if (data_off <= size && n <= (size - data_off) / extent)
 			break;
@@ -51,6 +71,7 @@ int layout_compute(struct pool_hdr *h, uint64_t size, uint64_t extent, uint32_t 
 	h->exttab_off = exttab_off;
 	h->data_off = data_off;
 	h->nextents = n;
+	h->blktab_off = blocks ? exttab_off + n * sizeof(uint64_t) : 0;
 	return 0;
 }
 
@@ -156,9 +177,11 @@ int layout_hdr_check(const struct pool_hdr *h, uint64_t file_size, const char *p
 	    h->max_objects > POOL_MAX_OBJECTS)
 		return ERR(-EUCLEAN, "%s: bad extent size or object count in the header", path);
 	memset(&want, 0, sizeof(want));
-	if (layout_compute(&want, h->pool_size, h->extent_size, h->max_objects) < 0 ||
+	if (layout_compute(&want, h->pool_size, h->extent_size, h->max_objects,
+			   layout_has_blocks(h)) < 0 ||
 	    want.objtab_off != h->objtab_off || want.exttab_off != h->exttab_off ||
-	    want.data_off != h->data_off || want.nextents != h->nextents)
+	    want.data_off != h->data_off || want.nextents != h->nextents ||
+	    want.blktab_off != h->blktab_off)
 		return ERR(-EUCLEAN, "%s: header layout does not match its sizes", path);
 	if (h->version >= 2)
 		return layout_hdr_sizes(h, file_size, path);
@@ -175,7 +198,8 @@ uint64_t layout_slot_checksum(const struct obj_slot *s)
 	return layout_checksum(&tmp, sizeof(tmp));
 }
 
-int layout_slot_check(const struct obj_slot *s, uint32_t i, uint64_t off, uint64_t nextents)
+int layout_slot_check(const struct obj_slot *s, uint32_t i, uint64_t off, uint64_t nextents,
+		      int blocks)
 {
 	if (s->state == SLOT_FREE)
 		return 0; /* contents of a free slot are not meaningful (a create may have
@@ -187,9 +211,12 @@ int layout_slot_check(const struct obj_slot *s, uint32_t i, uint64_t off, uint64
 		return ERR(-EUCLEAN, "object slot %u at offset %llu: checksum mismatch", i,
 			   (unsigned long long)off);
 	if (s->name_len == 0 || s->name_len > DAXMAP_MAX_NAME ||
-	    memchr(s->name, 0, s->name_len) != NULL || s->reserved != 0)
+	    memchr(s->name, 0, s->name_len) != NULL)
 		return ERR(-EUCLEAN, "object slot %u at offset %llu: bad name", i,
 			   (unsigned long long)off);
+	if (s->flags & ~(blocks ? SLOT_F_SMALL : 0u))
+		return ERR(-EUCLEAN, "object slot %u at offset %llu: unknown flags %#x", i,
+			   (unsigned long long)off, s->flags);
 	for (uint32_t k = s->name_len; k < SLOT_NAME_MAX; k++)
 		if (s->name[k] != 0)
 			return ERR(-EUCLEAN, "object slot %u at offset %llu: name not zero-padded",
@@ -205,31 +232,34 @@ int layout_slot_check(const struct obj_slot *s, uint32_t i, uint64_t off, uint64
 }
 
 int layout_ext_check(uint64_t ent, uint64_t i, uint64_t off, uint32_t max_objects,
-		     unsigned extent_shift)
+		     unsigned extent_shift, enum layout_table table)
 {
+	const char *what = table == LAYOUT_BLOCKS ? "block" : "extent";
 	uint64_t tag = ext_entry_tag(ent), e;
 	uint32_t slot;
 
 	if (tag == EXT_TAG_FREE || tag == EXT_TAG_DIRTY) {
 		if (ent != (tag << EXT_TAG_SHIFT))
-			return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: "
-				   "free entry with stray bits %#llx",
+			return ERR(-EUCLEAN, "%s table entry %llu at offset %llu: "
+				   "free entry with stray bits %#llx", what,
 				   (unsigned long long)i, (unsigned long long)off,
 				   (unsigned long long)ent);
 		return 0;
 	}
+	if (tag == EXT_TAG_SPLIT && table == LAYOUT_EXTENTS_SPLIT && ent == EXT_SPLIT)
+		return 2;
 	if (tag != EXT_TAG_ALLOC)
-		return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: bad tag",
+		return ERR(-EUCLEAN, "%s table entry %llu at offset %llu: bad tag", what,
 			   (unsigned long long)i, (unsigned long long)off);
 	slot = ext_entry_slot(ent);
 	e = ext_entry_index(ent);
 	if (slot >= max_objects)
-		return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: owner slot "
-			   "%u is not a live object", (unsigned long long)i,
+		return ERR(-EUCLEAN, "%s table entry %llu at offset %llu: owner slot "
+			   "%u is not a live object", what, (unsigned long long)i,
 			   (unsigned long long)off, slot);
 	if (e >= (DAXMAP_MAX_OBJ_SIZE >> extent_shift))
-		return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: object "
-			   "extent %llu beyond the maximum object size",
+		return ERR(-EUCLEAN, "%s table entry %llu at offset %llu: object "
+			   "unit %llu beyond the maximum object size", what,
 			   (unsigned long long)i, (unsigned long long)off,
 			   (unsigned long long)e);
 	return 1;

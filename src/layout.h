@@ -7,6 +7,8 @@
  *   4 KiB        the intent log: LOG_RECORDS records of 64 bytes (log.h)
  *   64 KiB       object table: max_objects slots of 256 bytes
  *   exttab_off   extent table: one 8-byte entry per data extent
+ *   blktab_off   version 3: block table: one 8-byte entry per 64 KiB block of
+ *                every data extent (extent_size / POOL_BLOCK_SIZE entries each)
  *   data_off     data extents, 2 MiB aligned, extent_size each
  *
  * A fresh pool file is fallocated, so every metadata byte is zero: every
@@ -23,6 +25,16 @@
  *  - size change: slot.size := new size.
  *  - object unlink: state := DYING, then every extent is freed, then
  *    state := FREE. Recovery finishes a DYING slot on open.
+ *
+ * Version 3 adds blocks (doc/DESIGN.md, "Small objects: blocks"): an
+ * object created small (slot flag SLOT_F_SMALL) is made of 64 KiB blocks,
+ * carved out of data extents. An extent whose entry is EXT_SPLIT holds
+ * blocks; its block-table entries say, with the extent entry's encoding,
+ * whether each block is free and zeroed, free and dirty, or allocated to
+ * (slot, object block index). The block entries of an extent that is not
+ * split are all 0. Splitting is one store (free zeroed -> EXT_SPLIT, its
+ * blocks all zero and free), so is the way back (EXT_SPLIT -> 0, once every
+ * block entry is 0 again); blocks are allocated and freed as extents are.
  */
 #ifndef DAXMAP_LAYOUT_H
 #define DAXMAP_LAYOUT_H
@@ -31,8 +43,13 @@
 #include <stdint.h>
 
 #define POOL_MAGIC "DAXMAPPL"
-#define POOL_VERSION 2u    /* the newest this library knows and writes (growable pools) */
-#define POOL_VERSION_FIXED 1u /* a pool whose size is fixed (written when it cannot grow) */
+#define POOL_VERSION 3u    /* the newest this library knows and writes: blocks (and the
+			      size words of version 2, also in a pool that cannot grow) */
+#define POOL_VERSION_GROW 2u  /* growable, no blocks (written by 0.1 libraries) */
+#define POOL_VERSION_FIXED 1u /* a pool whose size is fixed, no blocks; also written when
+				 the extent size is too small for blocks */
+#define POOL_BLOCK_SHIFT 16u
+#define POOL_BLOCK_SIZE (UINT64_C(1) << POOL_BLOCK_SHIFT) /* 64 KiB */
 #define POOL_HDR_SIZE 4096u
 #define POOL_HDR_WORDS_OFF 2048u /* version 2: the words a grow changes */
 #define POOL_LOG_OFF 4096u
@@ -57,7 +74,8 @@ struct pool_hdr {
 	uint64_t nextents;
 	uint8_t uuid[16];
 	uint64_t create_time;  /* seconds since the epoch */
-	uint8_t reserved[POOL_HDR_WORDS_OFF - 96];
+	uint64_t blktab_off;   /* version 3: the block table; 0 before */
+	uint8_t reserved[POOL_HDR_WORDS_OFF - 104];
 	/* version 2 only (0 in version 1), each in its own cache line and left
 	 * out of the checksum: a grow changes them with one 8-byte store each */
 	uint64_t cur_size;     /* the file's size now: pool_size is the maximum */
@@ -76,6 +94,9 @@ _Static_assert(offsetof(struct pool_hdr, grow_to) == POOL_HDR_WORDS_OFF + 64, "g
 #define SLOT_LIVE UINT64_C(0x4556494c4a424f44) /* "DOBJLIVE" */
 #define SLOT_DYING UINT64_C(0x474e49594a424f44) /* "DOBJYING" */
 
+/* Object slot flags (slot.flags, version 3), fixed at create. */
+#define SLOT_F_SMALL 1u /* made of blocks (the block table), not extents */
+
 #define SLOT_SIZE 256u
 #define SLOT_NAME_MAX 216u
 
@@ -84,8 +105,8 @@ struct obj_slot {
 	uint64_t size;     /* object size (EOF) */
 	uint64_t goal;     /* pool extent index preferred for object extent 0 */
 	uint32_t name_len; /* bytes of name, 1 .. DAXMAP_MAX_NAME */
-	uint32_t reserved; /* must be 0 */
-	uint64_t checksum; /* fletcher64 of goal, name_len, reserved and name */
+	uint32_t flags;    /* version 3: SLOT_F_SMALL or 0; before: 0 */
+	uint64_t checksum; /* fletcher64 of goal, name_len, flags and name */
 	char name[SLOT_NAME_MAX]; /* zero-padded */
 };
 _Static_assert(sizeof(struct obj_slot) == SLOT_SIZE, "object slot must be 256 bytes");
@@ -95,12 +116,16 @@ _Static_assert(sizeof(struct obj_slot) == SLOT_SIZE, "object slot must be 256 by
  *   0: free, zeroed (the whole entry is 0)
  *   1: free, not yet zeroed (the rest is 0)
  *   2: allocated: bits 61..40 object slot, bits 39..0 object extent index
+ *   3: version 3, extent table only: split into blocks (the rest is 0)
+ * A block-table entry is the same, with a block index (object offset >> 16).
  */
 #define EXT_TAG_SHIFT 62
 #define EXT_TAG_FREE UINT64_C(0)
 #define EXT_TAG_DIRTY UINT64_C(1)
 #define EXT_TAG_ALLOC UINT64_C(2)
+#define EXT_TAG_SPLIT UINT64_C(3)
 #define EXT_FREE_DIRTY (EXT_TAG_DIRTY << EXT_TAG_SHIFT)
+#define EXT_SPLIT (EXT_TAG_SPLIT << EXT_TAG_SHIFT)
 #define EXT_SLOT_SHIFT 40
 #define EXT_SLOT_MASK ((UINT64_C(1) << 22) - 1)
 #define EXT_INDEX_MASK ((UINT64_C(1) << 40) - 1)
@@ -161,9 +186,16 @@ _Static_assert(LOG_RECORDS * 64 <= POOL_OBJTAB_OFF - POOL_LOG_OFF, "log fits its
 /* Fletcher-64 over 32-bit words; a trailing partial word is zero-padded. */
 uint64_t layout_checksum(const void *buf, uint64_t len);
 
-/* Where each part goes for a pool of this size (fills h's layout fields):
- * computed, never trusted from the file. -1 when no extent fits. */
-int layout_compute(struct pool_hdr *h, uint64_t size, uint64_t extent, uint32_t max_objects);
+/* Where each part goes for a pool of this size (fills h's layout fields;
+ * with `blocks`, a block table too): computed, never trusted from the file.
+ * -1 when no extent fits. */
+int layout_compute(struct pool_hdr *h, uint64_t size, uint64_t extent, uint32_t max_objects,
+		   int blocks);
+/* Whether a pool of this version has blocks; blocks per extent (0 if none). */
+int layout_has_blocks(const struct pool_hdr *h);
+uint64_t layout_blocks_per_extent(const struct pool_hdr *h);
+/* Whether a new pool with this extent size gets blocks (version 3). */
+int layout_blocks_fit(uint64_t extent);
 
 /* The header's checksum: the bytes before it, cur_size and grow_to as 0. */
 uint64_t layout_hdr_checksum(const struct pool_hdr *h);
@@ -188,18 +220,28 @@ uint64_t layout_present(const struct pool_hdr *h, uint64_t size);
 uint64_t layout_slot_checksum(const struct obj_slot *s);
 /*
  * Checks object slot i (at byte offset off of the file) of a pool of
- * nextents extents: 0 when free or sound, else -EUCLEAN.
+ * nextents extents (`blocks`: version 3, slot flags allowed): 0 when free
+ * or sound, else -EUCLEAN.
  */
-int layout_slot_check(const struct obj_slot *s, uint32_t i, uint64_t off, uint64_t nextents);
+int layout_slot_check(const struct obj_slot *s, uint32_t i, uint64_t off, uint64_t nextents,
+		      int blocks);
+
+/* Which table an entry is of, for layout_ext_check. */
+enum layout_table {
+	LAYOUT_EXTENTS = 0,       /* the extent table of a pool without blocks */
+	LAYOUT_EXTENTS_SPLIT = 1, /* the extent table of a version 3 pool */
+	LAYOUT_BLOCKS = 2,        /* the block table */
+};
 
 /*
- * Checks extent table entry i (at byte offset off) on its own: 0 for a
- * proper free entry, 1 for an allocated one whose owner slot and index are
- * in range (the caller checks that the owner is live and unique), else
- * -EUCLEAN.
+ * Checks extent (or block) table entry i (at byte offset off) on its own:
+ * 0 for a proper free entry, 1 for an allocated one whose owner slot and
+ * index are in range (the caller checks that the owner is live and
+ * unique), 2 for a split extent (only in LAYOUT_EXTENTS_SPLIT), else
+ * -EUCLEAN. extent_shift: the unit's (blocks: 16).
  */
 int layout_ext_check(uint64_t ent, uint64_t i, uint64_t off, uint32_t max_objects,
-		     unsigned extent_shift);
+		     unsigned extent_shift, enum layout_table table);
 
 /* Names of live slots, sorted by hash to find two objects with one name
  * (open refuses such a pool; the checker reports it). */

@@ -123,6 +123,11 @@ int media_grow(struct pool_media *md, uint64_t new_size)
 	h->grow_to = 0;
 	media_persist(md, &h->grow_to, sizeof(h->grow_to));
 	atomic_store(&md->npresent, layout_present(h, new_size));
+	if (md->blk) {
+		atomic_store(&md->blk->size, new_size);
+		atomic_store(&md->blk->npresent, atomic_load(&md->npresent)
+							 << (md->extent_shift - POOL_BLOCK_SHIFT));
+	}
 	return 0;
 }
 
@@ -149,7 +154,9 @@ int media_map(struct pool_media *md)
 	    (ret = media_end_grow(md, &h, (uint64_t)st.st_size)) < 0)
 		return ret;
 
-	if (h.version >= 2) {
+	/* version 3 has the size words also when it cannot grow (its maximum
+	 * is its size): mapped as a fixed pool then */
+	if (h.version == POOL_VERSION_GROW || (h.version >= 3 && h.pool_size > h.cur_size)) {
 		if ((ret = media_map_max(md, h.pool_size)) < 0)
 			return ret;
 		if ((uint64_t)lseek(md->fd, 0, SEEK_END) != h.cur_size)
@@ -186,8 +193,44 @@ int media_map(struct pool_media *md)
 	return 0;
 }
 
+int media_map_blocks(struct pool_media *md)
+{
+	struct pool_media *b;
+	unsigned shift = md->extent_shift - POOL_BLOCK_SHIFT;
+
+	if (!layout_has_blocks(md->hdr))
+		return 0;
+	if (!(b = malloc(sizeof(*b))))
+		return ERR(-ENOMEM, "out of memory for the blocks of %s", md->path);
+	*b = *md; /* the file, its mapping and geometry: shared, never freed by b */
+	b->exttab = (uint64_t *)(md->base + md->hdr->blktab_off);
+	b->extent_size = POOL_BLOCK_SIZE;
+	b->extent_shift = POOL_BLOCK_SHIFT;
+	b->nextents = md->nextents << shift;
+	atomic_init(&b->size, atomic_load(&md->size));
+	atomic_init(&b->npresent, atomic_load(&md->npresent) << shift);
+	atomic_init(&b->detach, 1);
+	b->blk = NULL;
+	b->whole = md;
+	b->hull = malloc((b->nextents ? b->nextents : 1) * sizeof(*b->hull));
+	if (!b->hull) {
+		uint64_t n = b->nextents;
+		free(b);
+		return ERR(-ENOMEM, "out of memory for %llu blocks", (unsigned long long)n);
+	}
+	for (uint64_t i = 0; i < b->nextents; i++)
+		atomic_init(&b->hull[i], MEDIA_EXPOSED); /* until alloc_init knows better */
+	md->blk = b;
+	return 0;
+}
+
 void media_fini(struct pool_media *md)
 {
+	if (md->blk) {
+		free((void *)md->blk->hull);
+		free(md->blk);
+		md->blk = NULL;
+	}
 	if (md->base && md->growable)
 		munmap(md->base, md->mapped_len);
 	else if (md->base)
@@ -204,6 +247,10 @@ void media_fini(struct pool_media *md)
 
 void media_forget_child(struct pool_media *md)
 {
+	if (md->blk) {
+		md->blk->forked = 1;
+		md->blk->fd = -1;
+	}
 	md->forked = 1;
 	if (md->fd >= 0)
 		close(md->fd);

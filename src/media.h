@@ -46,6 +46,13 @@ struct pool_media {
 	 * the pages it holds). Set at open: 0 for free zeroed extents,
 	 * MEDIA_EXPOSED for every other. */
 	_Atomic uint32_t *hull;
+	/* version 3: the blocks, seen as a media of their own (blk): the same
+	 * file, base and data area, with 64 KiB units, the block table for its
+	 * extent table and a hull per block; objects made of blocks use it
+	 * (and its allocator) where others use the whole. In that view, blk is
+	 * NULL and whole points back; in the whole, whole is NULL. */
+	struct pool_media *blk;
+	struct pool_media *whole;
 };
 
 #define MEDIA_EXPOSED UINT32_MAX
@@ -58,6 +65,8 @@ int media_init(struct pool_media *md, const char *path);
  * -EUCLEAN damaged header, -EPROTONOSUPPORT, mapping errors).
  */
 int media_map(struct pool_media *md);
+/* The block view of a version 3 pool (md->blk), after media_map. -ENOMEM. */
+int media_map_blocks(struct pool_media *md);
 /* Unmaps and closes what media_map and the opener set up; frees the path.
  * Safe on a media that got only part of the way. */
 void media_fini(struct pool_media *md);

@@ -23,9 +23,16 @@ static struct daxmap_obj *object_new(struct objtab *tab, uint32_t slot)
 		return NULL;
 	obj->tab = tab;
 	obj->pool = tab->pool;
-	obj->md = tab->md;
 	obj->slot = slot;
-	obj->goal = tab->md->slots[slot].goal;
+	if ((tab->md->slots[slot].flags & SLOT_F_SMALL) && tab->md->blk && tab->alloc_blk) {
+		obj->md = tab->md->blk;
+		obj->alloc = tab->alloc_blk;
+		obj->goal = EXTMAP_NONE;
+	} else {
+		obj->md = tab->md;
+		obj->alloc = tab->alloc;
+		obj->goal = tab->md->slots[slot].goal;
+	}
 	atomic_init(&obj->size, tab->md->slots[slot].size);
 	rangelock_init(&obj->range_lock, lockclass_range);
 	mutex_init(&obj->extents_lock, lockclass_extents);
@@ -41,23 +48,35 @@ static void object_delete(struct daxmap_obj *obj) NO_TSA
 	free(obj);
 }
 
-static int object_load_extents(struct objtab *tab) NO_TSA
+/* The entries of one table (the extent table, or the block table) into the
+ * extent maps of their owners, which must be of that kind. */
+static int object_load_table(struct objtab *tab, const struct pool_media *md) NO_TSA
 {
-	const struct pool_media *md = tab->md;
+	const struct pool_media *whole = md->whole ? md->whole : md;
 	uint64_t exttab_off = (uint64_t)((char *)md->exttab - md->base);
+	unsigned bshift = whole->extent_shift - md->extent_shift;
+	const char *what = md->whole ? "block" : "extent";
 
 	for (uint64_t i = 0; i < md->nextents; i++) {
 		uint64_t ent = md->exttab[i], e;
 		uint64_t off = exttab_off + i * sizeof(uint64_t);
 		struct daxmap_obj *obj;
 		uint32_t slot;
-		int ret = layout_ext_check(ent, i, off, md->max_objects, md->extent_shift);
+		int ret = layout_ext_check(ent, i, off, md->max_objects, md->extent_shift,
+					   md->whole ? LAYOUT_BLOCKS
+					   : whole->blk ? LAYOUT_EXTENTS_SPLIT : LAYOUT_EXTENTS);
 
 		if (ret >= 0 && ent != 0 && i >= atomic_load(&md->npresent))
-			return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: the extent lies "
-					     "past the pool's current size but is not free",
+			return ERR(-EUCLEAN, "%s table entry %llu at offset %llu: it lies past the "
+					     "pool's current size but is not free", what,
 				   (unsigned long long)i, (unsigned long long)off);
-		if (ret <= 0) {
+		if (ret >= 0 && ent != 0 && md->whole &&
+		    ext_entry_tag(whole->exttab[i >> bshift]) != EXT_TAG_SPLIT)
+			return ERR(-EUCLEAN, "block table entry %llu at offset %llu is not 0, but "
+					     "extent %llu is not split into blocks",
+				   (unsigned long long)i, (unsigned long long)off,
+				   (unsigned long long)(i >> bshift));
+		if (ret <= 0 || ret == 2) {
 			if (ret < 0)
 				return ret;
 			continue;
@@ -65,18 +84,31 @@ static int object_load_extents(struct objtab *tab) NO_TSA
 		slot = ext_entry_slot(ent);
 		e = ext_entry_index(ent);
 		if ((obj = tab->objs[slot]) == NULL)
-			return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: owner slot "
-				   "%u is not a live object", (unsigned long long)i,
+			return ERR(-EUCLEAN, "%s table entry %llu at offset %llu: owner slot "
+				   "%u is not a live object", what, (unsigned long long)i,
 				   (unsigned long long)off, slot);
+		if (obj->md != md)
+			return ERR(-EUCLEAN, "%s table entry %llu at offset %llu: owner slot %u is "
+				   "an object made of %s", what, (unsigned long long)i,
+				   (unsigned long long)off, slot, md->whole ? "extents" : "blocks");
 		if (extmap_get(&obj->extmap, e) != EXTMAP_NONE)
-			return ERR(-EUCLEAN, "extent table entry %llu at offset %llu: object "
-				   "slot %u has two extents at index %llu", (unsigned long long)i,
-				   (unsigned long long)off, slot, (unsigned long long)e);
+			return ERR(-EUCLEAN, "%s table entry %llu at offset %llu: object "
+				   "slot %u has two %ss at index %llu", what, (unsigned long long)i,
+				   (unsigned long long)off, slot, what, (unsigned long long)e);
 		if (extmap_reserve(&obj->extmap, 1))
 			return ERR(-ENOMEM, "out of memory loading extent maps");
 		extmap_put(&obj->extmap, e, i);
 	}
 	return 0;
+}
+
+static int object_load_extents(struct objtab *tab) NO_TSA
+{
+	int ret = object_load_table(tab, tab->md);
+
+	if (ret == 0 && tab->md->blk)
+		ret = object_load_table(tab, tab->md->blk);
+	return ret;
 }
 
 /* Live objects have distinct names by construction; two with one name mean
@@ -125,7 +157,8 @@ static int object_index_load(struct objtab *tab) NO_TSA
 		if (!tab->objs[i] || tab->objs[i]->dying)
 			continue;
 		nameidx_add(&tab->names, layout_name_hash(&md->slots[i]), i);
-		goaltree_insert(&tab->goals, i, tab->objs[i]->goal);
+		if (tab->objs[i]->goal != EXTMAP_NONE)
+			goaltree_insert(&tab->goals, i, tab->objs[i]->goal);
 	}
 	return 0;
 }
@@ -144,7 +177,8 @@ int object_load(struct objtab *tab) NO_TSA
 	if (!tab->objs)
 		return ERR(-ENOMEM, "cannot allocate the object table");
 	for (uint32_t i = 0; i < md->max_objects; i++) {
-		if ((ret = layout_slot_check(&md->slots[i], i, slot_offset(md, i), md->nextents)) < 0)
+		if ((ret = layout_slot_check(&md->slots[i], i, slot_offset(md, i), md->nextents,
+					     md->blk != NULL)) < 0)
 			return ret;
 		if (md->slots[i].state == SLOT_FREE)
 			continue;
@@ -187,7 +221,7 @@ static void object_free_range_locked(struct daxmap_obj *obj, uint64_t lo, uint64
 		for (uint64_t e = lo; e < hi; e++) {
 			uint64_t pidx = extmap_del(m, e);
 			if (pidx != EXTMAP_NONE)
-				alloc_free(obj->tab->alloc, pidx);
+				alloc_free(obj->alloc, pidx);
 		}
 		return;
 	}
@@ -196,7 +230,7 @@ static void object_free_range_locked(struct daxmap_obj *obj, uint64_t lo, uint64
 		uint64_t e;
 		if (m->keys[i] == 0 || (e = m->keys[i] - 1) < lo || e >= hi)
 			continue;
-		alloc_free(obj->tab->alloc, extmap_del(m, e));
+		alloc_free(obj->alloc, extmap_del(m, e));
 		i--; /* backward shift may have moved another key into bucket i */
 	}
 }
@@ -221,14 +255,14 @@ static void object_destroy_slot(struct objtab *tab, struct daxmap_obj *obj) NO_T
 
 void object_recover(struct objtab *tab) NO_TSA
 {
-	const struct pool_media *md = tab->md;
-
-	for (uint32_t i = 0; i < md->max_objects; i++) {
+	for (uint32_t i = 0; i < tab->md->max_objects; i++) {
 		struct daxmap_obj *obj = tab->objs[i];
+		const struct pool_media *md;
 		uint64_t eof_ext, last;
 
 		if (!obj)
 			continue;
+		md = obj->md;
 		if (obj->dying) {
 			LOG(OUT_NOTICE, "pool %s: finishing the unlink of object slot %u",
 			    md->path, i);
@@ -240,7 +274,8 @@ void object_recover(struct objtab *tab) NO_TSA
 		eof_ext = (atomic_load(&obj->size) + md->extent_size - 1) >> md->extent_shift;
 		object_free_range_locked(obj, eof_ext, UINT64_MAX);
 		/* an object grows after its last extent: warm there first */
-		if (eof_ext > 0 && (last = extmap_get(&obj->extmap, eof_ext - 1)) != EXTMAP_NONE)
+		if (eof_ext > 0 && obj->goal != EXTMAP_NONE &&
+		    (last = extmap_get(&obj->extmap, eof_ext - 1)) != EXTMAP_NONE)
 			alloc_expect(tab->alloc, last + 1);
 	}
 }
@@ -302,7 +337,7 @@ static uint64_t object_pick_goal(struct objtab *tab) REQUIRES(tab->lock)
 	return goaltree_pick(&tab->goals, atomic_load(&tab->md->npresent));
 }
 
-static int object_create_locked(struct objtab *tab, const char *name, size_t len,
+static int object_create_locked(struct objtab *tab, const char *name, size_t len, int small,
 				struct daxmap_obj **out) REQUIRES(tab->lock)
 {
 	const struct pool_media *md = tab->md;
@@ -322,7 +357,8 @@ static int object_create_locked(struct objtab *tab, const char *name, size_t len
 	/* room in the index first: once the slot is LIVE, indexing must not fail */
 	if (nameidx_reserve(&tab->names, 1) < 0 || goaltree_reserve(&tab->goals, i) < 0)
 		return ERR(-ENOMEM, "out of memory indexing object %s", name);
-	goal = object_pick_goal(tab);
+	small = small && md->blk && tab->alloc_blk; /* a pool without blocks: extents */
+	goal = small ? 0 : object_pick_goal(tab);
 	s = &md->slots[i];
 	/* fill and persist the slot while it is FREE, then commit with one
 	 * 8-byte store of its state */
@@ -330,6 +366,7 @@ static int object_create_locked(struct objtab *tab, const char *name, size_t len
 	memcpy(s->name, name, len);
 	s->name_len = (uint32_t)len;
 	s->goal = goal;
+	s->flags = small ? SLOT_F_SMALL : 0;
 	s->size = 0;
 	s->checksum = layout_slot_checksum(s);
 	media_persist(md, s, sizeof(*s));
@@ -339,9 +376,11 @@ static int object_create_locked(struct objtab *tab, const char *name, size_t len
 	tab->objs[i] = obj;
 	tab->live++;
 	nameidx_add(&tab->names, layout_name_hash_bytes(name, (uint32_t)len), i);
-	goaltree_insert(&tab->goals, i, goal);
 	tab->free_hint = i + 1;
-	alloc_expect(tab->alloc, goal); /* its first extents will land there: warm them */
+	if (!small) {
+		goaltree_insert(&tab->goals, i, goal);
+		alloc_expect(tab->alloc, goal); /* its first extents land there: warm them */
+	}
 	*out = obj;
 	return 0;
 }
@@ -355,10 +394,12 @@ int object_open(struct objtab *tab, struct daxmap_obj **objp, const char *name, 
 
 	if ((ret = name_check(name, &len)) < 0)
 		return ret;
-	if (flags & ~(DAXMAP_CREATE | DAXMAP_EXCL))
+	if (flags & ~(DAXMAP_CREATE | DAXMAP_EXCL | DAXMAP_SMALL))
 		return ERR(-EINVAL, "unknown flags %#x", flags);
 	if ((flags & DAXMAP_EXCL) && !(flags & DAXMAP_CREATE))
 		return ERR(-EINVAL, "DAXMAP_EXCL without DAXMAP_CREATE");
+	if ((flags & DAXMAP_SMALL) && !(flags & DAXMAP_CREATE))
+		return ERR(-EINVAL, "DAXMAP_SMALL without DAXMAP_CREATE");
 
 	mutex_lock(&tab->lock);
 	obj = object_find_locked(tab, name, len);
@@ -367,7 +408,7 @@ int object_open(struct objtab *tab, struct daxmap_obj **objp, const char *name, 
 	else if (!obj && !(flags & DAXMAP_CREATE))
 		ret = ERR(-ENOENT, "no object \"%s\" in pool %s", name, tab->md->path);
 	else if (!obj)
-		ret = object_create_locked(tab, name, len, &obj);
+		ret = object_create_locked(tab, name, len, (flags & DAXMAP_SMALL) != 0, &obj);
 	if (ret == 0) {
 		obj->opens++;
 		*objp = obj;
@@ -419,7 +460,8 @@ int object_unlink(struct objtab *tab, const char *name)
 	} else {
 		tab->live--;
 		nameidx_del(&tab->names, layout_name_hash_bytes(name, (uint32_t)len), obj->slot);
-		goaltree_remove(&tab->goals, obj->slot);
+		if (obj->goal != EXTMAP_NONE)
+			goaltree_remove(&tab->goals, obj->slot);
 		if (obj->slot < tab->free_hint)
 			tab->free_hint = obj->slot;
 		object_destroy_slot(tab, obj);
@@ -481,10 +523,11 @@ int object_replay(void *arg, const struct log_record *r)
 	struct objtab *tab = arg;
 	uint32_t slot = (uint32_t)r->slot; /* below max_objects: the log validated it */
 	struct daxmap_obj *obj = tab->objs[slot];
-	uint64_t size, es = tab->md->extent_size, a = r->a, b = r->b;
+	uint64_t size, es, a = r->a, b = r->b;
 
 	if (!obj || obj->dying)
 		return ERR(-EUCLEAN, "log record for object slot %u, which is not live", slot);
+	es = obj->md->extent_size;
 	mutex_lock(&obj->extents_lock);
 	size = atomic_load(&obj->size);
 	switch (r->op) {
@@ -555,7 +598,7 @@ int object_extent_alloc(struct daxmap_obj *obj, uint64_t e, uint64_t *pidx)
 	if (hints[0] == EXTMAP_NONE) {
 		hints[0] = hints[1] != EXTMAP_NONE ? hints[1] : hints[2];
 	}
-	ret = alloc_extent(obj->tab->alloc, ext_entry_alloc(obj->slot, e), hints, pidx);
+	ret = alloc_extent(obj->alloc, ext_entry_alloc(obj->slot, e), hints, pidx);
 	if (ret == 0)
 		extmap_put(&obj->extmap, e, *pidx);
 out_unlock:

@@ -39,6 +39,7 @@ struct objtab {
 	struct daxmap_pool *pool;     /* the handle: an identity here, never dereferenced */
 	const struct pool_media *md;
 	struct alloc *alloc;
+	struct alloc *alloc_blk;      /* version 3: the blocks' allocator, else NULL */
 	struct log_state *log;        /* for the range operations (truncate.c) */
 	const struct pool_uffd *uffd; /* mappings of objects register with it (map.c) */
 	struct pool_counters *counters;
@@ -47,9 +48,12 @@ struct objtab {
 struct daxmap_obj {
 	struct objtab *tab;
 	struct daxmap_pool *pool;    /* == tab->pool: an identity below pool.c */
-	const struct pool_media *md; /* == tab->md */
+	const struct pool_media *md; /* its units: tab->md (extents), or tab->md->blk for an
+					object made of blocks (DAXMAP_SMALL); fixed */
+	struct alloc *alloc;  /* their allocator: tab->alloc or tab->alloc_blk; fixed */
 	uint32_t slot;
-	uint64_t goal;        /* pool extent index preferred for object extent 0; fixed */
+	uint64_t goal;        /* pool extent index preferred for object extent 0, or
+				 EXTMAP_NONE (blocks: next to their neighbours); fixed */
 	unsigned opens;       /* open handles; under tab->lock */
 	unsigned maps;        /* live mappings; under tab->lock */
 	_Atomic uint64_t size; /* EOF; written with range_lock held exclusively from the
@@ -92,6 +96,12 @@ void object_map_put(struct daxmap_obj *obj);
 /* Checks obj and its pool; -EINVAL with a message if unusable. */
 int object_check(struct daxmap_obj *obj);
 
+/*
+ * Below, "extent" is the object's unit: a pool extent, or for an object
+ * made of blocks a 64 KiB block (obj->md is then the block view, whose
+ * extent_size and extent_shift are the block's, and a pool "extent index"
+ * is a block index): every caller computes with obj->md.
+ */
 /* Pool extent of object extent e, or EXTMAP_NONE. Takes obj->extents_lock. */
 uint64_t object_extent_get(struct daxmap_obj *obj, uint64_t e) EXCLUDES(obj->extents_lock);
 /* Pool extents of object extents [e, e+n) into pidx[] (EXTMAP_NONE for a

@@ -105,8 +105,10 @@ static void pool_free(struct daxmap_pool *pool)
 {
 	fault_stop(&pool->fault);
 	uffd_close(&pool->uffd);
+	alloc_stop_zeroer(&pool->alloc_blk);
 	alloc_stop_zeroer(&pool->alloc);
 	object_unload(&pool->objtab);
+	alloc_fini(&pool->alloc_blk);
 	alloc_fini(&pool->alloc);
 	log_fini(&pool->log);
 	media_fini(&pool->media);
@@ -146,11 +148,13 @@ static int pool_start(struct daxmap_pool *pool, const struct daxmap_pool_opts *o
 	struct objtab *tab = &pool->objtab;
 	int ret;
 
-	if ((ret = media_map(md)) < 0 || (ret = log_load(&pool->log, md)) < 0)
+	if ((ret = media_map(md)) < 0 || (ret = media_map_blocks(md)) < 0 ||
+	    (ret = log_load(&pool->log, md)) < 0)
 		return ret;
 	tab->pool = pool;
 	tab->md = md;
 	tab->alloc = &pool->alloc;
+	tab->alloc_blk = md->blk ? &pool->alloc_blk : NULL;
 	tab->log = &pool->log;
 	tab->uffd = &pool->uffd;
 	tab->counters = &pool->counters;
@@ -160,7 +164,9 @@ static int pool_start(struct daxmap_pool *pool, const struct daxmap_pool_opts *o
 	 * allocator builds its bitmaps from them */
 	if ((ret = object_load(tab)) < 0 ||
 	    (ret = alloc_init(&pool->alloc, md, &pool->counters, pool_warm_budget(md, o->warm),
-			      o->prefault)) < 0)
+			      o->prefault, NULL)) < 0 ||
+	    (md->blk && (ret = alloc_init(&pool->alloc_blk, md->blk, &pool->counters_blk, 0, 0,
+					  &pool->alloc)) < 0))
 		return ret;
 	if (o->grow_step && !md->growable)
 		return ERR(-EINVAL, "grow_step: pool %s cannot grow (it was created without a "
@@ -176,7 +182,8 @@ static int pool_start(struct daxmap_pool *pool, const struct daxmap_pool_opts *o
 	if ((ret = log_replay(&pool->log, object_replay, tab)) < 0)
 		return ret;
 	object_recover(tab);
-	if ((ret = alloc_start_zeroer(&pool->alloc)) < 0)
+	if ((ret = alloc_start_zeroer(&pool->alloc)) < 0 ||
+	    (md->blk && (ret = alloc_start_zeroer(&pool->alloc_blk)) < 0))
 		return ret;
 	if ((ret = uffd_open(&pool->uffd)) < 0 ||
 	    (ret = fault_start(&pool->fault, pool, md, &pool->uffd, &pool->counters,
@@ -300,7 +307,7 @@ int daxmap_pool_create_opts(daxmap_pool **poolp, const char *path, uint64_t size
 	struct daxmap_pool *pool;
 	struct pool_hdr h;
 	uint64_t meta, budget, max;
-	int ret, rc, named = 1;
+	int ret, rc, named = 1, blocks;
 
 	if ((ret = pool_args(poolp, path, opts, &o)) < 0)
 		return ret;
@@ -336,7 +343,8 @@ int daxmap_pool_create_opts(daxmap_pool **poolp, const char *path, uint64_t size
 			   (unsigned long long)(POOL_OBJTAB_OFF + (uint64_t)o.max_objects * SLOT_SIZE),
 			   (unsigned long long)size);
 	memset(&h, 0, sizeof(h));
-	if (layout_compute(&h, max, o.extent_size, o.max_objects) < 0)
+	blocks = layout_blocks_fit(o.extent_size);
+	if (layout_compute(&h, max, o.extent_size, o.max_objects, blocks) < 0)
 		return ERR(-EINVAL, "pool size %llu holds no extent of %llu bytes",
 			   (unsigned long long)max, (unsigned long long)o.extent_size);
 	meta = h.data_off;
@@ -352,9 +360,10 @@ int daxmap_pool_create_opts(daxmap_pool **poolp, const char *path, uint64_t size
 				    "of a %llu-byte pool plus 8 MiB", o.max_objects,
 			   (unsigned long long)meta, (unsigned long long)size);
 	memcpy(h.magic, POOL_MAGIC, sizeof(h.magic));
-	/* a pool that cannot grow keeps the format older libraries read */
-	h.version = max > size ? POOL_VERSION : POOL_VERSION_FIXED;
-	if (max > size)
+	/* blocks need version 3; without them (extents below 128 KiB) a pool
+	 * keeps the format older libraries read */
+	h.version = blocks ? POOL_VERSION : max > size ? POOL_VERSION_GROW : POOL_VERSION_FIXED;
+	if (h.version >= POOL_VERSION_GROW)
 		h.cur_size = size;
 	h.hdr_size = POOL_HDR_SIZE;
 	h.create_time = (uint64_t)time(NULL);
@@ -546,6 +555,16 @@ static int pool_stat_fill(daxmap_pool *pool, struct daxmap_pool_stat *st)
 	st->bytes_mapped_known = atomic_load(&c->bytes_mapped_known);
 	st->max_size = md->mapped_len;
 	st->grows = atomic_load(&c->grows);
+	if (md->blk) {
+		const struct pool_counters *b = &pool->counters_blk;
+		alloc_counts(&pool->alloc_blk, &nfree, &ndirty, &nwarm);
+		st->block_size = md->blk->extent_size;
+		st->blocks_split = alloc_nsplit(&pool->alloc_blk) * md->extent_size;
+		st->blocks_used = st->blocks_split - nfree * md->blk->extent_size;
+		st->blocks_allocated = atomic_load(&b->extents_allocated);
+		st->blocks_freed = atomic_load(&b->extents_freed);
+		st->blocks_unzeroed = ndirty * md->blk->extent_size;
+	}
 	return 0;
 }
 

@@ -22,9 +22,11 @@ struct daxmap_pool {
 	struct pool_uffd uffd;     /* the userfaultfd */
 	struct log_state log;      /* the intent log */
 	struct alloc alloc;        /* free space and the zeroer */
+	struct alloc alloc_blk;    /* version 3: blocks, carved from alloc's extents */
 	struct objtab objtab;      /* objects */
 	struct fault_ctx fault;    /* handler threads */
 	struct pool_counters counters;
+	struct pool_counters counters_blk; /* the block allocator's */
 	struct dm_mutex grow_lock; /* protects: one grow at a time (the file's
 				      extension, the size words, the new extents'
 				      hand-over to the allocator) */

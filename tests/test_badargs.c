@@ -162,7 +162,8 @@ static const struct badcase cases[] = {
 	X(-EINVAL, daxmap_obj_open(&fx.obj_out, fx.pool, NULL, DAXMAP_CREATE))                     \
 	X(-EINVAL, daxmap_obj_open(&fx.obj_out, fx.pool, "", DAXMAP_CREATE))                       \
 	X(-ENAMETOOLONG, daxmap_obj_open(&fx.obj_out, fx.pool, fx.longname, DAXMAP_CREATE))        \
-	X(-EINVAL, daxmap_obj_open(&fx.obj_out, fx.pool, "new", 0x4))                              \
+	X(-EINVAL, daxmap_obj_open(&fx.obj_out, fx.pool, "new", 0x8))                              \
+	X(-EINVAL, daxmap_obj_open(&fx.obj_out, fx.pool, "new", DAXMAP_SMALL))                     \
 	X(-EINVAL, daxmap_obj_open(&fx.obj_out, fx.pool, "new", -1))                               \
 	X(-EINVAL, daxmap_obj_open(&fx.obj_out, fx.pool, "new", DAXMAP_EXCL))                      \
 	X(-ENOENT, daxmap_obj_open(&fx.obj_out, fx.pool, "new", 0))                                \

@@ -19,6 +19,12 @@
  * checks each with the normal library. A few children are also really
  * "crashed" (_exit at a chosen point, writing that image themselves), and
  * their images are checked the same way.
+ *
+ * Every scenario runs twice: on objects made of extents (a pool of 64 KiB
+ * extents, format version 2), and on objects made of blocks (DAXMAP_SMALL
+ * in a pool of 128 KiB extents, format version 3: the same 64 KiB unit, so
+ * the same expectations, but the units are blocks carved from split
+ * extents, and the checks read the block table).
  */
 #define _GNU_SOURCE
 #include "testutil.h"
@@ -42,7 +48,12 @@
 
 #define KiB (UINT64_C(1) << 10)
 #define MiB (UINT64_C(1) << 20)
-#define E (64 * KiB) /* extent size of the test pools */
+#define E (64 * KiB) /* the objects' unit: the pools' extent, or (blocks) their block */
+/* 1: objects made of blocks, the pool's extents 2 * E (DAXMAP_CRASH_BLOCKS=1,
+ * which the parent sets for the children of the second pass) */
+static int blocks;
+#define PE (blocks ? 2 * E : E) /* the pools' extent size */
+#define OCREATE (DAXMAP_CREATE | DAXMAP_EXCL | (blocks ? DAXMAP_SMALL : 0))
 #define POOLSZ (16 * MiB)
 #define POOLMAX (2 * POOLSZ) /* the pools may grow to this; "poolgrow" does */
 #define MAXOBJ 32u
@@ -245,7 +256,7 @@ static void mkobj(struct child *c, const char *name, uint64_t size, unsigned tag
 	daxmap_obj *o;
 	uint8_t *a;
 
-	CK(daxmap_obj_open(&o, c->pool, name, DAXMAP_CREATE | DAXMAP_EXCL));
+	CK(daxmap_obj_open(&o, c->pool, name, OCREATE));
 	CK(daxmap_obj_truncate(o, size));
 	if (tag && size) {
 		CK(daxmap_map((void **)&a, o, 0, page_up(size), RW));
@@ -273,7 +284,7 @@ static void refill(struct child *c, const char *name, uint64_t lo, uint64_t hi, 
 static void op_create(struct child *c)
 {
 	daxmap_obj *o;
-	CK(daxmap_obj_open(&o, c->pool, "new", DAXMAP_CREATE | DAXMAP_EXCL));
+	CK(daxmap_obj_open(&o, c->pool, "new", OCREATE));
 	CK(daxmap_obj_close(o));
 	ct_mark();
 }
@@ -531,11 +542,13 @@ static void setup_reuse(struct child *c)
 	mkobj(c, "victim", VICTIM_SIZE, T_VICTIM);
 	mkobj(c, "fresh", 0, 0);
 	CK(daxmap_pool_stat(c->pool, &st));
-	CK(daxmap_obj_open(&o, c->pool, "filler", DAXMAP_CREATE | DAXMAP_EXCL));
-	CK(daxmap_obj_allocate(o, 0, st.free));
+	CK(daxmap_obj_open(&o, c->pool, "filler", OCREATE));
+	/* blocks: also the free blocks of the extents keep and victim split */
+	CK(daxmap_obj_allocate(o, 0, st.free + st.blocks_split - st.blocks_used));
 	CK(daxmap_obj_close(o));
 	CK(daxmap_pool_stat(c->pool, &st));
-	if (st.free != 0 || st.used / E != st.data_size / E || st.data_size / E - REUSE_OTHER > MAXEXT) {
+	if (st.free != 0 || st.used / E != st.data_size / E || st.data_size / E - REUSE_OTHER > MAXEXT ||
+	    st.blocks_used != st.blocks_split) {
 		fprintf(stderr, "child: reuse setup: pool not full as planned\n");
 		_exit(2);
 	}
@@ -649,7 +662,7 @@ static void op_poolgrow(struct child *c)
 
 	CK(daxmap_pool_grow(c->pool, POOLMAX));
 	ct_mark();
-	CK(daxmap_obj_open(&o, c->pool, "g", DAXMAP_CREATE | DAXMAP_EXCL));
+	CK(daxmap_obj_open(&o, c->pool, "g", OCREATE));
 	ck_pwrite(o, T_PGROW, 0, PGROW_SIZE);
 	ct_mark();
 	CK(daxmap_obj_close(o));
@@ -912,7 +925,7 @@ static void ct_hook(void *arg, const char *path, const char *base, size_t pool_l
 		return;
 	/* a schedule perturbation, not part of the crash model: holds the
 	 * zeroer back so that the fault path finds only dirty free extents */
-	if (atomic_load(&ct.slow_zeroing) && len == E && !pthread_equal(pthread_self(), ct.main_thread))
+	if (atomic_load(&ct.slow_zeroing) && len % E == 0 && !pthread_equal(pthread_self(), ct.main_thread))
 		usleep(20000);
 	pthread_mutex_lock(&ct.lock);
 	ct_point(base);
@@ -950,7 +963,7 @@ static void quiesce(daxmap_pool *pool)
 	struct daxmap_pool_stat st;
 	for (int i = 0; i < 10000; i++) {
 		CK(daxmap_pool_stat(pool, &st));
-		if (st.free_unzeroed == 0)
+		if (st.free_unzeroed == 0 && st.blocks_unzeroed == 0)
 			return;
 		usleep(1000);
 	}
@@ -976,10 +989,11 @@ static int read_file(const char *path, char **buf, size_t *len)
 static void child_opts(struct daxmap_pool_opts *o)
 {
 	daxmap_pool_opts_init(o);
-	o->extent_size = E;
+	o->extent_size = PE;
 	o->max_objects = MAXOBJ;
 	o->fault_threads = 2;
-	/* every scenario on a growable pool (format version 2), which one grows */
+	/* every scenario on a growable pool (format version 2, or 3 with
+	 * blocks), which one grows */
 	o->max_size = POOLMAX;
 }
 
@@ -1226,9 +1240,12 @@ static int check_image(int si, const char *img, uint64_t stage, char *msg, size_
 	const struct pool_hdr *h = (const struct pool_hdr *)ic.raw;
 	const struct obj_slot *slots = (const struct obj_slot *)(ic.raw + h->objtab_off);
 	const uint64_t *exttab = (const uint64_t *)(ic.raw + h->exttab_off);
-	if (h->extent_size != E || h->max_objects != MAXOBJ || h->version != 2 ||
-	    h->pool_size != POOLMAX)
+	if (h->extent_size != PE || h->max_objects != MAXOBJ || h->version != (blocks ? 3u : 2u) ||
+	    h->pool_size != POOLMAX || (blocks != 0) != (h->blktab_off != 0))
 		FAIL("unexpected header");
+	/* the objects' units: extents, or blocks (their table, two per extent) */
+	const uint64_t *utab = blocks ? (const uint64_t *)(ic.raw + h->blktab_off) : exttab;
+	const uint64_t upe = PE / E;
 	/* the size: the old one or, for a grow, the new one once it returned */
 	int grows = strcmp(scenarios[si].name, "poolgrow") == 0;
 	if (h->grow_to != 0 || h->cur_size != ic.len || st.size != ic.len ||
@@ -1238,13 +1255,17 @@ static int check_image(int si, const char *img, uint64_t stage, char *msg, size_
 		     (unsigned long long)h->cur_size, ic.len, (unsigned long long)h->grow_to,
 		     (unsigned long long)stage);
 	/* only the extents inside the file are there; the others' entries are 0 */
-	uint64_t present = (h->cur_size - h->data_off) / E;
+	uint64_t present = (h->cur_size - h->data_off) / PE;
 	if (present > h->nextents)
 		present = h->nextents;
 	for (uint64_t i = present; i < h->nextents; i++)
 		if (exttab[i] != 0)
 			FAIL("extent %llu past the pool's size has entry %#llx",
 			     (unsigned long long)i, (unsigned long long)exttab[i]);
+	for (uint64_t i = present * upe; blocks && i < h->nextents * upe; i++)
+		if (utab[i] != 0)
+			FAIL("block %llu past the pool's size has entry %#llx",
+			     (unsigned long long)i, (unsigned long long)utab[i]);
 	for (unsigned i = 0; i < LOG_NREC; i++) {
 		uint64_t op;
 		memcpy(&op, ic.raw + POOL_LOG_OFF + i * 64, sizeof(op));
@@ -1260,47 +1281,81 @@ static int check_image(int si, const char *img, uint64_t stage, char *msg, size_
 			epool[s] = calloc(MAXEXT, sizeof(uint64_t));
 			if (!emap[s] || !epool[s])
 				abort();
+			if ((slots[s].flags == SLOT_F_SMALL) != (blocks != 0))
+				FAIL("slot %u has flags %#x", s, slots[s].flags);
 		}
 	}
-	for (uint64_t i = 0; i < present; i++) {
-		uint64_t ent = exttab[i], tag = ext_entry_tag(ent);
+	uint64_t nsplit = 0;
+	for (uint64_t i = 0; i < present * upe; i++) {
+		uint64_t xtag = ext_entry_tag(exttab[i / upe]);
+		uint64_t ent = utab[i], tag = ext_entry_tag(ent);
 		const uint8_t *data = (const uint8_t *)ic.raw + h->data_off + i * E;
+		if (blocks && i % upe == 0)
+			nsplit += xtag == EXT_TAG_SPLIT;
+		if (blocks && xtag != EXT_TAG_SPLIT) {
+			/* a whole extent: no object of extents here, so free */
+			if (xtag == EXT_TAG_ALLOC)
+				FAIL("extent %llu is allocated in a pool of blocks only",
+				     (unsigned long long)(i / upe));
+			if (ent != 0)
+				FAIL("block %llu of extent %llu, which is not split, has entry %#llx",
+				     (unsigned long long)i, (unsigned long long)(i / upe),
+				     (unsigned long long)ent);
+			if (i % upe == 0)
+				nfree++;
+			if (xtag == EXT_TAG_FREE && !all_zero(data, E))
+				FAIL("extent %llu is marked free and zeroed but holds data",
+				     (unsigned long long)(i / upe));
+			continue;
+		}
 		if (tag == EXT_TAG_ALLOC) {
 			uint32_t s = ext_entry_slot(ent);
 			uint64_t e = ext_entry_index(ent);
 			nalloc++;
 			if (s >= MAXOBJ || !emap[s])
-				FAIL("extent %llu belongs to slot %u, which is not live",
+				FAIL("unit %llu belongs to slot %u, which is not live",
 				     (unsigned long long)i, s);
 			if (e >= MAXEXT)
-				FAIL("extent %llu: object extent %llu of slot %u is beyond what "
+				FAIL("unit %llu: object unit %llu of slot %u is beyond what "
 				     "any scenario allocates", (unsigned long long)i,
 				     (unsigned long long)e, s);
 			if (emap[s][e / 64] >> (e % 64) & 1)
-				FAIL("slot %u extent %llu allocated twice", s, (unsigned long long)e);
+				FAIL("slot %u unit %llu allocated twice", s, (unsigned long long)e);
 			emap[s][e / 64] |= UINT64_C(1) << (e % 64);
 			epool[s][e] = i;
 		} else {
-			nfree++;
+			if (!blocks)
+				nfree++;
 			/* free-and-zeroed must be zero: it is handed out as it is */
 			if (tag == EXT_TAG_FREE && !all_zero(data, E))
-				FAIL("extent %llu is marked free and zeroed but holds data",
+				FAIL("unit %llu is marked free and zeroed but holds data",
 				     (unsigned long long)i);
 		}
 	}
-	/* free-space accounting: the library's counts are the table's */
-	if (st.used != nalloc * E || st.free != nfree * E || st.used + st.free != st.data_size ||
-	    st.data_size != present * E)
-		FAIL("accounting: used %llu free %llu data %llu, table has %llu allocated and %llu "
-		     "free extents", (unsigned long long)st.used, (unsigned long long)st.free,
-		     (unsigned long long)st.data_size, (unsigned long long)nalloc,
-		     (unsigned long long)nfree);
+	/* free-space accounting: the library's counts are the tables' (a
+	 * split extent counts as used, its blocks in blocks_used; the block
+	 * zeroer may give back an extent whose blocks recovery freed after
+	 * the counts were taken: it shows as free in the table) */
+	if (!blocks ? st.used != nalloc * E || st.free != nfree * E
+		    : st.used != st.blocks_split || st.blocks_split < nsplit * PE ||
+			      st.free + (st.blocks_split - nsplit * PE) != nfree * PE ||
+			      st.blocks_used != nalloc * E)
+		FAIL("accounting: used %llu free %llu data %llu (blocks: split %llu used %llu), "
+		     "tables have %llu allocated units, %llu free and %llu split extents",
+		     (unsigned long long)st.used, (unsigned long long)st.free,
+		     (unsigned long long)st.data_size, (unsigned long long)st.blocks_split,
+		     (unsigned long long)st.blocks_used, (unsigned long long)nalloc,
+		     (unsigned long long)nfree, (unsigned long long)nsplit);
+	if (st.used + st.free != st.data_size || st.data_size != present * PE)
+		FAIL("accounting: used %llu + free %llu is not data %llu of %llu extents",
+		     (unsigned long long)st.used, (unsigned long long)st.free,
+		     (unsigned long long)st.data_size, (unsigned long long)present);
 	if (st.objects != nlive || (uint64_t)l.n != nlive)
 		FAIL("%llu live slots, stat says %llu objects, list gives %d",
 		     (unsigned long long)nlive, (unsigned long long)st.objects, l.n);
 
 	/* every object: old or new state as this stage allows */
-	scenario_expect(si, &x, present);
+	scenario_expect(si, &x, present * upe);
 	for (uint32_t s = 0; s < MAXOBJ; s++) {
 		int known = 0;
 		if (!emap[s])
@@ -1488,7 +1543,7 @@ static void run_scenario(int si)
 	double t0 = now();
 	FILE *f;
 
-	snprintf(dir, sizeof(dir), "%s", tu_path(scen));
+	snprintf(dir, sizeof(dir), "%s%s", tu_path(scen), blocks ? "-blocks" : "");
 	CU_ASSERT_FATAL(mkdir(dir, 0700) == 0);
 	rc = run_child(scen, dir, NULL, NULL, NULL);
 	if (rc != 0)
@@ -1597,8 +1652,9 @@ static void run_scenario(int si)
 			report_failure(scen, st, n, v, stage, msg, &nfail);
 		}
 	}
-	printf("\n  crash %-7s %3llu points (up to %llu dirty lines), %4llu crash states checked "
-	       "(%llu from real crashes), %.1f s", scen, (unsigned long long)points,
+	printf("\n  crash %-7s%s %3llu points (up to %llu dirty lines), %4llu crash states checked "
+	       "(%llu from real crashes), %.1f s", scen, blocks ? " (blocks)" : "",
+	       (unsigned long long)points,
 	       (unsigned long long)maxlines, (unsigned long long)states, (unsigned long long)real,
 	       now() - t0);
 	fflush(stdout);
@@ -1619,10 +1675,25 @@ static void run_scenario(int si)
 	}
 }
 
+/* the same scenario on objects made of blocks: the children see the mode
+ * in their environment */
+static void run_scenario_blocks(int i)
+{
+	blocks = 1;
+	setenv("DAXMAP_CRASH_BLOCKS", "1", 1);
+	run_scenario(i);
+	unsetenv("DAXMAP_CRASH_BLOCKS");
+	blocks = 0;
+}
+
 #define SCEN_TEST(i, n)                                                                            \
 	static void test_##n(void)                                                                 \
 	{                                                                                          \
 		run_scenario(i);                                                                   \
+	}                                                                                          \
+	static void test_blocks_##n(void)                                                          \
+	{                                                                                          \
+		run_scenario_blocks(i);                                                            \
 	}
 SCEN_TEST(0, create)
 SCEN_TEST(1, touch)
@@ -1645,6 +1716,7 @@ int main(int argc, char **argv)
 	printf("test_crash: the library was built without DAXMAP_CRASHTEST: skipped\n");
 	return 77;
 #else
+	blocks = getenv("DAXMAP_CRASH_BLOCKS") && atoi(getenv("DAXMAP_CRASH_BLOCKS")) == 1;
 	if (argc >= 4 && strcmp(argv[1], "--child") == 0)
 		return child_main(argc, argv);
 	ssize_t n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
@@ -1663,6 +1735,16 @@ int main(int argc, char **argv)
 		{"crash_unlink", test_unlink}, {"crash_reuse_after_unlink", test_reuse},
 		{"crash_pwrite_allocates_and_extends", test_pwrite},
 		{"crash_pool_grow", test_poolgrow},
+		{"crash_blocks_create", test_blocks_create},
+		{"crash_blocks_first_touch", test_blocks_touch},
+		{"crash_blocks_grow", test_blocks_grow},
+		{"crash_blocks_shrink", test_blocks_shrink},
+		{"crash_blocks_punch", test_blocks_punch},
+		{"crash_blocks_zero_range", test_blocks_zero},
+		{"crash_blocks_unlink", test_blocks_unlink},
+		{"crash_blocks_reuse_after_unlink", test_blocks_reuse},
+		{"crash_blocks_pwrite_allocates_and_extends", test_blocks_pwrite},
+		{"crash_blocks_pool_grow", test_blocks_poolgrow},
 		{NULL, NULL},
 	};
 	double t0 = now();

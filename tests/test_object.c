@@ -89,8 +89,10 @@ static void test_obj_open_flags(void)
 	/* EXCL alone is meaningless: refused, whether the object exists or not */
 	CU_ASSERT(daxmap_obj_open(&obj, pool, "x", DAXMAP_EXCL) == -EINVAL);
 	CU_ASSERT(pstat(pool).objects == 0);
+	/* SMALL alone, as EXCL */
+	CU_ASSERT(daxmap_obj_open(&obj, pool, "x", DAXMAP_SMALL) == -EINVAL);
 	/* unknown flag bits */
-	CU_ASSERT(daxmap_obj_open(&obj, pool, "x", 0x4) == -EINVAL);
+	CU_ASSERT(daxmap_obj_open(&obj, pool, "x", 0x8) == -EINVAL);
 	CU_ASSERT(daxmap_obj_open(&obj, pool, "x", DAXMAP_CREATE | 0x100) == -EINVAL);
 	CU_ASSERT(daxmap_obj_open(&obj, pool, "x", -1) == -EINVAL);
 	CU_ASSERT(daxmap_obj_open(&obj, pool, "x", (int)0x80000001u) == -EINVAL);

@@ -105,7 +105,12 @@ static void copy_file(const char *from, const char *to)
 /* Fletcher-64 over 32-bit words, as the pool format defines its checksums. */
 static void hdr_fix_checksum(unsigned char *h)
 {
-	uint64_t c = tu_fletcher64(h, HDR_OFF_CHECKSUM);
+	/* the size words (cur_size at 2048, grow_to at 2112) are outside it */
+	unsigned char t[HDR_OFF_CHECKSUM];
+	memcpy(t, h, sizeof(t));
+	memset(t + 2048, 0, 8);
+	memset(t + 2112, 0, 8);
+	uint64_t c = tu_fletcher64(t, HDR_OFF_CHECKSUM);
 	memcpy(h + HDR_OFF_CHECKSUM, &c, sizeof(c));
 }
 
@@ -514,11 +519,13 @@ static void test_open_of_pool_with_bad_field_and_good_checksum_is_refused(void)
 		int want;
 	} edits[] = {
 		{HDR_OFF_VERSION, 0, 4, -EUCLEAN},
-		/* version 2 (growable) needs its size words: this one has none */
+		/* version 1 has no size words; versions 1 and 2 have no block
+		 * table (this pool is version 3: it has both) */
+		{HDR_OFF_VERSION, 1, 4, -EUCLEAN},
 		{HDR_OFF_VERSION, 2, 4, -EUCLEAN},
-		{HDR_OFF_VERSION, 3, 4, -EPROTONOSUPPORT},
-		/* version 1 has no size words (cur_size, grow_to: outside the checksum) */
-		{2048, 32 * MiB, 8, -EUCLEAN},
+		{HDR_OFF_VERSION, 4, 4, -EPROTONOSUPPORT},
+		/* the size words (outside the checksum) against the file */
+		{2048, 16 * MiB, 8, -EUCLEAN},
 		{2112, 64 * MiB, 8, -EUCLEAN},
 		{2056, 1, 1, -EUCLEAN},
 		{3000, 1, 1, -EUCLEAN},

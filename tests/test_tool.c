@@ -7,7 +7,8 @@
  * sizes, JSON, info of the header and layout, reading a pool open in this
  * process, progress with and without a terminal, and the exit codes of
  * check on clean, damaged, pending-log, foreign, missing and in-use pools;
- * create --max-size and grow, with info and check of the grown pool.
+ * create --max-size and grow, with info and check of the grown pool; info
+ * and check of a pool with blocks (format version 3) and small objects.
  */
 #define _GNU_SOURCE
 #include "testutil.h"
@@ -37,6 +38,8 @@
 #define EXTTAB_OFF (OBJTAB_OFF + 4096u) /* 16 slots of 256 bytes, rounded to 4 KiB */
 #define HDR_UUID_OFF 72u                /* struct pool_hdr (src/layout.h): uuid[16] */
 #define HDR_CTIME_OFF 88u               /* then create_time */
+#define HDR_EXTTAB_OFF 48u              /* exttab_off */
+#define HDR_BLKTAB_OFF 96u              /* version 3: blktab_off */
 
 /* the last run: stdout, stderr, and both in the order they came */
 static char sout[1 << 16], serr[1 << 16], out[1 << 17];
@@ -903,11 +906,13 @@ static void test_grow(void)
 	CU_ASSERT(tool("check", path, NULL) == 0);
 	HAS("640 of 992 extents allocated");
 
-	/* a pool created without --max-size keeps its size and format */
+	/* a pool created without --max-size keeps its size (its 2 MiB extents
+	 * have blocks: version 3, which has the size words of a growable pool,
+	 * so info cannot tell it from one grown to its maximum) */
 	CU_ASSERT(tool("create", fixed, "32M", NULL) == 0);
 	CU_ASSERT(tool("info", fixed, NULL) == 0);
-	HAS_IN(sout, "version       1\n");
-	HAS_IN(sout, "max size      32.0 MiB (fixed: cannot grow)");
+	HAS_IN(sout, "version       3\n");
+	HAS_IN(sout, "max size      32.0 MiB (fixed, or grown to its maximum: cannot grow)");
 	CU_ASSERT(tool("info", fixed, "--json", NULL) == 0);
 	CU_ASSERT(json_holds("d[\"max_size\"] == d[\"size\"] and d[\"can_grow\"] is False"));
 	CU_ASSERT(tool("grow", fixed, "64M", NULL) == 1);
@@ -915,6 +920,70 @@ static void test_grow(void)
 	HAS_IN(serr, "cannot grow");
 	CU_ASSERT(stat(fixed, &st) == 0 && (uint64_t)st.st_size == 32 * MiB);
 	CU_ASSERT(tool("check", fixed, NULL) == 0);
+}
+
+/* Version 3 (extents of 128 KiB or more): info shows the block size and the
+ * blocks in use, check their table; a pool without blocks shows neither. */
+static void test_info_and_check_of_a_pool_with_blocks(void)
+{
+	const char *path = tu_path("v3"), *v1 = make_pool("v1");
+	uint64_t exttab, blktab, ent, x, dirty = UINT64_C(1) << 62;
+	static char buf[100000];
+	daxmap_pool *pool;
+	daxmap_obj *obj;
+
+	unlink(path);
+	CU_ASSERT(tool("create", path, "32M", "--extent-size", "256K", "--max-objects", "16",
+		       NULL) == 0);
+	TU_OK(daxmap_pool_open(&pool, path));
+	TU_OK(daxmap_obj_open(&obj, pool, "small", DAXMAP_CREATE | DAXMAP_SMALL));
+	memset(buf, 0x42, sizeof(buf));
+	CU_ASSERT(daxmap_obj_pwrite(obj, buf, sizeof(buf), 0, 0) == (ssize_t)sizeof(buf));
+	TU_OK(daxmap_obj_close(obj));
+	TU_OK(daxmap_pool_close(pool));
+
+	CU_ASSERT(tool("info", path, NULL) == 0);
+	HAS_IN(sout, "version       3\n");
+	HAS_IN(sout, "extent size   256.0 KiB\n");
+	HAS_IN(sout, "block size    64.0 KiB\n");
+	HAS_IN(sout, "blocks        128.0 KiB used of 256.0 KiB (2 of 4 blocks, in 1 split "
+		     "extents)\n");
+	HAS_IN(sout, "used          256.0 KiB (1 extents)\n");
+	HAS_IN(sout, "97.7 KiB  small");
+	CU_ASSERT(tool("info", path, "--json", NULL) == 0);
+	CU_ASSERT(json_holds("d[\"version\"] == 3 and d[\"block_size\"] == 65536 and "
+			     "d[\"blocks_split\"] == 262144 and d[\"blocks_used\"] == 131072 and "
+			     "d[\"used\"] == 262144 and d[\"bad_extents\"] == 0"));
+	CU_ASSERT(tool("check", path, "--data", "--progress", NULL) == 0);
+	HAS("1 split into 4 blocks: 2 allocated, 2 free (0 waiting to be zeroed)");
+	HAS_IN(serr, "progress: block table 100%\n");
+	HAS_IN(serr, "progress: free blocks 100%\n");
+	HAS(": clean");
+
+	/* a block entry (free, dirty) of the first free extent, which is not
+	 * split: damaged */
+	peek(path, HDR_EXTTAB_OFF, &exttab, sizeof(exttab));
+	peek(path, HDR_BLKTAB_OFF, &blktab, sizeof(blktab));
+	for (x = 0;; x++) {
+		peek(path, exttab + x * 8, &ent, sizeof(ent));
+		if (ent == 0)
+			break;
+	}
+	poke(path, blktab + (x * 4 + 2) * 8, &dirty, sizeof(dirty));
+	CU_ASSERT(tool("check", path, NULL) == 1);
+	HAS("is 0x4000000000000000, not 0, but extent");
+	HAS("is not split into blocks");
+	CU_ASSERT(tool("info", path, "--bytes", NULL) == 0); /* inspect reads on */
+	HAS_IN(sout, "block size    65536\n");
+
+	CU_ASSERT(tool("info", v1, NULL) == 0);
+	HAS_IN(sout, "version       1\n");
+	LACKS(sout, "block size");
+	LACKS(sout, "blocks ");
+	CU_ASSERT(tool("info", v1, "--json", NULL) == 0);
+	CU_ASSERT(json_holds("d[\"block_size\"] == 0 and d[\"blocks_split\"] == 0"));
+	CU_ASSERT(tool("check", v1, NULL) == 0);
+	LACKS(sout, "split");
 }
 
 #ifdef DAXKV_TOOL
@@ -1008,6 +1077,7 @@ int main(void)
 		{"create: too many objects for the pool", test_create_refuses_too_many_objects},
 		{"check of a busy pool: one hint", test_busy_hint_printed_once},
 		{"grow: --max-size, info, check, limits", test_grow},
+		{"info and check of a pool with blocks", test_info_and_check_of_a_pool_with_blocks},
 #ifdef DAXKV_TOOL
 		{"daxkv: strict sizes", test_daxkv_sizes_are_strict},
 		{"daxkv: -h and --help", test_daxkv_help},

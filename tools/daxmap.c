@@ -471,11 +471,20 @@ static void info_text(const char *path, const struct daxmap_pool_info *in, uint6
 	else
 		printf("max size      %s (%s)\n", sz(max),
 		       max > in->size      ? "can grow: daxmap grow"
-		       : in->version >= 2 ? "grown to its maximum: cannot grow"
-					  : "fixed: cannot grow");
+		       : in->version == 2 ? "grown to its maximum: cannot grow"
+		       : in->version == 1 ? "fixed: cannot grow"
+		       /* version 3 writes its size words in a fixed pool too */
+					  : "fixed, or grown to its maximum: cannot grow");
 	printf("extent size   %s\n", sz(in->extent_size));
+	if (in->block_size)
+		printf("block size    %s\n", sz(in->block_size));
 	printf("data          %s (%" PRIu64 " extents)\n", sz(in->data.len), in->extents);
 	printf("used          %s (%" PRIu64 " extents)\n", sz(in->used), in->used / in->extent_size);
+	if (in->block_size)
+		printf("blocks        %s used of %s (%" PRIu64 " of %" PRIu64 " blocks, in %" PRIu64
+		       " split extents)\n", sz(in->blocks_used), sz(in->blocks_split),
+		       in->blocks_used / in->block_size, in->blocks_split / in->block_size,
+		       in->blocks_split / in->extent_size);
 	printf("free          %s (%s not yet zeroed)\n", sz(in->free), sz(in->free_unzeroed));
 	printf("objects       %" PRIu64 " of %" PRIu64, in->objects, in->max_objects);
 	if (in->objects_dying)
@@ -504,10 +513,13 @@ static void info_json(const char *path, const struct daxmap_pool_info *in, uint6
 	json_field("max_size", max, ", ");
 	printf("\"can_grow\": %s, ", max > in->size ? "true" : "false");
 	json_field("extent_size", in->extent_size, ", ");
+	json_field("block_size", in->block_size, ", ");
 	json_field("extents", in->extents, ", ");
 	json_field("used", in->used, ", ");
 	json_field("free", in->free, ", ");
 	json_field("free_unzeroed", in->free_unzeroed, ", ");
+	json_field("blocks_split", in->blocks_split, ", ");
+	json_field("blocks_used", in->blocks_used, ", ");
 	json_field("objects", in->objects, ", ");
 	json_field("max_objects", in->max_objects, ", ");
 	json_field("objects_dying", in->objects_dying, ", ");
@@ -779,7 +791,8 @@ static const struct cmd cmds[] = {
 	{"create", "PATH SIZE", 2,
 	 "Creates a pool file of SIZE bytes (at least 16M) at PATH, which must not exist.\n"
 	 "With --max-size, daxmap grow can grow it up to that size later; its metadata is\n"
-	 "laid out for the maximum (8 bytes of extent table per extent of it).\n",
+	 "laid out for the maximum (8 bytes of extent table per extent of it, and with\n"
+	 "extents of 128K or more 8 bytes of block table per 64K of it).\n",
 	 {&opt_extent_size, &opt_max_objects, &opt_max_size}, cmd_create},
 	{"grow", "PATH SIZE", 2,
 	 "Grows the pool file to SIZE bytes, at most its maximum (create --max-size); the\n"

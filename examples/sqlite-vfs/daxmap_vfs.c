@@ -371,6 +371,11 @@ static int node_get(struct dmv_node **out, struct dmv_pool *p, const char *name,
 	}
 	if (flags & SQLITE_OPEN_CREATE)
 		oflags = DAXMAP_CREATE | ((flags & SQLITE_OPEN_EXCLUSIVE) ? DAXMAP_EXCL : 0);
+	/* journals are small and short-lived, read and written with pread and
+	 * pwrite: 64 KiB blocks, not 2 MiB extents, of space each */
+	if ((flags & SQLITE_OPEN_CREATE) &&
+	    (flags & (SQLITE_OPEN_MAIN_JOURNAL | SQLITE_OPEN_SUPER_JOURNAL)))
+		oflags |= DAXMAP_SMALL;
 	n = calloc(1, sizeof(*n));
 	if (!n || !(n->name = strdup(name))) {
 		dmv_error(SQLITE_NOMEM, "\"%s\": out of memory", name);

@@ -12,7 +12,10 @@
  *   bit 2  log record checksums (records with an op)
  * Bit 3 picks the base: a pool of fixed size (format version 1), or a
  * growable one (version 2, max_size 32 MiB: the layout is the maximum's,
- * the size words at 2048 and 2112 are outside the header checksum). Each
+ * the size words at 2048 and 2112 are outside the header checksum); bit 4,
+ * over bit 3, a pool with blocks (version 3: 128 KiB extents, max_size
+ * 32 MiB, a block table after the extent table, small objects' slot
+ * flags). Each
  * input starts from a 16 MiB file again (an interrupted grow that open
  * undoes cuts the file back).
  *
@@ -50,6 +53,7 @@
 static char pool_path[256];
 static unsigned char *base; /* the pool's metadata as created: FUZZ_META bytes */
 static unsigned char *base2; /* the same of a growable pool */
+static unsigned char *base3; /* the same of a pool with blocks (version 3) */
 static unsigned char *img;
 static long page;
 
@@ -97,19 +101,22 @@ int fuzz_pool_init(void)
 	o.fault_threads = 1;
 	base = malloc(FUZZ_META);
 	base2 = malloc(FUZZ_META);
+	base3 = malloc(FUZZ_META);
 	img = malloc(FUZZ_META);
-	if (!base || !base2 || !img)
+	if (!base || !base2 || !base3 || !img)
 		die("malloc");
-	for (int k = 0; k < 2; k++) {
-		/* the growable one first: the fixed one stays as the file */
-		o.max_size = k == 0 ? FUZZ_MAX_SIZE : 0;
+	for (int k = 0; k < 3; k++) {
+		/* blocks, then growable, first: the fixed one stays as the file */
+		unsigned char *b = k == 0 ? base3 : k == 1 ? base2 : base;
+		o.max_size = k < 2 ? FUZZ_MAX_SIZE : 0;
+		o.extent_size = k == 0 ? FUZZ_BLOCKS_EXTENT : FUZZ_EXTENT;
 		unlink(pool_path);
 		if (daxmap_pool_create_opts(&pool, pool_path, FUZZ_POOL_SIZE, 0600, &o) < 0)
 			die("create the base pool");
 		if (daxmap_pool_close(pool) < 0)
 			die("close the base pool");
 		fd = open(pool_path, O_RDONLY);
-		if (fd < 0 || pread(fd, k == 0 ? base2 : base, FUZZ_META, 0) != (ssize_t)FUZZ_META)
+		if (fd < 0 || pread(fd, b, FUZZ_META, 0) != (ssize_t)FUZZ_META)
 			die("read the base pool");
 		close(fd);
 	}
@@ -135,7 +142,7 @@ void fuzz_pool_write(const uint8_t *data, size_t size)
 	}
 	if (size > FUZZ_PREFIX)
 		size = FUZZ_PREFIX;
-	memcpy(img, strategy & 8 ? base2 : base, FUZZ_META);
+	memcpy(img, strategy & 16 ? base3 : strategy & 8 ? base2 : base, FUZZ_META);
 	memcpy(img, data, size);
 	if (strategy & 2) {
 		for (unsigned i = 0; i < FUZZ_MAX_OBJECTS; i++) {

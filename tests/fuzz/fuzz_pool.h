@@ -9,6 +9,7 @@
 #define FUZZ_POOL_SIZE (UINT64_C(16) << 20)
 #define FUZZ_MAX_SIZE (UINT64_C(32) << 20) /* the growable base (strategy bit 3) */
 #define FUZZ_EXTENT (UINT64_C(64) << 10)
+#define FUZZ_BLOCKS_EXTENT (UINT64_C(128) << 10) /* the base with blocks (strategy bit 4) */
 #define FUZZ_MAX_OBJECTS 8u
 /* metadata of that pool: everything before the 2 MiB-aligned data */
 #define FUZZ_META (UINT64_C(2) << 20)

@@ -124,14 +124,14 @@ static void save(const char *path, const char *name, unsigned strategy)
 	printf("%s: %zu bytes\n", out, len);
 }
 
-static daxmap_pool *mkpool_max(const char *path, uint64_t max)
+static daxmap_pool *mkpool_ext(const char *path, uint64_t max, uint64_t extent)
 {
 	struct daxmap_pool_opts o;
 	daxmap_pool *pool;
 
 	unlink(path);
 	daxmap_pool_opts_init(&o);
-	o.extent_size = FUZZ_EXTENT;
+	o.extent_size = extent;
 	o.max_objects = FUZZ_MAX_OBJECTS;
 	o.fault_threads = 1;
 	o.max_size = max;
@@ -140,18 +140,23 @@ static daxmap_pool *mkpool_max(const char *path, uint64_t max)
 	return pool;
 }
 
+static daxmap_pool *mkpool_max(const char *path, uint64_t max)
+{
+	return mkpool_ext(path, max, FUZZ_EXTENT);
+}
+
 static daxmap_pool *mkpool(const char *path)
 {
 	return mkpool_max(path, 0);
 }
 
-static void obj_fill(daxmap_pool *pool, const char *name, uint64_t size, uint64_t off,
-		     uint64_t len)
+static void obj_fill_flags(daxmap_pool *pool, const char *name, uint64_t size, uint64_t off,
+			   uint64_t len, int flags)
 {
 	daxmap_obj *obj;
 	unsigned char *p;
 
-	if (daxmap_obj_open(&obj, pool, name, DAXMAP_CREATE) < 0 ||
+	if (daxmap_obj_open(&obj, pool, name, DAXMAP_CREATE | flags) < 0 ||
 	    daxmap_obj_truncate(obj, size) < 0)
 		die("object");
 	if (len) {
@@ -162,6 +167,12 @@ static void obj_fill(daxmap_pool *pool, const char *name, uint64_t size, uint64_
 		daxmap_unmap(p, len);
 	}
 	daxmap_obj_close(obj);
+}
+
+static void obj_fill(daxmap_pool *pool, const char *name, uint64_t size, uint64_t off,
+		     uint64_t len)
+{
+	obj_fill_flags(pool, name, size, off, len, 0);
 }
 
 static int make_seeds(const char *dir)
@@ -241,6 +252,38 @@ static int make_seeds(const char *dir)
 	v = 16 << 20;
 	poke(path, 2112, &v, 8);
 	save(path, "grow-finish", 8 | 7);
+
+	/* blocks (version 3): small objects beside one of extents, sharing
+	 * split extents; then one of their blocks freed, not yet zeroed */
+	pool = mkpool_ext(path, FUZZ_MAX_SIZE, FUZZ_BLOCKS_EXTENT);
+	obj_fill(pool, "big", 300 << 10, 0, 256 << 10);
+	obj_fill_flags(pool, "s1", 100 << 10, 0, 128 << 10, DAXMAP_SMALL);
+	obj_fill_flags(pool, "s2", 1 << 20, 64 << 10, 64 << 10, DAXMAP_SMALL);
+	obj_fill_flags(pool, "s3", 4 << 10, 0, 0, DAXMAP_SMALL);
+	daxmap_pool_close(pool);
+	save(path, "blocks", 16 | 7);
+	{
+		struct daxmap_pool_info in;
+		memset(&in, 0, sizeof(in));
+		if (daxmap_pool_inspect(path, 0, &in, NULL, NULL) < 0 || in.block_size == 0)
+			die("inspect the pool with blocks");
+		/* the block table follows the extent table's entries */
+		uint64_t blktab = in.extent_table.off + 8 * in.extents;
+		/* the first block entry that is allocated: dirty now */
+		int fd = open(path, O_RDWR);
+		for (uint64_t i = 0; fd >= 0 && i < 64; i++) {
+			uint64_t e = 0;
+			if (pread(fd, &e, 8, (off_t)(blktab + 8 * i)) == 8 && e >> 62 == 2) {
+				v = UINT64_C(1) << 62;
+				if (pwrite(fd, &v, 8, (off_t)(blktab + 8 * i)) != 8)
+					die("poke");
+				break;
+			}
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	save(path, "blocks-dirty", 16 | 7);
 	unlink(path);
 	return 0;
 }
