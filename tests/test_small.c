@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,6 +388,172 @@ static void test_kill_during_small_object_churn_leaves_a_clean_pool(void)
 	free(path);
 }
 
+/* ---- concurrent churn with a model ------------------------------------ */
+
+#define CH_THREADS 4
+#define CH_OBJS 6
+#define CH_MAX (1536 * KiB) /* largest object a thread makes */
+
+struct churn {
+	daxmap_pool *pool;
+	int t;
+	uint64_t seed;
+	uint64_t ops;
+	int bad;
+	uint8_t *model[CH_OBJS]; /* NULL: no such object */
+	uint64_t size[CH_OBJS];
+};
+
+static void ch_name(char *b, size_t n, int t, int k)
+{
+	snprintf(b, n, "ch%d-%d", t, k);
+}
+
+static int ch_verify(daxmap_obj *o, const struct churn *c, int k, uint8_t *buf)
+{
+	uint64_t size = 0;
+	if (daxmap_obj_size(o, &size) < 0 || size != c->size[k])
+		return 1;
+	if (size && daxmap_obj_pread(o, buf, CH_MAX, 0) != (ssize_t)size)
+		return 1;
+	return size && memcmp(buf, c->model[k], size) != 0;
+}
+
+/* One thread: its own objects, random pwrite, stores through a mapping,
+ * punch, truncate, unlink, each checked against its model; every thread's
+ * allocations, frees, splits and give-backs meet in the block allocator. */
+static void *ch_thread(void *arg)
+{
+	struct churn *c = arg;
+	uint8_t *buf = malloc(CH_MAX);
+	char name[32];
+
+	for (uint64_t i = 0; i < c->ops && !c->bad; i++) {
+		int k = (int)(tu_rand(&c->seed) % CH_OBJS), op = (int)(tu_rand(&c->seed) % 10);
+		uint64_t off = tu_rand(&c->seed) % CH_MAX, len = 1 + tu_rand(&c->seed) % (200 * KiB);
+		daxmap_obj *o = NULL;
+		uint8_t v = (uint8_t)(1 + (i + (uint64_t)c->t * 51) % 250);
+
+		if (off + len > CH_MAX)
+			len = CH_MAX - off;
+		ch_name(name, sizeof(name), c->t, k);
+		if (!c->model[k]) {
+			if (daxmap_obj_open(&o, c->pool, name, DAXMAP_CREATE | DAXMAP_EXCL |
+								DAXMAP_SMALL) < 0) {
+				c->bad = 1;
+				break;
+			}
+			c->model[k] = calloc(1, CH_MAX);
+			c->size[k] = 0;
+		} else if (daxmap_obj_open(&o, c->pool, name, 0) < 0) {
+			c->bad = 2;
+			break;
+		}
+		if (op < 4) {
+			memset(buf, v, len);
+			if (daxmap_obj_pwrite(o, buf, len, off, op == 0 ? DAXMAP_DSYNC : 0) !=
+			    (ssize_t)len)
+				c->bad = 3;
+			memset(c->model[k] + off, v, len);
+			if (off + len > c->size[k])
+				c->size[k] = off + len;
+		} else if (op < 6 && c->size[k] > 0) {
+			/* stores through a mapping, within EOF */
+			uint64_t sz = c->size[k], lo = off % sz, hi = lo + len < sz ? lo + len : sz;
+			volatile uint8_t *p;
+			if (daxmap_map((void **)&p, o, 0, sz, DAXMAP_PROT_READ | DAXMAP_PROT_WRITE) < 0) {
+				c->bad = 4;
+			} else {
+				for (uint64_t x = lo; x < hi; x += 997)
+					p[x] = c->model[k][x] = v;
+				daxmap_unmap((void *)p, sz);
+			}
+		} else if (op == 6 && c->size[k] > 0) {
+			uint64_t lo = off % c->size[k], n = len;
+			if (lo + n > c->size[k])
+				n = c->size[k] - lo;
+			if (daxmap_obj_punch_hole(o, lo, n) < 0)
+				c->bad = 5;
+			memset(c->model[k] + lo, 0, n);
+		} else if (op == 7) {
+			uint64_t ns = tu_rand(&c->seed) % CH_MAX;
+			if (daxmap_obj_truncate(o, ns) < 0)
+				c->bad = 6;
+			if (ns < c->size[k])
+				memset(c->model[k] + ns, 0, CH_MAX - ns);
+			c->size[k] = ns;
+		} else if (op == 8) {
+			c->bad = ch_verify(o, c, k, buf) ? 7 : 0;
+		} else {
+			c->bad = ch_verify(o, c, k, buf) ? 8 : 0;
+			daxmap_obj_close(o);
+			o = NULL;
+			if (daxmap_obj_unlink(c->pool, name) < 0)
+				c->bad = 9;
+			free(c->model[k]);
+			c->model[k] = NULL;
+		}
+		if (o)
+			daxmap_obj_close(o);
+	}
+	free(buf);
+	return NULL;
+}
+
+static void test_concurrent_churn_of_small_objects_matches_a_model(void)
+{
+	uint64_t seed = tu_seed("small objects churn");
+	daxmap_pool *pool = tu_pool_create("churn.pool", 96 * MiB);
+	char *path = strdup(tu_path("churn.pool"));
+	struct churn c[CH_THREADS];
+	pthread_t th[CH_THREADS];
+	uint8_t *buf = malloc(CH_MAX);
+
+	tu_watchdog_arm("small objects churn", 240);
+	memset(c, 0, sizeof(c));
+	for (int t = 0; t < CH_THREADS; t++) {
+		c[t].pool = pool;
+		c[t].t = t;
+		c[t].seed = seed * 7919 + (uint64_t)t;
+		c[t].ops = TU_SANITIZED ? 1000 : 5000;
+		CU_ASSERT_FATAL(pthread_create(&th[t], NULL, ch_thread, &c[t]) == 0);
+	}
+	for (int t = 0; t < CH_THREADS; t++) {
+		pthread_join(th[t], NULL);
+		if (c[t].bad)
+			printf("\n  thread %d: failure %d", t, c[t].bad);
+		CU_ASSERT(c[t].bad == 0);
+	}
+	struct daxmap_pool_stat st = pstat(pool);
+	printf("\n  %d threads x %llu ops: %llu block allocations, %llu KiB split now ",
+	       CH_THREADS, (unsigned long long)c[0].ops, (unsigned long long)st.blocks_allocated,
+	       (unsigned long long)(st.blocks_split >> 10));
+	TU_OK(daxmap_pool_close(pool));
+	CU_ASSERT(daxmap_pool_check(path, DAXMAP_CHECK_DATA, NULL, NULL) == 0);
+	/* reopened: every object as its model says */
+	TU_OK(daxmap_pool_open(&pool, path));
+	int bad = 0;
+	for (int t = 0; t < CH_THREADS; t++)
+		for (int k = 0; k < CH_OBJS; k++) {
+			char name[32];
+			daxmap_obj *o = NULL;
+			ch_name(name, sizeof(name), t, k);
+			if (!c[t].model[k]) {
+				bad += daxmap_obj_open(&o, pool, name, 0) != -ENOENT;
+				continue;
+			}
+			TU_OK(daxmap_obj_open(&o, pool, name, 0));
+			bad += ch_verify(o, &c[t], k, buf);
+			TU_OK(daxmap_obj_close(o));
+			free(c[t].model[k]);
+		}
+	CU_ASSERT(bad == 0);
+	TU_OK(daxmap_pool_close(pool));
+	tu_watchdog_disarm();
+	free(buf);
+	free(path);
+}
+
 int main(void)
 {
 	static const struct tu_test tests[] = {
@@ -402,6 +569,8 @@ int main(void)
 		 test_small_object_grown_large_stays_few_vmas},
 		{"kill during small object churn leaves a clean pool",
 		 test_kill_during_small_object_churn_leaves_a_clean_pool},
+		{"concurrent churn of small objects matches a model",
+		 test_concurrent_churn_of_small_objects_matches_a_model},
 		{NULL, NULL},
 	};
 	return tu_run("small", tests);
