@@ -388,6 +388,37 @@ static void test_kill_during_small_object_churn_leaves_a_clean_pool(void)
 	free(path);
 }
 
+/* A pool whose extents are too small for blocks keeps the format older
+ * libraries read (version 1 here); DAXMAP_SMALL makes an object of its
+ * extents there, which works as any. */
+static void test_pool_without_blocks_makes_small_objects_of_extents(void)
+{
+	struct daxmap_pool_opts o;
+	struct daxmap_pool_info in;
+	uint8_t buf[5000], got[5000];
+
+	daxmap_pool_opts_init(&o);
+	o.extent_size = 64 * KiB;
+	daxmap_pool *pool = tu_pool_create_opts("noblk.pool", 16 * MiB, &o);
+	struct daxmap_pool_stat st0 = pstat(pool), st;
+	CU_ASSERT(st0.block_size == 0);
+	daxmap_obj *obj = small_create(pool, "s");
+	pat(buf, sizeof(buf), 9);
+	CU_ASSERT(daxmap_obj_pwrite(obj, buf, sizeof(buf), 100, DAXMAP_DSYNC) == sizeof(buf));
+	st = pstat(pool);
+	CU_ASSERT(st.used - st0.used == 64 * KiB && st.blocks_used == 0 && st.blocks_split == 0);
+	CU_ASSERT(daxmap_obj_pread(obj, got, sizeof(got), 100) == sizeof(got));
+	CU_ASSERT(memcmp(buf, got, sizeof(got)) == 0);
+	TU_OK(daxmap_obj_close(obj));
+	char *path = strdup(tu_path("noblk.pool"));
+	TU_OK(daxmap_pool_close(pool));
+	memset(&in, 0, sizeof(in));
+	TU_OK(daxmap_pool_inspect(path, 0, &in, NULL, NULL));
+	CU_ASSERT(in.version == 1 && in.block_size == 0);
+	CU_ASSERT(daxmap_pool_check(path, DAXMAP_CHECK_DATA, NULL, NULL) == 0);
+	free(path);
+}
+
 /* ---- concurrent churn with a model ------------------------------------ */
 
 #define CH_THREADS 4
@@ -569,6 +600,8 @@ int main(void)
 		 test_small_object_grown_large_stays_few_vmas},
 		{"kill during small object churn leaves a clean pool",
 		 test_kill_during_small_object_churn_leaves_a_clean_pool},
+		{"pool without blocks makes small objects of extents",
+		 test_pool_without_blocks_makes_small_objects_of_extents},
 		{"concurrent churn of small objects matches a model",
 		 test_concurrent_churn_of_small_objects_matches_a_model},
 		{NULL, NULL},
