@@ -276,30 +276,83 @@ static int alloc_extent_once(struct alloc *a, uint64_t entry, const uint64_t hin
 			     uint64_t *idx);
 
 /*
- * Blocks: no free block is left, so a free extent of the parent is split
- * (its entry := EXT_SPLIT, durably: all its block entries are 0, its bytes
- * zero), preferably the one after the hint's, so that an object's blocks
- * stay contiguous; its blocks join the free zeroed set. Takes the parent's
- * lock (as alloc_extent), then a->lock; holds neither across the other.
+ * Blocks: a free extent of the parent is split (its entry := EXT_SPLIT,
+ * durably: all its block entries are 0, its bytes zero), preferably the one
+ * holding the hint's block (the next after an object's last block), so
+ * that an object's blocks stay contiguous across extents; its blocks join
+ * the free zeroed set and *x says which. Takes the parent's lock (as
+ * alloc_extent), then a->lock; holds neither across the other.
  */
-static int alloc_split(struct alloc *a, const uint64_t hints[ALLOC_HINTS])
+static int alloc_split(struct alloc *a, const uint64_t hints[ALLOC_HINTS], uint64_t *x)
 {
-	uint64_t ph[ALLOC_HINTS], x;
+	uint64_t ph[ALLOC_HINTS];
 	int ret;
 
 	for (int h = 0; h < ALLOC_HINTS; h++)
-		ph[h] = hints[h] < a->md->nextents ? (hints[h] >> a->bshift) + (h == 0)
-						   : EXTMAP_NONE;
-	if ((ret = alloc_extent(a->parent, EXT_SPLIT, ph, &x)) < 0)
+		ph[h] = hints[h] < a->md->nextents ? hints[h] >> a->bshift : EXTMAP_NONE;
+	if ((ret = alloc_extent(a->parent, EXT_SPLIT, ph, x)) < 0)
 		return ret;
 	mutex_lock(&a->lock);
-	for (uint64_t i = x << a->bshift; i < (x + 1) << a->bshift; i++)
+	for (uint64_t i = *x << a->bshift; i < (*x + 1) << a->bshift; i++)
 		alloc_put_zeroed_locked(a, i, 0);
 	a->nsplit++;
 	pthread_cond_broadcast(&a->zeroed_cond);
 	mutex_unlock(&a->lock);
 	counter_add(&a->counters->extents_split, 1);
 	return 0;
+}
+
+/* A run of this many free zeroed blocks, aligned, starts a fresh run. */
+#define ALLOC_RUN 8
+/* Bitmap words alloc_find_run looks at, at most, per call (under the lock). */
+#define ALLOC_RUN_SCAN 4096
+
+/* Blocks: the first block of an aligned run of ALLOC_RUN free zeroed
+ * blocks at or after `from` (then from the start), or nextents. */
+static uint64_t alloc_find_run_locked(struct alloc *a, uint64_t from) REQUIRES(a->lock)
+{
+	uint64_t words = (a->md->nextents + 63) / 64, mask = (UINT64_C(1) << ALLOC_RUN) - 1;
+
+	for (uint64_t k = 0; k < words && k < ALLOC_RUN_SCAN; k++) {
+		uint64_t w = (from / 64 + k) % words, bits = a->free_zeroed[w];
+		for (unsigned j = 0; bits && j < 64; j += ALLOC_RUN)
+			if (((bits >> j) & mask) == mask && w * 64 + j + ALLOC_RUN <= a->md->nextents)
+				return w * 64 + j;
+	}
+	return a->md->nextents;
+}
+
+/*
+ * Blocks: an object that grows at its end (hints[1]: the block after its
+ * left neighbour; no right neighbour, hints[2]) finds that block taken, by
+ * another object that grows beside it: rather than interleave with it (a
+ * VMA per block in both objects' mappings), it starts a fresh run: at an
+ * aligned run of free blocks, else at the first block of a newly split
+ * extent. An object's first block takes any free block (small objects pack
+ * into shared extents); a hole is filled where it falls. A failed split
+ * leaves the usual placement. Takes a->lock, then (alloc_split) the
+ * parent's lock.
+ */
+static void alloc_fresh_run(struct alloc *a, uint64_t hints[ALLOC_HINTS])
+{
+	uint64_t n = a->md->nextents, x, run = n;
+	int taken;
+
+	if (hints[1] >= n || hints[2] < n)
+		return;
+	/* taken: allocated (a dirty one, which a punch of this object may just
+	 * have freed, is not: that object refills its own hole) */
+	mutex_lock(&a->lock);
+	taken = !bit_test(a->free_zeroed, hints[1]) && !bit_test(a->free_dirty, hints[1]);
+	if (taken)
+		run = alloc_find_run_locked(a, hints[1]);
+	mutex_unlock(&a->lock);
+	if (!taken)
+		return;
+	if (run < n)
+		hints[0] = run;
+	else if (alloc_split(a, hints, &x) == 0)
+		hints[0] = x << a->bshift;
 }
 
 /* Blocks: extent x's blocks are all free and zeroed, and out of a's bitmaps:
@@ -345,9 +398,13 @@ static int alloc_take_whole_locked(struct alloc *a, uint64_t x) REQUIRES(a->lock
 
 /* takes a->lock (twice when it must clear: never across the clearing); a
  * full pool with automatic growth: a->grow (pool->grow_lock, then a->lock) */
-int alloc_extent(struct alloc *a, uint64_t entry, const uint64_t hints[ALLOC_HINTS],
+int alloc_extent(struct alloc *a, uint64_t entry, const uint64_t hints_in[ALLOC_HINTS],
 		 uint64_t *idx)
 {
+	uint64_t hints[ALLOC_HINTS] = {hints_in[0], hints_in[1], hints_in[2]}, x;
+
+	if (a->parent)
+		alloc_fresh_run(a, hints);
 	for (;;) {
 		uint64_t seen = atomic_load(&a->md->size);
 		int ret = alloc_extent_once(a, entry, hints, idx), g;
@@ -355,7 +412,7 @@ int alloc_extent(struct alloc *a, uint64_t entry, const uint64_t hints[ALLOC_HIN
 		if (ret == -ENOSPC && a->parent) {
 			/* blocks: carve another extent (the parent grows the
 			 * pool if it must), then try again */
-			if ((g = alloc_split(a, hints)) == -ENOSPC)
+			if ((g = alloc_split(a, hints, &x)) == -ENOSPC)
 				return ERR(-ENOSPC, "pool %s is full: no free block of %s and no "
 						    "free extent to split into blocks",
 					   a->md->path, "64 KiB");
@@ -478,24 +535,16 @@ void alloc_grow(struct alloc *a, uint64_t from, uint64_t to)
 }
 
 /* takes a->lock */
-void alloc_counts(struct alloc *a, uint64_t *nfree, uint64_t *ndirty, uint64_t *nwarm)
+void alloc_counts(struct alloc *a, uint64_t *nfree, uint64_t *ndirty, uint64_t *nwarm,
+		  uint64_t *nsplit)
 {
 	mutex_lock(&a->lock);
 	*nfree = a->nzeroed + a->ndirty + a->nbusy + (a->warming < a->md->nextents);
 	*ndirty = a->ndirty + a->nbusy;
 	*nwarm = a->nwarm;
+	if (nsplit)
+		*nsplit = a->nsplit;
 	mutex_unlock(&a->lock);
-}
-
-/* takes a->lock */
-uint64_t alloc_nsplit(struct alloc *a)
-{
-	uint64_t n;
-
-	mutex_lock(&a->lock);
-	n = a->nsplit;
-	mutex_unlock(&a->lock);
-	return n;
 }
 
 /* takes a->lock */

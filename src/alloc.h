@@ -109,12 +109,10 @@ void alloc_grow(struct alloc *a, uint64_t from, uint64_t to) EXCLUDES(a->lock);
 void alloc_free(struct alloc *a, uint64_t idx) EXCLUDES(a->lock);
 
 /* Free extents (zeroed + dirty + being zeroed), the dirty part of them, and
- * the warm ones. Takes a->lock. */
-void alloc_counts(struct alloc *a, uint64_t *nfree, uint64_t *ndirty, uint64_t *nwarm)
-	EXCLUDES(a->lock);
-
-/* Blocks: extents split into blocks now. Takes a->lock. */
-uint64_t alloc_nsplit(struct alloc *a) EXCLUDES(a->lock);
+ * the warm ones; blocks: also the extents split now (nsplit may be NULL),
+ * in the same hold of the lock. Takes a->lock. */
+void alloc_counts(struct alloc *a, uint64_t *nfree, uint64_t *ndirty, uint64_t *nwarm,
+		  uint64_t *nsplit) EXCLUDES(a->lock);
 
 /* A new object will start at extent `goal`: warm ahead of it. Takes a->lock. */
 void alloc_expect(struct alloc *a, uint64_t goal) EXCLUDES(a->lock);

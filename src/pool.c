@@ -522,7 +522,7 @@ static int pool_stat_fill(daxmap_pool *pool, struct daxmap_pool_stat *st)
 	memset(st, 0, sizeof(*st));
 	md = &pool->media;
 	c = &pool->counters;
-	alloc_counts(&pool->alloc, &nfree, &ndirty, &nwarm);
+	alloc_counts(&pool->alloc, &nfree, &ndirty, &nwarm, NULL);
 	st->size = atomic_load(&md->size);
 	st->data_size = atomic_load(&md->npresent) * md->extent_size;
 	st->extent_size = md->extent_size;
@@ -557,9 +557,13 @@ static int pool_stat_fill(daxmap_pool *pool, struct daxmap_pool_stat *st)
 	st->grows = atomic_load(&c->grows);
 	if (md->blk) {
 		const struct pool_counters *b = &pool->counters_blk;
-		alloc_counts(&pool->alloc_blk, &nfree, &ndirty, &nwarm);
+		uint64_t nsplit;
+		/* after the extent allocator's counts: a split extent given
+		 * back meanwhile is in used there, not in blocks_split here
+		 * (blocks_split <= used); free blocks and splits in one hold */
+		alloc_counts(&pool->alloc_blk, &nfree, &ndirty, &nwarm, &nsplit);
 		st->block_size = md->blk->extent_size;
-		st->blocks_split = alloc_nsplit(&pool->alloc_blk) * md->extent_size;
+		st->blocks_split = nsplit * md->extent_size;
 		st->blocks_used = st->blocks_split - nfree * md->blk->extent_size;
 		st->blocks_allocated = atomic_load(&b->extents_allocated);
 		st->blocks_freed = atomic_load(&b->extents_freed);
