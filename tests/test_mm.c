@@ -35,6 +35,10 @@
 #define PS 4096u
 #define RW (DAXMAP_PROT_READ | DAXMAP_PROT_WRITE)
 #define SES (64 * KiB) /* the small extent size of most tests here */
+/* DAXMAP_TEST_BLOCKS=1: the same tests on objects made of blocks (a pool of
+ * 2 * SES extents, version 3, objects DAXMAP_SMALL: the unit stays SES) */
+static int blocks;
+#define OCREATE (DAXMAP_CREATE | (blocks ? DAXMAP_SMALL : 0))
 
 static double now_s(void)
 {
@@ -50,7 +54,7 @@ static daxmap_pool *pool_create_es(const char *name, uint64_t size, uint64_t es)
 	const char *path = tu_path(name);
 
 	daxmap_pool_opts_init(&o);
-	o.extent_size = es;
+	o.extent_size = blocks && es == SES ? 2 * SES : es;
 	unlink(path);
 	TU_OK(daxmap_pool_create_opts(&pool, path, size, 0600, &o));
 	return pool;
@@ -81,7 +85,7 @@ static struct fix fix_setup(const char *pool_name, uint64_t len)
 	x.path = tu_path(pool_name);
 	x.obj = NULL;
 	x.len = len;
-	TU_OK(daxmap_obj_open(&x.obj, x.pool, "o", DAXMAP_CREATE));
+	TU_OK(daxmap_obj_open(&x.obj, x.pool, "o", OCREATE));
 	TU_OK(daxmap_obj_truncate(x.obj, len));
 	TU_OK(daxmap_map((void **)&x.va, x.obj, 0, len, RW));
 	return x;
@@ -324,7 +328,7 @@ static void test_munmap_of_whole_mapping_then_a_new_one_there(void)
 	x = fix_setup("munmap2.pool", 8 * SES);
 	x.va[0] = 0x71; /* the first object has data at 0 */
 	TU_OK(daxmap_persist(x.va, 1));
-	TU_OK(daxmap_obj_open(&other, x.pool, "other", DAXMAP_CREATE));
+	TU_OK(daxmap_obj_open(&other, x.pool, "other", OCREATE));
 	TU_OK(daxmap_obj_truncate(other, x.len));
 	old = x.va;
 	CU_ASSERT_FATAL(munmap(old, x.len) == 0);
@@ -425,10 +429,10 @@ static int child_stores_under_mlock(const char *name, int how)
 		_exit(3);
 	}
 	daxmap_pool_opts_init(&o);
-	o.extent_size = SES;
+	o.extent_size = blocks ? 2 * SES : SES;
 	unlink(path);
 	if (daxmap_pool_create_opts(&pool, path, 32 * MiB, 0600, &o) < 0 ||
-	    daxmap_obj_open(&obj, pool, "lk", DAXMAP_CREATE) < 0 ||
+	    daxmap_obj_open(&obj, pool, "lk", OCREATE) < 0 ||
 	    daxmap_obj_truncate(obj, len) < 0) {
 		fprintf(stderr, "  setup: %s\n", daxmap_errormsg());
 		_exit(3);
@@ -552,7 +556,7 @@ static void test_store_through_one_mapping_is_seen_through_another(void)
 
 	tu_watchdog_arm("two mappings, store then load", 60);
 	pool = pool_create_es("coh.pool", len + 32 * MiB, SES);
-	TU_OK(daxmap_obj_open(&obj, pool, "co", DAXMAP_CREATE));
+	TU_OK(daxmap_obj_open(&obj, pool, "co", OCREATE));
 	TU_OK(daxmap_obj_truncate(obj, len));
 	TU_OK(daxmap_map((void **)&m0, obj, 0, len, RW));
 	TU_OK(daxmap_map((void **)&m1, obj, 0, len, RW));
@@ -775,7 +779,7 @@ static void test_vma_limit_is_named_and_fails_fast(void)
 	}
 	tu_watchdog_arm("faults at the VMA limit", 120);
 	pool = pool_create_es("vma.pool", 64 * MiB, SES);
-	TU_OK(daxmap_obj_open(&obj, pool, "vm", DAXMAP_CREATE));
+	TU_OK(daxmap_obj_open(&obj, pool, "vm", OCREATE));
 	TU_OK(daxmap_obj_truncate(obj, 32 * SES));
 
 	eaten = eat_vmas(&elen, 0);
@@ -1078,6 +1082,9 @@ static void test_stress_own_memory_calls_beside_faults_and_punches(void)
 
 int main(void)
 {
+	blocks = getenv("DAXMAP_TEST_BLOCKS") && atoi(getenv("DAXMAP_TEST_BLOCKS")) == 1;
+	if (blocks)
+		printf("test_mm: on objects made of blocks (DAXMAP_TEST_BLOCKS=1)\n");
 	static const struct tu_test tests[] = {
 		{"mremap_of_mapping_is_followed", test_mremap_of_mapping_is_followed},
 		{"mremap_of_part_of_mapping_never_hangs", test_mremap_of_part_of_mapping_never_hangs},
