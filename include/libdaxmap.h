@@ -512,7 +512,9 @@ struct daxmap_pool_info {
 	uint64_t block_size;    /* 64 KiB, or 0 in a pool without blocks (format before 3) */
 	uint64_t blocks_split;  /* bytes of extents split into blocks (in used) */
 	uint64_t blocks_used;   /* bytes of them in allocated blocks */
-	uint64_t reserved_[4];
+	uint64_t growable;      /* 1: created with a max_size above its size (at its maximum
+	                           now, or not), 0: fixed */
+	uint64_t reserved_[3];
 };
 
 /*

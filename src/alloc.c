@@ -29,6 +29,7 @@ int alloc_init(struct alloc *a, struct pool_media *md, struct pool_counters *cou
 	memset(a, 0, sizeof(*a));
 	a->md = md;
 	a->parent = parent;
+	a->cleared_gen = 1; /* the zeroer's first idle moment looks for whole free extents */
 	if (parent) {
 		a->bshift = parent->md->extent_shift - md->extent_shift;
 		warm_budget = 0; /* blocks come from (warm) extents; freed ones are punched */
@@ -275,22 +276,42 @@ static unsigned alloc_clear(struct alloc *a, const uint64_t *idx, unsigned n, in
 static int alloc_extent_once(struct alloc *a, uint64_t entry, const uint64_t hints[ALLOC_HINTS],
 			     uint64_t *idx);
 
+/* Free extents an optional split (a fresh run) leaves to the pool, at least. */
+#define ALLOC_SPLIT_RESERVE 4
+
 /*
  * Blocks: a free extent of the parent is split (its entry := EXT_SPLIT,
  * durably: all its block entries are 0, its bytes zero), preferably the one
  * holding the hint's block (the next after an object's last block), so
  * that an object's blocks stay contiguous across extents; its blocks join
- * the free zeroed set and *x says which. Takes the parent's lock (as
- * alloc_extent), then a->lock; holds neither across the other.
+ * the free zeroed set and *x says which. An optional split (a fresh run)
+ * is made only out of plenty of free extents, without growing the pool
+ * (else -ENOSPC). Takes the parent's lock (as alloc_extent), then a->lock;
+ * holds neither across the other.
  */
-static int alloc_split(struct alloc *a, const uint64_t hints[ALLOC_HINTS], uint64_t *x)
+static int alloc_split(struct alloc *a, const uint64_t hints[ALLOC_HINTS], uint64_t *x,
+		       int optional)
 {
+	struct alloc *p = a->parent;
 	uint64_t ph[ALLOC_HINTS];
 	int ret;
 
 	for (int h = 0; h < ALLOC_HINTS; h++)
 		ph[h] = hints[h] < a->md->nextents ? hints[h] >> a->bshift : EXTMAP_NONE;
-	if ((ret = alloc_extent(a->parent, EXT_SPLIT, ph, x)) < 0)
+	if (optional) {
+		/* only out of plenty: never the pool's last extents (objects of
+		 * extents need them), never a grow, never a wait */
+		uint64_t present = atomic_load(&p->md->npresent);
+		mutex_lock(&p->lock);
+		ret = p->nzeroed > ALLOC_SPLIT_RESERVE && p->nzeroed > present / 8;
+		mutex_unlock(&p->lock);
+		if (!ret)
+			return -ENOSPC;
+		ret = alloc_extent_once(p, EXT_SPLIT, ph, x);
+	} else {
+		ret = alloc_extent(p, EXT_SPLIT, ph, x);
+	}
+	if (ret < 0)
 		return ret;
 	mutex_lock(&a->lock);
 	for (uint64_t i = *x << a->bshift; i < (*x + 1) << a->bshift; i++)
@@ -351,7 +372,7 @@ static void alloc_fresh_run(struct alloc *a, uint64_t hints[ALLOC_HINTS])
 		return;
 	if (run < n)
 		hints[0] = run;
-	else if (alloc_split(a, hints, &x) == 0)
+	else if (alloc_split(a, hints, &x, 1) == 0)
 		hints[0] = x << a->bshift;
 }
 
@@ -396,6 +417,23 @@ static int alloc_take_whole_locked(struct alloc *a, uint64_t x) REQUIRES(a->lock
 	return 1;
 }
 
+/* Blocks: up to max split extents whose blocks are all free (a crash left
+ * them so, or the reserve kept them), out of the free set into x[], for
+ * alloc_unsplit; one bit test rejects most extents. */
+static unsigned alloc_scan_whole_locked(struct alloc *a, uint64_t *x, unsigned max)
+	REQUIRES(a->lock)
+{
+	uint64_t n = atomic_load(&a->md->npresent) >> a->bshift;
+	unsigned k = 0;
+
+	for (uint64_t e = 0; e < n && k < max; e++)
+		if (bit_test(a->free_zeroed, e << a->bshift) && alloc_take_whole_locked(a, e)) {
+			x[k++] = e;
+			a->nsplit--;
+		}
+	return k;
+}
+
 /* takes a->lock (twice when it must clear: never across the clearing); a
  * full pool with automatic growth: a->grow (pool->grow_lock, then a->lock) */
 int alloc_extent(struct alloc *a, uint64_t entry, const uint64_t hints_in[ALLOC_HINTS],
@@ -412,7 +450,7 @@ int alloc_extent(struct alloc *a, uint64_t entry, const uint64_t hints_in[ALLOC_
 		if (ret == -ENOSPC && a->parent) {
 			/* blocks: carve another extent (the parent grows the
 			 * pool if it must), then try again */
-			if ((g = alloc_split(a, hints, &x)) == -ENOSPC)
+			if ((g = alloc_split(a, hints, &x, 0)) == -ENOSPC)
 				return ERR(-ENOSPC, "pool %s is full: no free block of %s and no "
 						    "free extent to split into blocks",
 					   a->md->path, "64 KiB");
@@ -636,11 +674,26 @@ static void *alloc_zeroer(void *arg)
 		unsigned n, done, nwhole = 0;
 		int err;
 
+		/* blocks, going idle after clearing: whole free extents go back */
+		if (a->parent && a->ndirty == 0 && a->scanned_gen != a->cleared_gen) {
+			a->scanned_gen = a->cleared_gen;
+			if ((nwhole = alloc_scan_whole_locked(a, whole, ALLOC_CLEAR_BATCH)) > 0) {
+				mutex_unlock(&a->lock);
+				for (unsigned k = 0; k < nwhole; k++)
+					alloc_unsplit(a, whole[k]);
+				mutex_lock(&a->lock);
+				nwhole = 0;
+				pthread_cond_broadcast(&a->zeroed_cond);
+			}
+		}
 		while (!a->zeroer_stop && a->ndirty == 0 &&
-		       (i = alloc_next_cold_locked(a)) == md->nextents)
+		       (i = alloc_next_cold_locked(a)) == md->nextents &&
+		       !(a->parent && a->scanned_gen != a->cleared_gen))
 			mutex_wait(&a->lock, &a->zeroer_cond);
 		if (a->zeroer_stop)
 			break;
+		if (a->ndirty == 0 && i == md->nextents)
+			continue; /* blocks: a scan for whole free extents is due (above) */
 		/* held by a test (injection builds), so that faults clear inline */
 		if (INJECT_ARMED(INJ_ZEROER)) {
 			mutex_unlock(&a->lock);
@@ -695,6 +748,7 @@ static void *alloc_zeroer(void *arg)
 				a->ndirty++;
 			}
 		}
+		a->cleared_gen++;
 		/* blocks: an extent whose blocks are all free again goes back */
 		for (unsigned k = 0; a->parent && k < done; k++) {
 			uint64_t x = idx[k] >> a->bshift;

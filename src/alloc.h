@@ -72,6 +72,9 @@ struct alloc {
 	struct alloc *parent;
 	unsigned bshift; /* blocks: log2 of blocks per extent */
 	uint64_t nsplit /* under lock */; /* blocks: extents split into blocks */
+	uint64_t cleared_gen /* under lock */, scanned_gen /* under lock */; /* blocks: the
+				zeroer looks for extents to give back when it goes idle
+				after clearing (and once at start) */
 };
 
 /* Candidate pool extent indexes, best first; EXTMAP_NONE for "none". */

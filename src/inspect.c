@@ -93,6 +93,7 @@ static void inspect_layout(struct daxmap_pool_info *info, const struct pool_hdr 
 	info->extents = npresent;
 	info->max_objects = h->max_objects;
 	info->block_size = layout_has_blocks(h) ? POOL_BLOCK_SIZE : 0;
+	info->growable = (uint64_t)layout_growable(h);
 }
 
 /* Version 3: the block entries of split extent x, as each is when it is

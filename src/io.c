@@ -158,8 +158,8 @@ static ssize_t io_write_locked(daxmap_obj *obj, const char *buf, uint64_t len, u
 	/* after a short count n, the size is max(old size, off + n); an error
 	 * before the first byte changes nothing */
 	if (grows && pos > off && pos > size)
-		truncate_grow_locked(obj, size, pos, off);
-	if (grows)
+		truncate_grow_locked(obj, size, pos, off, rec); /* ends the record */
+	else if (grows)
 		truncate_extend_end(obj, rec);
 	truncate_unlock_range(obj, &re);
 	if (pos > off)

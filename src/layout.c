@@ -160,7 +160,8 @@ int layout_hdr_check(const struct pool_hdr *h, uint64_t file_size, const char *p
 	if (h->checksum != layout_hdr_checksum(h))
 		return ERR(-EUCLEAN, "%s: pool header checksum mismatch at offset %zu", path,
 			   offsetof(struct pool_hdr, checksum));
-	if (h->version < POOL_VERSION_FIXED || h->hdr_size != POOL_HDR_SIZE || h->flags != 0)
+	if (h->version < POOL_VERSION_FIXED || h->hdr_size != POOL_HDR_SIZE ||
+	    (h->flags & ~(h->version >= 3 ? POOL_F_GROWABLE : 0u)))
 		return ERR(-EUCLEAN, "%s: bad version, header size or flags in the header", path);
 	if ((stray = layout_hdr_stray(h)) != 0)
 		return ERR(-EUCLEAN, "%s: reserved header byte at offset %zu is not zero", path,
@@ -183,9 +184,18 @@ int layout_hdr_check(const struct pool_hdr *h, uint64_t file_size, const char *p
 	    want.data_off != h->data_off || want.nextents != h->nextents ||
 	    want.blktab_off != h->blktab_off)
 		return ERR(-EUCLEAN, "%s: header layout does not match its sizes", path);
+	if (h->version >= 3 && !(h->flags & POOL_F_GROWABLE) &&
+	    (h->cur_size != h->pool_size || h->grow_to != 0))
+		return ERR(-EUCLEAN, "%s: a pool that cannot grow, whose size words at offset %u "
+				     "say another size or a grow", path, POOL_HDR_WORDS_OFF);
 	if (h->version >= 2)
 		return layout_hdr_sizes(h, file_size, path);
 	return 0;
+}
+
+int layout_growable(const struct pool_hdr *h)
+{
+	return h->version == POOL_VERSION_GROW || (h->version >= 3 && (h->flags & POOL_F_GROWABLE));
 }
 
 uint64_t layout_slot_checksum(const struct obj_slot *s)

@@ -48,6 +48,8 @@
 #define POOL_VERSION_GROW 2u  /* growable, no blocks (written by 0.1 libraries) */
 #define POOL_VERSION_FIXED 1u /* a pool whose size is fixed, no blocks; also written when
 				 the extent size is too small for blocks */
+#define POOL_F_GROWABLE 1u /* version 3: created with a maximum above its size (in a
+			      version 2 pool, the version says it) */
 #define POOL_BLOCK_SHIFT 16u
 #define POOL_BLOCK_SIZE (UINT64_C(1) << POOL_BLOCK_SHIFT) /* 64 KiB */
 #define POOL_HDR_SIZE 4096u
@@ -67,7 +69,7 @@ struct pool_hdr {
 	uint64_t pool_size;    /* file size */
 	uint64_t extent_size;
 	uint32_t max_objects;
-	uint32_t flags;        /* none defined: must be 0 */
+	uint32_t flags;        /* version 3: POOL_F_GROWABLE or 0; before: 0 */
 	uint64_t objtab_off;
 	uint64_t exttab_off;
 	uint64_t data_off;
@@ -210,6 +212,9 @@ uint64_t layout_hdr_checksum(const struct pool_hdr *h);
  */
 int layout_hdr_check(const struct pool_hdr *h, uint64_t file_size, const char *path);
 
+/* Whether the pool may grow: version 2, or 3 with POOL_F_GROWABLE (a grown
+ * one too, at its maximum). */
+int layout_growable(const struct pool_hdr *h);
 /* The file size a header gives (version 1: pool_size; 2: cur_size). */
 uint64_t layout_cur_size(const struct pool_hdr *h);
 /* Extents whose data lies within a file of `size` bytes: those a pool of

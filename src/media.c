@@ -117,17 +117,17 @@ int media_grow(struct pool_media *md, uint64_t new_size)
 	/* the extension is durable: the crash-test hook sees the new size,
 	 * and the persists below are of a file of that size */
 	atomic_store(&md->size, new_size);
+	if (md->blk) /* the block view's persists report the same file size */
+		atomic_store(&md->blk->size, new_size);
 	crashtest_persist(md->path, md->base, (size_t)new_size, md->is_pmem, 0, 0);
 	h->cur_size = new_size;
 	media_persist(md, &h->cur_size, sizeof(h->cur_size));
 	h->grow_to = 0;
 	media_persist(md, &h->grow_to, sizeof(h->grow_to));
 	atomic_store(&md->npresent, layout_present(h, new_size));
-	if (md->blk) {
-		atomic_store(&md->blk->size, new_size);
+	if (md->blk)
 		atomic_store(&md->blk->npresent, atomic_load(&md->npresent)
 							 << (md->extent_shift - POOL_BLOCK_SHIFT));
-	}
 	return 0;
 }
 
@@ -156,7 +156,7 @@ int media_map(struct pool_media *md)
 
 	/* version 3 has the size words also when it cannot grow (its maximum
 	 * is its size): mapped as a fixed pool then */
-	if (h.version == POOL_VERSION_GROW || (h.version >= 3 && h.pool_size > h.cur_size)) {
+	if (layout_growable(&h)) {
 		if ((ret = media_map_max(md, h.pool_size)) < 0)
 			return ret;
 		if ((uint64_t)lseek(md->fd, 0, SEEK_END) != h.cur_size)

@@ -365,6 +365,8 @@ int daxmap_pool_create_opts(daxmap_pool **poolp, const char *path, uint64_t size
 	h.version = blocks ? POOL_VERSION : max > size ? POOL_VERSION_GROW : POOL_VERSION_FIXED;
 	if (h.version >= POOL_VERSION_GROW)
 		h.cur_size = size;
+	if (blocks && max > size)
+		h.flags = POOL_F_GROWABLE;
 	h.hdr_size = POOL_HDR_SIZE;
 	h.create_time = (uint64_t)time(NULL);
 	if (getrandom(h.uuid, sizeof(h.uuid), 0) != (ssize_t)sizeof(h.uuid))
@@ -522,7 +524,21 @@ static int pool_stat_fill(daxmap_pool *pool, struct daxmap_pool_stat *st)
 	memset(st, 0, sizeof(*st));
 	md = &pool->media;
 	c = &pool->counters;
-	alloc_counts(&pool->alloc, &nfree, &ndirty, &nwarm, NULL);
+	/* a split or a give-back of an extent between the two allocators'
+	 * counts would show it split and free, or in neither: the block
+	 * counts before and after must agree (the two locks are never held
+	 * together) */
+	uint64_t b_free = 0, b_dirty = 0, b_warm = 0, b_split = 0, again = 0;
+	for (int tries = 0; tries < 100; tries++) {
+		if (md->blk)
+			alloc_counts(&pool->alloc_blk, &b_free, &b_dirty, &b_warm, &b_split);
+		alloc_counts(&pool->alloc, &nfree, &ndirty, &nwarm, NULL);
+		if (!md->blk)
+			break;
+		alloc_counts(&pool->alloc_blk, &b_free, &b_dirty, &b_warm, &again);
+		if (again == b_split)
+			break;
+	}
 	st->size = atomic_load(&md->size);
 	st->data_size = atomic_load(&md->npresent) * md->extent_size;
 	st->extent_size = md->extent_size;
@@ -557,11 +573,9 @@ static int pool_stat_fill(daxmap_pool *pool, struct daxmap_pool_stat *st)
 	st->grows = atomic_load(&c->grows);
 	if (md->blk) {
 		const struct pool_counters *b = &pool->counters_blk;
-		uint64_t nsplit;
-		/* after the extent allocator's counts: a split extent given
-		 * back meanwhile is in used there, not in blocks_split here
-		 * (blocks_split <= used); free blocks and splits in one hold */
-		alloc_counts(&pool->alloc_blk, &nfree, &ndirty, &nwarm, &nsplit);
+		uint64_t nsplit = b_split;
+		nfree = b_free;
+		ndirty = b_dirty;
 		st->block_size = md->blk->extent_size;
 		st->blocks_split = nsplit * md->extent_size;
 		st->blocks_used = st->blocks_split - nfree * md->blk->extent_size;

@@ -26,7 +26,8 @@
 #include "truncate.h"
 
 /* takes obj->extents_lock */
-void truncate_grow_locked(struct daxmap_obj *obj, uint64_t old, uint64_t size, uint64_t data_from)
+void truncate_grow_locked(struct daxmap_obj *obj, uint64_t old, uint64_t size, uint64_t data_from,
+			  unsigned rec)
 {
 	uint64_t tail_end = page_up(old), e = old >> obj->md->extent_shift, pidx;
 	uint64_t ext_end = (e + 1) << obj->md->extent_shift;
@@ -47,6 +48,10 @@ void truncate_grow_locked(struct daxmap_obj *obj, uint64_t old, uint64_t size, u
 	object_set_size_locked(obj, size);
 	pidx = extmap_get(&obj->extmap, e);
 	mutex_unlock(&obj->extents_lock);
+	/* the grow is durable: before any other thread can store into the
+	 * grown range (below), nothing may undo it any more */
+	if (rec != TRUNCATE_NO_RECORD)
+		log_end(obj->tab->log, rec);
 	/* pages past the old EOF may hold SIGBUS markers: clear them */
 	map_zap_obj_range(obj, tail_end, page_up(size));
 	/* the old last extent's mappings stopped at the old EOF: extend them */
@@ -167,7 +172,7 @@ static int object_grow(struct daxmap_obj *obj, uint64_t size)
 	map_rdlock();
 	if (truncate_lock_to(obj, &re, size, size)) {
 		old = atomic_load(&obj->size);
-		truncate_grow_locked(obj, old, size, size);
+		truncate_grow_locked(obj, old, size, size, TRUNCATE_NO_RECORD);
 	}
 	truncate_unlock_range(obj, &re);
 	map_rdunlock();
@@ -240,7 +245,7 @@ int daxmap_obj_zero_range(daxmap_obj *obj, uint64_t off, uint64_t len)
 	/* like FALLOC_FL_ZERO_RANGE without KEEP_SIZE: a range past EOF
 	 * extends the object (the new part is a hole and reads zero) */
 	if (grows && end > size)
-		truncate_grow_locked(obj, size, end, end);
+		truncate_grow_locked(obj, size, end, end, TRUNCATE_NO_RECORD);
 	truncate_unlock_range(obj, &re);
 	map_rdunlock();
 	return 0;
@@ -261,7 +266,7 @@ int daxmap_obj_allocate(daxmap_obj *obj, uint64_t off, uint64_t len)
 		ret = object_extent_alloc(obj, e, &pidx);
 	/* like fallocate(2) mode 0: the size grows only when all succeeded */
 	if (ret == 0 && grows && end > atomic_load(&obj->size))
-		truncate_grow_locked(obj, atomic_load(&obj->size), end, end);
+		truncate_grow_locked(obj, atomic_load(&obj->size), end, end, TRUNCATE_NO_RECORD);
 	if (ret == -ENOSPC) {
 		/* what stays allocated: the extents from off up to the first hole */
 		const struct obj_slot *slot = &obj->md->slots[obj->slot];

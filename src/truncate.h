@@ -32,22 +32,30 @@ int truncate_lock_to(struct daxmap_obj *obj, struct range_entry *re, uint64_t of
 void truncate_unlock_range(struct daxmap_obj *obj, struct range_entry *re)
 	RELEASE(obj->range_lock);
 
+/* No undo record for truncate_grow_locked to end (see truncate_extend_begin). */
+#define TRUNCATE_NO_RECORD (~0u)
+
 /*
  * Grows obj from `old` to `size`, durably: the bytes past the old EOF in its
  * last page are zeroed (as ftruncate does) up to data_from (bytes from there
- * on were just written by the caller and stay), then the size is committed,
- * SIGBUS markers past the old EOF are cleared and the mappings of the old
- * last extent are extended. The caller holds [old, end) exclusively (a range
- * from truncate_lock_to that returned 1) and maps_lock shared. Takes
- * obj->extents_lock.
+ * on were just written by the caller and stay), then the size is committed
+ * and the undo record `rec` of an extending write (or TRUNCATE_NO_RECORD)
+ * is cleared, then SIGBUS markers past the old EOF are cleared and the
+ * mappings of the old last extent are extended (from then on other threads
+ * may store into the grown range, and nothing may undo the grow). The
+ * caller holds [old, end) exclusively (a range from truncate_lock_to that
+ * returned 1) and maps_lock shared. Takes obj->extents_lock, then the log's
+ * lock.
  */
 void truncate_grow_locked(struct daxmap_obj *obj, uint64_t old, uint64_t size,
-			  uint64_t data_from) REQUIRES_SHARED(maps_lock) EXCLUDES(obj->extents_lock);
+			  uint64_t data_from, unsigned rec) REQUIRES_SHARED(maps_lock)
+	EXCLUDES(obj->extents_lock);
 
 /*
  * An extending write's undo record: logs the shrink back to `old`, which
  * replay runs if the write's size change is not durable when a crash hits
- * (the record is cleared once it is, by truncate_extend_end): then nothing
+ * (the record is cleared once it is: by truncate_grow_locked, or by
+ * truncate_extend_end when the write did not grow the object): then nothing
  * the write put past `old` stays, and no crash leaves data past an
  * object's EOF (which `daxmap check --data` reports as a damaged size
  * word). Takes the log's lock; the caller holds the range from

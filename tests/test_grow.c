@@ -157,6 +157,37 @@ static void test_bad_sizes_and_fixed_pools_are_einval(void)
 
 #ifdef DAXMAP_INJECT
 /* An extension that fails (as on a full file system): nothing changed. */
+/* A pool grown to its maximum is still a growable pool (format version 3
+ * says so in its header): it reopens with grow_step, and inspect tells it
+ * from a fixed one. */
+static void test_pool_grown_to_its_maximum_reopens_as_growable(void)
+{
+	struct daxmap_pool_opts o = {.max_size = 64 * MiB, .grow_step = 2 * MiB};
+	struct daxmap_pool_info in;
+	daxmap_pool *pool = tu_pool_create_opts("tomax.pool", 32 * MiB, &o);
+	char *path = strdup(tu_path("tomax.pool"));
+
+	TU_OK(daxmap_pool_grow(pool, 64 * MiB));
+	TU_OK(daxmap_pool_close(pool));
+	memset(&in, 0, sizeof(in));
+	TU_OK(daxmap_pool_inspect(path, 0, &in, NULL, NULL));
+	CU_ASSERT(in.growable == 1 && in.size == 64 * MiB && in.max_size == 64 * MiB);
+	o.max_size = 0;
+	pool = NULL;
+	TU_OK(daxmap_pool_open_opts(&pool, path, &o));
+	CU_ASSERT(pstat(pool).max_size == 64 * MiB);
+	/* at the maximum: -EINVAL naming it, nothing changed */
+	CU_ASSERT(daxmap_pool_grow(pool, 66 * MiB) == -EINVAL);
+	CU_ASSERT(strstr(daxmap_errormsg(), "max_size") != NULL);
+	TU_OK(daxmap_pool_close(pool));
+	/* a fixed pool is not growable */
+	pool = create("fixed2.pool", 32 * MiB, 0);
+	TU_OK(daxmap_pool_close(pool));
+	TU_OK(daxmap_pool_inspect(tu_path("fixed2.pool"), 0, &in, NULL, NULL));
+	CU_ASSERT(in.growable == 0);
+	free(path);
+}
+
 static void test_failed_extension_changes_nothing(void)
 {
 	const char *path = tu_path("fail.pool");
@@ -609,6 +640,8 @@ int main(void)
 		{"bad sizes and fixed pools are EINVAL", test_bad_sizes_and_fixed_pools_are_einval},
 #ifdef DAXMAP_INJECT
 		{"failed extension changes nothing", test_failed_extension_changes_nothing},
+		{"pool grown to its maximum reopens as growable",
+		 test_pool_grown_to_its_maximum_reopens_as_growable},
 #endif
 		{"every state of an interrupted grow opens",
 		 test_every_state_of_an_interrupted_grow_opens},

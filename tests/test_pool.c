@@ -530,7 +530,7 @@ static void test_open_of_pool_with_bad_field_and_good_checksum_is_refused(void)
 		{2056, 1, 1, -EUCLEAN},
 		{3000, 1, 1, -EUCLEAN},
 		{HDR_OFF_HDR_SIZE, 4095, 4, -EUCLEAN},
-		{HDR_OFF_FLAGS, 1, 4, -EUCLEAN},
+		{HDR_OFF_FLAGS, 2, 4, -EUCLEAN}, /* 1 (growable) is a valid version 3 flag */
 		{HDR_OFF_POOL_SIZE, 16 * MiB, 8, -EUCLEAN},
 		{HDR_OFF_EXTENT_SIZE, 3 << 20, 8, -EUCLEAN},
 		{HDR_OFF_EXTENT_SIZE, 1 << 20, 8, -EUCLEAN},

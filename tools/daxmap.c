@@ -470,11 +470,9 @@ static void info_text(const char *path, const struct daxmap_pool_info *in, uint6
 		printf("max size      ? (cannot read it from the header)\n");
 	else
 		printf("max size      %s (%s)\n", sz(max),
-		       max > in->size      ? "can grow: daxmap grow"
-		       : in->version == 2 ? "grown to its maximum: cannot grow"
-		       : in->version == 1 ? "fixed: cannot grow"
-		       /* version 3 writes its size words in a fixed pool too */
-					  : "fixed, or grown to its maximum: cannot grow");
+		       max > in->size ? "can grow: daxmap grow"
+		       : in->growable ? "grown to its maximum: cannot grow"
+				      : "fixed: cannot grow");
 	printf("extent size   %s\n", sz(in->extent_size));
 	if (in->block_size)
 		printf("block size    %s\n", sz(in->block_size));
@@ -520,6 +518,7 @@ static void info_json(const char *path, const struct daxmap_pool_info *in, uint6
 	json_field("free_unzeroed", in->free_unzeroed, ", ");
 	json_field("blocks_split", in->blocks_split, ", ");
 	json_field("blocks_used", in->blocks_used, ", ");
+	json_field("growable", in->growable, ", ");
 	json_field("objects", in->objects, ", ");
 	json_field("max_objects", in->max_objects, ", ");
 	json_field("objects_dying", in->objects_dying, ", ");
