@@ -34,13 +34,15 @@ echo "== full suite (pools in ${DAXMAP_TEST_DIR:-/dev/shm})"
 (cd build-test && ctest --output-on-failure)
 
 echo "== full suite again as on real pmem (PMEM_IS_PMEM_FORCE=1: cache-flush persistence)"
-(cd build-test && PMEM_IS_PMEM_FORCE=1 ctest --output-on-failure)
+# (without the reruns of test_mm and test_fsx on objects made of blocks: those
+# of the stage above; blocks' persistence here is test_small's and test_crash's)
+(cd build-test && PMEM_IS_PMEM_FORCE=1 ctest --output-on-failure -E '_blocks$')
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer: full suite"
 CC=clang ./scripts/build.sh build-asan Debug -DDAXMAP_BENCH=OFF \
 	-DDAXMAP_SANITIZE=address,undefined
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 \
-	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure)
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure -E '^test_fsx_blocks$')
 
 echo "== ThreadSanitizer: suite without test_stress and test_fsx"
 CC=clang ./scripts/build.sh build-tsan Debug -DDAXMAP_BENCH=OFF -DDAXMAP_SANITIZE=thread
