@@ -562,7 +562,8 @@ static int pool_stat_fill(daxmap_pool *pool, struct daxmap_pool_stat *st)
 	st->bytes_zeroed_background = atomic_load(&c->bytes_zeroed_background);
 	for (int i = 0; i < DAXMAP_LAT_BUCKETS; i++)
 		st->latency_ns_log2[i] = atomic_load(&c->latency[i]);
-	st->free_detaches = atomic_load(&md->detach);
+	/* blocks learn it on their own (their first punch): both must detach */
+	st->free_detaches = atomic_load(&md->detach) && (!md->blk || atomic_load(&md->blk->detach));
 	st->bytes_detached = atomic_load(&c->bytes_detached);
 	st->free_warm = nwarm * md->extent_size;
 	st->bytes_warmed = atomic_load(&c->bytes_warmed);
