@@ -677,7 +677,9 @@ static void *alloc_zeroer(void *arg)
 		/* blocks, going idle after clearing: whole free extents go back */
 		if (a->parent && a->ndirty == 0 && a->scanned_gen != a->cleared_gen) {
 			a->scanned_gen = a->cleared_gen;
-			if ((nwhole = alloc_scan_whole_locked(a, whole, ALLOC_CLEAR_BATCH)) > 0) {
+			/* (below two extents' worth of free blocks, nothing goes back) */
+			if (a->nzeroed >= UINT64_C(2) << a->bshift &&
+			    (nwhole = alloc_scan_whole_locked(a, whole, ALLOC_CLEAR_BATCH)) > 0) {
 				mutex_unlock(&a->lock);
 				for (unsigned k = 0; k < nwhole; k++)
 					alloc_unsplit(a, whole[k]);
