@@ -319,7 +319,6 @@ static int alloc_split(struct alloc *a, const uint64_t hints[ALLOC_HINTS], uint6
 	a->nsplit++;
 	pthread_cond_broadcast(&a->zeroed_cond);
 	mutex_unlock(&a->lock);
-	counter_add(&a->counters->extents_split, 1);
 	return 0;
 }
 
@@ -388,7 +387,6 @@ static void alloc_unsplit(struct alloc *a, uint64_t x)
 	pthread_cond_broadcast(&p->zeroed_cond);
 	pthread_cond_signal(&p->zeroer_cond);
 	mutex_unlock(&p->lock);
-	counter_add(&a->counters->extents_unsplit, 1);
 }
 
 /* Blocks: takes the blocks of extent x out of the free set if they are all
@@ -414,6 +412,7 @@ static int alloc_take_whole_locked(struct alloc *a, uint64_t x) REQUIRES(a->lock
 			a->nwarm--;
 		}
 	}
+	a->nsplit--; /* the parent's again once alloc_unsplit ran */
 	return 1;
 }
 
@@ -427,10 +426,8 @@ static unsigned alloc_scan_whole_locked(struct alloc *a, uint64_t *x, unsigned m
 	unsigned k = 0;
 
 	for (uint64_t e = 0; e < n && k < max; e++)
-		if (bit_test(a->free_zeroed, e << a->bshift) && alloc_take_whole_locked(a, e)) {
+		if (bit_test(a->free_zeroed, e << a->bshift) && alloc_take_whole_locked(a, e))
 			x[k++] = e;
-			a->nsplit--;
-		}
 	return k;
 }
 
@@ -754,10 +751,8 @@ static void *alloc_zeroer(void *arg)
 		/* blocks: an extent whose blocks are all free again goes back */
 		for (unsigned k = 0; a->parent && k < done; k++) {
 			uint64_t x = idx[k] >> a->bshift;
-			if ((nwhole == 0 || whole[nwhole - 1] != x) && alloc_take_whole_locked(a, x)) {
+			if ((nwhole == 0 || whole[nwhole - 1] != x) && alloc_take_whole_locked(a, x))
 				whole[nwhole++] = x;
-				a->nsplit--;
-			}
 		}
 		if (nwhole) {
 			mutex_unlock(&a->lock);

@@ -20,7 +20,6 @@ struct pool_counters {
 	_Atomic uint64_t extents_warm, extents_cold; /* allocations of warm / cold extents */
 	_Atomic uint64_t bytes_mapped_known; /* allocated bytes daxmap_map mapped at once */
 	_Atomic uint64_t grows;              /* grows of the pool since open (either kind) */
-	_Atomic uint64_t extents_split, extents_unsplit; /* blocks: extents carved, given back */
 	_Atomic uint64_t latency[DAXMAP_LAT_BUCKETS];
 	_Atomic uint64_t nmappings; /* live mappings (a gauge: map adds, unmap takes) */
 	_Atomic uint64_t faults_active; /* faults being resolved right now (a gauge) */

@@ -24,7 +24,8 @@ static struct daxmap_obj *object_new(struct objtab *tab, uint32_t slot)
 	obj->tab = tab;
 	obj->pool = tab->pool;
 	obj->slot = slot;
-	if ((tab->md->slots[slot].flags & SLOT_F_SMALL) && tab->md->blk && tab->alloc_blk) {
+	/* (a pool without blocks has no such slot: layout_slot_check refuses it) */
+	if ((tab->md->slots[slot].flags & SLOT_F_SMALL) && tab->alloc_blk) {
 		obj->md = tab->md->blk;
 		obj->alloc = tab->alloc_blk;
 		obj->goal = EXTMAP_NONE;
@@ -357,7 +358,7 @@ static int object_create_locked(struct objtab *tab, const char *name, size_t len
 	/* room in the index first: once the slot is LIVE, indexing must not fail */
 	if (nameidx_reserve(&tab->names, 1) < 0 || goaltree_reserve(&tab->goals, i) < 0)
 		return ERR(-ENOMEM, "out of memory indexing object %s", name);
-	small = small && md->blk && tab->alloc_blk; /* a pool without blocks: extents */
+	small = small && tab->alloc_blk; /* a pool without blocks: extents */
 	goal = small ? 0 : object_pick_goal(tab);
 	s = &md->slots[i];
 	/* fill and persist the slot while it is FREE, then commit with one
