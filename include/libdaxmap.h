@@ -100,7 +100,12 @@ struct daxmap_pool_opts {
 	                           full, grow it by this much (rounded up to extents),
 	                           up to max_size, instead of failing. 0 (the default):
 	                           no automatic growth */
-	int reserved_[2];       /* must be zero */
+	int shared;             /* at create and open: 1 to share the pool with other
+	                           processes that open it shared, several openers at
+	                           once as processes share a file on fs-dax. 0 (the
+	                           default): exclusive, one opener at a time. The two
+	                           kinds conflict (-EBUSY). See daxmap_pool_open(3) */
+	int reserved_[1];       /* must be zero */
 };
 
 /* Values of daxmap_pool_opts.warm besides a window in MiB. */

@@ -102,6 +102,93 @@ static void alloc_set_entry(struct alloc *a, uint64_t idx, uint64_t entry) REQUI
 {
 	__atomic_store_n(&a->md->exttab[idx], entry, __ATOMIC_RELEASE);
 	media_persist(a->md, &a->md->exttab[idx], sizeof(uint64_t));
+	if (a->sh)
+		shared_ring_push(a->sh, a->table, idx); /* the others catch up from it */
+}
+
+void alloc_share(struct alloc *a, struct shared *sh, unsigned table) NO_TSA
+{
+	a->sh = sh;
+	a->table = table;
+	a->ring_seen = sh->run->ring_seq; /* alloc_init read the tables under meta */
+	a->epoch_seen = sh->run->epoch;
+}
+
+/* Extent i's bits say what its table entry says (another process changed it). */
+static void alloc_refresh_locked(struct alloc *a, uint64_t i) REQUIRES(a->lock)
+{
+	uint64_t tag = ext_entry_tag(a->md->exttab[i]);
+
+	if (i >= atomic_load(&a->md->npresent))
+		return;
+	if (bit_test(a->free_zeroed, i)) {
+		bit_clear(a->free_zeroed, i);
+		a->nzeroed--;
+	}
+	if (bit_test(a->warm, i)) {
+		bit_clear(a->warm, i);
+		a->nwarm--;
+	}
+	if (bit_test(a->free_dirty, i)) {
+		bit_clear(a->free_dirty, i);
+		a->ndirty--;
+	}
+	if (tag == EXT_TAG_FREE) {
+		bit_set(a->free_zeroed, i);
+		a->nzeroed++;
+	} else if (tag == EXT_TAG_DIRTY) {
+		bit_set(a->free_dirty, i);
+		a->ndirty++;
+	}
+}
+
+/*
+ * A shared pool: applies the table changes of every process since the
+ * last call (our own again too: the bits follow the entries, so that is
+ * idempotent), or rescans the table when the ring moved on too far or a
+ * process died holding meta. Nothing of ours is out of the bitmaps here:
+ * clearing and committing an extent happen in one hold of meta.
+ */
+static void alloc_sync_locked(struct alloc *a) REQUIRES(a->lock)
+{
+	const struct shared_run *run = a->sh->run;
+	uint64_t seq = run->ring_seq, idx;
+	unsigned t;
+
+	if (a->epoch_seen != run->epoch || seq - a->ring_seen > SHARED_RING) {
+		for (uint64_t i = 0; i < a->md->nextents; i++)
+			alloc_refresh_locked(a, i);
+		a->epoch_seen = run->epoch;
+	} else {
+		for (uint64_t k = a->ring_seen; k < seq; k++)
+			if (shared_ring_get(a->sh, k, &t, &idx) == 0 && t == a->table &&
+			    idx < a->md->nextents)
+				alloc_refresh_locked(a, idx);
+	}
+	a->ring_seen = seq;
+	if (a->ndirty)
+		pthread_cond_signal(&a->zeroer_cond); /* freed by others: ours to clear too */
+}
+
+/* A shared pool's meta lock around a call (nothing otherwise). */
+static void alloc_meta_lock(struct alloc *a) NO_TSA
+{
+	if (a->sh)
+		shared_meta_lock(a->sh);
+}
+
+static void alloc_meta_unlock(struct alloc *a) NO_TSA
+{
+	if (a->sh)
+		shared_meta_unlock(a->sh);
+}
+
+/* a->lock, after meta in a shared pool, brought up to date */
+static void alloc_lock(struct alloc *a) ACQUIRE(a->lock) NO_TSA
+{
+	mutex_lock(&a->lock);
+	if (a->sh)
+		alloc_sync_locked(a);
 }
 
 /* Extent i joins the free, zeroed set (its entry already says so); `warm`
@@ -433,10 +520,26 @@ static unsigned alloc_scan_whole_locked(struct alloc *a, uint64_t *x, unsigned m
 
 /* takes a->lock (twice when it must clear: never across the clearing); a
  * full pool with automatic growth: a->grow (pool->grow_lock, then a->lock) */
+static int alloc_extent_loop(struct alloc *a, uint64_t entry, uint64_t hints[ALLOC_HINTS],
+			     uint64_t *idx);
+
+/* takes meta (shared pools), then a->lock */
 int alloc_extent(struct alloc *a, uint64_t entry, const uint64_t hints_in[ALLOC_HINTS],
 		 uint64_t *idx)
 {
-	uint64_t hints[ALLOC_HINTS] = {hints_in[0], hints_in[1], hints_in[2]}, x;
+	uint64_t hints[ALLOC_HINTS] = {hints_in[0], hints_in[1], hints_in[2]};
+	int ret;
+
+	alloc_meta_lock(a);
+	ret = alloc_extent_loop(a, entry, hints, idx);
+	alloc_meta_unlock(a);
+	return ret;
+}
+
+static int alloc_extent_loop(struct alloc *a, uint64_t entry, uint64_t hints[ALLOC_HINTS],
+			     uint64_t *idx)
+{
+	uint64_t x;
 
 	if (a->parent)
 		alloc_fresh_run(a, hints);
@@ -471,7 +574,7 @@ static int alloc_extent_once(struct alloc *a, uint64_t entry, const uint64_t hin
 	uint64_t i;
 	int dirty, wait, ret, detached = 0;
 
-	mutex_lock(&a->lock);
+	alloc_lock(a);
 	for (;;) {
 		i = alloc_pick(a, hints, &dirty, &wait);
 		if (i < md->nextents || (a->nbusy == 0 && !wait))
@@ -546,12 +649,16 @@ static int alloc_extent_once(struct alloc *a, uint64_t entry, const uint64_t hin
 /* takes a->lock */
 void alloc_free(struct alloc *a, uint64_t idx)
 {
-	mutex_lock(&a->lock);
+	alloc_meta_lock(a);
+	alloc_lock(a);
 	alloc_set_entry(a, idx, EXT_FREE_DIRTY);
-	bit_set(a->free_dirty, idx);
-	a->ndirty++;
+	if (!bit_test(a->free_dirty, idx)) {
+		bit_set(a->free_dirty, idx);
+		a->ndirty++;
+	}
 	pthread_cond_signal(&a->zeroer_cond);
 	mutex_unlock(&a->lock);
+	alloc_meta_unlock(a);
 	counter_add(&a->counters->extents_freed, 1);
 }
 
@@ -573,13 +680,15 @@ void alloc_grow(struct alloc *a, uint64_t from, uint64_t to)
 void alloc_counts(struct alloc *a, uint64_t *nfree, uint64_t *ndirty, uint64_t *nwarm,
 		  uint64_t *nsplit)
 {
-	mutex_lock(&a->lock);
+	alloc_meta_lock(a);
+	alloc_lock(a);
 	*nfree = a->nzeroed + a->ndirty + a->nbusy + (a->warming < a->md->nextents);
 	*ndirty = a->ndirty + a->nbusy;
 	*nwarm = a->nwarm;
 	if (nsplit)
 		*nsplit = a->nsplit;
 	mutex_unlock(&a->lock);
+	alloc_meta_unlock(a);
 }
 
 /* takes a->lock */
@@ -723,6 +832,13 @@ static void *alloc_zeroer(void *arg)
 				a->lead--;
 			continue;
 		}
+		if (a->sh) {
+			/* shared: taking, clearing and committing in one hold of
+			 * meta, so that no other process sees them half done */
+			mutex_unlock(&a->lock);
+			shared_meta_lock(a->sh);
+			alloc_lock(a);
+		}
 		n = alloc_take_dirty_locked(a, idx);
 		mutex_unlock(&a->lock);
 
@@ -761,6 +877,11 @@ static void *alloc_zeroer(void *arg)
 			mutex_lock(&a->lock);
 		}
 		pthread_cond_broadcast(&a->zeroed_cond);
+		if (a->sh) {
+			mutex_unlock(&a->lock);
+			shared_meta_unlock(a->sh);
+			mutex_lock(&a->lock);
+		}
 		if (done < n) {
 			/* the file system refused: retry later, not in a loop */
 			mutex_unlock(&a->lock);

@@ -21,6 +21,7 @@
 #include "counters.h"
 #include "lock.h"
 #include "media.h"
+#include "shared.h"
 
 /* Recent allocation positions the warmer works ahead of. */
 #define ALLOC_FRONTIERS 8
@@ -75,6 +76,13 @@ struct alloc {
 	uint64_t cleared_gen /* under lock */, scanned_gen /* under lock */; /* blocks: the
 				zeroer looks for extents to give back when it goes idle
 				after clearing (and once at start) */
+	/* a pool opened shared (alloc_share): every call holds the run file's
+	 * meta lock outside `lock` and first catches up with the extent-table
+	 * changes of the other processes (ring_seen: the ring position applied;
+	 * epoch_seen: a changed epoch means a rescan) */
+	struct shared *sh;
+	unsigned table; /* which table the ring entries of this allocator name */
+	uint64_t ring_seen /* under lock */, epoch_seen /* under lock */;
 };
 
 /* Candidate pool extent indexes, best first; EXTMAP_NONE for "none". */
@@ -89,6 +97,10 @@ struct alloc {
  */
 int alloc_init(struct alloc *a, struct pool_media *md, struct pool_counters *counters,
 	       uint64_t warm_budget, int warm, struct alloc *parent);
+/* The pool is opened shared: a becomes one process's view of allocation
+ * state that sh's meta lock serialises across the processes (before the
+ * zeroer starts; no warming, no blocks). */
+void alloc_share(struct alloc *a, struct shared *sh, unsigned table);
 /* Frees what alloc_init set up (idempotent; the zeroer must be stopped). */
 void alloc_fini(struct alloc *a);
 int alloc_start_zeroer(struct alloc *a);

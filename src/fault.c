@@ -388,9 +388,10 @@ static int fault_resolve_locked(struct fault_ctx *f, struct dm_mapping *m, uintp
 	uint64_t lo = estart, part_end = estart + md->extent_size, hi, pidx;
 	int ret;
 
-	/* checked after taking the range: a truncate we waited for moved EOF */
+	/* checked after taking the range: a truncate we waited for moved EOF;
+	 * shared, another process's operation moving EOF is waited for */
 	if (off >= eof)
-		return 1;
+		return object_fenced(obj, off) ? 2 : 1;
 	map_clip(m, &lo, &part_end); /* the extent's part inside the mapping */
 	hi = part_end < eof ? part_end : eof;
 	if (map_test_resolved(m, e)) {
@@ -399,7 +400,7 @@ static int fault_resolve_locked(struct fault_ctx *f, struct dm_mapping *m, uintp
 		goto wake;
 	}
 	pidx = object_extent_get(obj, e);
-	if (pidx == EXTMAP_NONE && !write) {
+	if (pidx == EXTMAP_NONE && !write && !f->sh) {
 		ret = fault_fill_zeros(f, (uintptr_t)m->va + (lo - m->obj_off),
 				       (uintptr_t)m->va + (hi - m->obj_off));
 		if (ret < 0)
@@ -410,7 +411,7 @@ static int fault_resolve_locked(struct fault_ctx *f, struct dm_mapping *m, uintp
 	if (INJECT(INJ_STALL) < 0)
 		usleep(2000);
 	if (pidx == EXTMAP_NONE && (ret = object_extent_alloc(obj, e, &pidx)) < 0)
-		return ret;
+		return ret == -EAGAIN ? 2 : ret; /* -EAGAIN: behind a fence */
 	/* two mappings of one object see the same bytes: zeros another
 	 * mapping copied for this extent while it was a hole go first. Once
 	 * the pool pages are in this mapping, other threads store there
@@ -424,6 +425,37 @@ static int fault_resolve_locked(struct fault_ctx *f, struct dm_mapping *m, uintp
 wake:
 	fault_wake(f, (uintptr_t)m->va + (lo - m->obj_off), hi - lo);
 	return 0;
+}
+
+void fault_share(struct fault_ctx *f, struct shared *sh)
+{
+	f->sh = sh;
+}
+
+/* takes retry_lock */
+void fault_release_fenced(struct fault_ctx *f)
+{
+	struct range_parked *list;
+
+	mutex_lock(&f->retry_lock);
+	list = f->fenced;
+	f->fenced = NULL;
+	mutex_unlock(&f->retry_lock);
+	fault_requeue(f, list);
+}
+
+/* A fault behind another process's fence (fault_resolve_locked's 2) waits
+ * for a fence to drop; if one dropped since fseq, it runs again now. Its
+ * node is a reminder: once handed back, it wakes its thread, which faults
+ * afresh. Takes retry_lock. */
+static void fault_park_fenced(struct fault_ctx *f, struct fault_parked *node, uint32_t fseq)
+{
+	mutex_lock(&f->retry_lock);
+	node->link.next = f->fenced;
+	f->fenced = &node->link;
+	mutex_unlock(&f->retry_lock);
+	if (shared_fence_seq(f->sh) != fseq)
+		fault_release_fenced(f);
 }
 
 /* Queues parked faults for the handler threads to run again. Takes fault.retry_lock. */
@@ -536,14 +568,21 @@ static void fault_handle(struct fault_ctx *f, const struct uffd_msg *msg,
 			fault_sigbus(f, m, addr, tid, 1);
 		} else if (rangelock_trylock(&m->obj->range_lock, &re, estart,
 					     estart + es, 1, &node->link) == 0) {
+			uint32_t fseq = f->sh ? shared_fence_seq(f->sh) : 0;
+
 			/* the warmer steps aside while faults keep every CPU busy */
 			atomic_fetch_add_explicit(&f->counters->faults_active, 1,
 						  memory_order_relaxed);
 			ret = fault_resolve_locked(f, m, addr, write);
 			atomic_fetch_sub_explicit(&f->counters->faults_active, 1,
 						  memory_order_relaxed);
-			if (ret != 0)
+			if (ret == 2) {
+				ret = 0;
+				done = 0;
+				fault_park_fenced(f, node, fseq);
+			} else if (ret != 0) {
 				fault_sigbus(f, m, addr, tid, ret < 0);
+			}
 			parked = rangelock_unlock(&m->obj->range_lock, &re);
 		} else {
 			done = 0; /* parked: the range's holder hands it back */
@@ -729,8 +768,12 @@ void fault_stop(struct fault_ctx *f)
 	free(f->err_addr);
 	f->err_addr = NULL;
 	f->err_count = f->err_cap = 0;
-	while ((node = fault_next_retry(f)) != NULL)
-		free(node);
+	for (int pass = 0; pass < 2; pass++) {
+		while ((node = fault_next_retry(f)) != NULL)
+			free(node);
+		f->retry = f->fenced; /* then those that waited for a fence */
+		f->fenced = NULL;
+	}
 	while (f->wake_pending) {
 		struct fault_wake_pending *w = f->wake_pending;
 		f->wake_pending = w->next;

@@ -16,6 +16,7 @@
 #include "lock.h"
 #include "media.h"
 #include "rangelock.h"
+#include "shared.h"
 #include "uffd.h"
 
 struct daxmap_pool;
@@ -29,6 +30,9 @@ struct fault_ctx {
 	struct fault_wake_pending *wake_pending /* under err_lock */; /* failed wakes to retry */
 	struct dm_mutex retry_lock; /* protects: retry list */
 	struct range_parked *retry /* under retry_lock */; /* parked faults to run again */
+	struct range_parked *fenced /* under retry_lock */; /* faults behind another
+				  process's fence (shared pools): woken when a fence drops */
+	struct shared *sh; /* a pool opened shared: its run file (fault_share), else NULL */
 	int kick_fd; /* eventfd: written when the retry list gets work */
 	int stop_fd; /* eventfd: handler threads exit when it is readable */
 	unsigned nthreads;
@@ -45,6 +49,12 @@ struct fault_ctx {
  * handler threads on uffd, for the mappings of `pool`; sets uffd's drain hook. */
 int fault_start(struct fault_ctx *f, struct daxmap_pool *pool, const struct pool_media *md,
 		struct pool_uffd *uffd, struct pool_counters *counters, unsigned nthreads);
+/* The pool is opened shared (before any mapping exists): a read of a hole
+ * allocates (a zero page of ours would hide another process's later
+ * write), and a fault behind another process's fence waits for it. */
+void fault_share(struct fault_ctx *f, struct shared *sh);
+/* A fence dropped: the faults that waited for it run again. Takes retry_lock. */
+void fault_release_fenced(struct fault_ctx *f);
 /* Stops the handler threads and frees f's state (idempotent; the uffd stays
  * open: it is the caller's). */
 void fault_stop(struct fault_ctx *f);

@@ -167,6 +167,38 @@ static ssize_t io_write_locked(daxmap_obj *obj, const char *buf, uint64_t len, u
 	return ret;
 }
 
+/* takes maps_lock shared */
+static ssize_t io_read(daxmap_obj *obj, char *buf, uint64_t len, uint64_t off)
+{
+	ssize_t n;
+
+	map_rdlock();
+	n = io_read_locked(obj, buf, len, off);
+	map_rdunlock();
+	return n;
+}
+
+/*
+ * A write as one operation of a shared pool (truncate.h: op, and a fence
+ * from EOF on when it grows), or of any pool with nothing more; `check`:
+ * first tell a buffer in a daxmap mapping (-EAGAIN: bounce it). Takes op,
+ * then maps_lock shared.
+ */
+static ssize_t io_write_shared(daxmap_obj *obj, const char *buf, uint64_t len, uint64_t off,
+			       int flags, int check)
+{
+	struct truncate_share ts;
+	ssize_t n = -EAGAIN;
+
+	truncate_share_write(obj, &ts, off + len);
+	map_rdlock();
+	if (!check || !io_buf_mapped(buf, len))
+		n = io_write_locked(obj, buf, len, off, flags);
+	map_rdunlock();
+	truncate_share_end(obj, &ts);
+	return n;
+}
+
 /* The calls for a buffer in a daxmap mapping: through a bounce buffer, a
  * chunk at a time, each chunk a call of its own, with no lock held while
  * the caller's buffer is touched. Takes maps_lock shared per chunk. */
@@ -184,10 +216,8 @@ static ssize_t io_bounced(daxmap_obj *obj, char *buf, uint64_t len, uint64_t off
 
 		if (write)
 			memcpy(bounce, buf + done, want);
-		map_rdlock();
-		n = write ? io_write_locked(obj, bounce, want, off + done, flags)
-			  : io_read_locked(obj, bounce, want, off + done);
-		map_rdunlock();
+		n = write ? io_write_shared(obj, bounce, want, off + done, flags, 0)
+			  : io_read(obj, bounce, want, off + done);
 		if (n <= 0)
 			break;
 		if (!write)
@@ -234,6 +264,12 @@ ssize_t daxmap_obj_pwrite(daxmap_obj *obj, const void *buf, size_t len, uint64_t
 		return ret < 0 ? ret : 0;
 	if ((ret = truncate_range_check(off, len, "pwrite")) < 0)
 		return ret;
+	if (obj->tab->sh) {
+		/* (the op lock comes before maps_lock, and no op may be held
+		 * while the caller's buffer in a mapping of ours faults) */
+		n = io_write_shared(obj, buf, len, off, flags, 1);
+		return n == -EAGAIN ? io_bounced(obj, (char *)buf, len, off, flags, 1) : n;
+	}
 	map_rdlock();
 	mapped = io_buf_mapped(buf, len);
 	if (!mapped)

@@ -39,11 +39,14 @@ struct lockclass lockclass_err = LOCKCLASS("pool->fault.err_lock", 0);
 struct lockclass lockclass_retry = LOCKCLASS("pool->fault.retry_lock", 0);
 struct lockclass lockclass_rangelock_mu = LOCKCLASS("rangelock->mu", 0);
 struct lockclass lockclass_grow = LOCKCLASS("pool->grow_lock", 0);
+struct lockclass lockclass_shared_op = LOCKCLASS("run->op", 0);
+struct lockclass lockclass_shared_meta = LOCKCLASS("run->meta", 0);
 
 struct lockclass *const lockdep_library_classes[] = {
 	&lockclass_pools_lock, &lockclass_maps_lock, &lockclass_objtab, &lockclass_range,
 	&lockclass_extents,    &lockclass_alloc,     &lockclass_log,    &lockclass_err,
-	&lockclass_retry,      &lockclass_rangelock_mu, &lockclass_grow, NULL,
+	&lockclass_retry,      &lockclass_rangelock_mu, &lockclass_grow, &lockclass_shared_op,
+	&lockclass_shared_meta, NULL,
 };
 
 #define LOCKDEP_MAX_CLASSES 64 /* one bit each in a uint64_t row */

@@ -49,6 +49,8 @@ extern struct lockclass lockclass_err;           /* pool->fault.err_lock */
 extern struct lockclass lockclass_retry;         /* pool->fault.retry_lock */
 extern struct lockclass lockclass_rangelock_mu;  /* rangelock->mu */
 extern struct lockclass lockclass_grow;          /* pool->grow_lock */
+extern struct lockclass lockclass_shared_op;     /* run->op */
+extern struct lockclass lockclass_shared_meta;   /* run->meta */
 
 #ifdef DAXMAP_LOCKDEP
 

@@ -339,7 +339,7 @@ void media_hull_expose(const struct pool_media *md, uint64_t idx, uint64_t n)
 
 void media_hull_reset(const struct pool_media *md, uint64_t idx)
 {
-	atomic_store(&md->hull[idx], 0);
+	atomic_store(&md->hull[idx], md->shared ? MEDIA_EXPOSED : 0);
 }
 
 /* A hull this large has its pool-mapping entries dropped when it is zeroed. */

@@ -36,6 +36,8 @@ struct pool_media {
 	unsigned extent_shift;
 	uint32_t max_objects;
 	int forked; /* set in a child after fork: the handle is dead there */
+	int shared; /* opened shared: another process may write any extent, so
+		       every hull is MEDIA_EXPOSED (a free clears it whole) */
 	int tmpfs;  /* the file lives on tmpfs (its size is memory already committed) */
 	_Atomic int detach; /* 1 while the file system punches holes: freed extents
 			       leave the file (media_clear); 0 once it refused */

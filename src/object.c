@@ -10,6 +10,8 @@
 
 #include "out.h"
 
+static int object_reload_locked(struct daxmap_obj *obj) REQUIRES(obj->extents_lock);
+
 static uint64_t slot_offset(const struct pool_media *md, uint32_t slot)
 {
 	return (uint64_t)((char *)&md->slots[slot] - md->base);
@@ -195,6 +197,21 @@ int object_load(struct objtab *tab) NO_TSA
 	return object_load_extents(tab);
 }
 
+void object_share(struct objtab *tab, struct shared *sh) NO_TSA
+{
+	tab->sh = sh;
+	tab->gen_seen = sh->run->objtab_gen;
+	tab->epoch_seen = UINT64_MAX; /* a first catch-up finishes dead unlinks */
+	for (uint32_t i = 0; i < tab->md->max_objects; i++) {
+		struct daxmap_obj *obj = tab->objs[i];
+		if (!obj)
+			continue;
+		obj->gen_seen = sh->slot_gen[i];
+		obj->ring_seen = sh->run->ring_seq;
+		obj->epoch_seen = sh->run->epoch;
+	}
+}
+
 void object_zero_bytes_locked(struct daxmap_obj *obj, uint64_t start, uint64_t end)
 {
 	const struct pool_media *md = obj->md;
@@ -295,6 +312,146 @@ void object_unload(struct objtab *tab) NO_TSA
 	mutex_destroy(&tab->lock);
 }
 
+/* An object nobody else reaches (no handle, no mapping, no request: an
+ * unlink, a first open) loads its map again. Under meta. */
+static int object_reload_unreached(struct daxmap_obj *obj) NO_TSA
+{
+	return object_reload_locked(obj);
+}
+
+/* We created or unlinked the object in slot (under meta; nothing for a
+ * pool that is not shared): the others' tables catch up, ours is current. */
+static void objtab_changed_locked(struct objtab *tab, uint32_t slot) REQUIRES(tab->lock)
+{
+	if (!tab->sh)
+		return;
+	tab->sh->run->objtab_gen++;
+	tab->sh->slot_gen[slot]++;
+	tab->gen_seen = tab->sh->run->objtab_gen;
+}
+
+/* The object in slot i leaves the indexes (it is no more, or not this one). */
+static void object_forget_slot_locked(struct objtab *tab, uint32_t i) REQUIRES(tab->lock)
+{
+	struct daxmap_obj *obj = tab->objs[i];
+
+	if (!obj->dying) {
+		tab->live--;
+		nameidx_del(&tab->names, layout_name_hash(&tab->md->slots[i]), i);
+		if (obj->goal != EXTMAP_NONE)
+			goaltree_remove(&tab->goals, i);
+	}
+	tab->objs[i] = NULL;
+	object_delete(obj);
+}
+
+/*
+ * A shared pool (under meta): the table catches up with the creates and
+ * unlinks of the other processes. Objects this process has open or mapped
+ * cannot have changed (an unlink is refused while another process has
+ * them); the others are built anew from their slot when its generation
+ * moved, and load their extents when they are opened (object_open). A
+ * DYING slot under meta is an unlink whose process died (unlinks run in one
+ * hold of meta): it is finished here.
+ */
+static void objtab_sync_locked(struct objtab *tab) REQUIRES(tab->lock)
+{
+	const struct pool_media *md = tab->md;
+	struct shared *sh = tab->sh;
+
+	if (tab->gen_seen == sh->run->objtab_gen && tab->epoch_seen == sh->run->epoch)
+		return;
+	for (uint32_t i = 0; i < md->max_objects; i++) {
+		struct daxmap_obj *obj = tab->objs[i];
+		uint64_t state = __atomic_load_n(&md->slots[i].state, __ATOMIC_ACQUIRE);
+
+		if (obj && (obj->opens || obj->maps))
+			continue;
+		if (obj && (state != SLOT_LIVE || obj->gen_seen != sh->slot_gen[i]))
+			object_forget_slot_locked(tab, i);
+		if (state == SLOT_FREE || tab->objs[i])
+			continue;
+		if (layout_slot_check(&md->slots[i], i, slot_offset(md, i), md->nextents, 0) < 0 ||
+		    nameidx_reserve(&tab->names, 1) < 0 || goaltree_reserve(&tab->goals, i) < 0 ||
+		    !(obj = object_new(tab, i))) {
+			LOG(OUT_ERROR, "pool %s: object slot %u left out: %s", md->path, i,
+			    daxmap_errormsg());
+			continue;
+		}
+		obj->gen_seen = sh->slot_gen[i];
+		obj->epoch_seen = UINT64_MAX; /* its extents load when it is opened */
+		tab->objs[i] = obj;
+		if (state == SLOT_DYING) {
+			LOG(OUT_NOTICE, "pool %s: finishing the unlink of object slot %u of a "
+					"process that died", md->path, i);
+			(void)object_reload_unreached(obj);
+			object_destroy_slot(tab, obj);
+			objtab_changed_locked(tab, i);
+			continue;
+		}
+		tab->live++;
+		nameidx_add(&tab->names, layout_name_hash(&md->slots[i]), i);
+		if (obj->goal != EXTMAP_NONE)
+			goaltree_insert(&tab->goals, i, obj->goal);
+	}
+	if (tab->free_hint > 0)
+		tab->free_hint = 0; /* unlinks elsewhere freed slots below it */
+	tab->gen_seen = sh->run->objtab_gen;
+	tab->epoch_seen = sh->run->epoch;
+}
+
+/* Takes meta and brings the table up to date (shared pools; else nothing). */
+static void objtab_lock_shared(struct objtab *tab) REQUIRES(tab->lock) NO_TSA
+{
+	if (!tab->sh)
+		return;
+	shared_meta_lock(tab->sh);
+	objtab_sync_locked(tab);
+}
+
+static void objtab_unlock_shared(struct objtab *tab) REQUIRES(tab->lock) NO_TSA
+{
+	if (tab->sh)
+		shared_meta_unlock(tab->sh);
+}
+
+/*
+ * The object is opened here for the first time since it was last closed,
+ * in a shared pool: its map and size are loaded afresh if anything changed
+ * meanwhile (no request reached us while we had it closed), and our bit in
+ * its openers mask is set. -EAGAIN while an operation's fence is on it.
+ */
+static int object_first_open_shared(struct daxmap_obj *obj) NO_TSA /* tab->lock held */
+{
+	struct shared *sh = obj->tab->sh;
+	const struct shared_fence *f = &sh->run->fence;
+	int ret = 0;
+
+	if (f->active && f->slot == obj->slot)
+		return -EAGAIN;
+	/* nobody else reaches its map: no handle, no mapping, no request */
+	if (obj->gen_seen != sh->slot_gen[obj->slot] || obj->epoch_seen != sh->run->epoch) {
+		if ((ret = object_reload_locked(obj)) < 0)
+			return ret;
+		atomic_store(&obj->size, obj->md->slots[obj->slot].size);
+		obj->gen_seen = sh->slot_gen[obj->slot];
+	}
+	shared_opener_set(sh, obj->slot, 1);
+	return 0;
+}
+
+/* The last handle or mapping of obj went: clear our openers bit. Takes meta. */
+static void object_last_close_shared(struct daxmap_obj *obj) NO_TSA /* tab->lock held */
+{
+	struct shared *sh = obj->tab->sh;
+
+	if (!sh || obj->opens || obj->maps)
+		return;
+	shared_meta_lock(sh);
+	shared_opener_set(sh, obj->slot, 0);
+	shared_meta_unlock(sh);
+}
+
 static int name_check(const char *name, size_t *len)
 {
 	if (!name)
@@ -378,6 +535,12 @@ static int object_create_locked(struct objtab *tab, const char *name, size_t len
 	tab->live++;
 	nameidx_add(&tab->names, layout_name_hash_bytes(name, (uint32_t)len), i);
 	tab->free_hint = i + 1;
+	if (tab->sh) {
+		objtab_changed_locked(tab, i);
+		obj->gen_seen = tab->sh->slot_gen[i];
+		obj->ring_seen = tab->sh->run->ring_seq;
+		obj->epoch_seen = tab->sh->run->epoch;
+	}
 	if (!small) {
 		goaltree_insert(&tab->goals, i, goal);
 		alloc_expect(tab->alloc, goal); /* its first extents land there: warm them */
@@ -402,20 +565,32 @@ int object_open(struct objtab *tab, struct daxmap_obj **objp, const char *name, 
 	if ((flags & DAXMAP_SMALL) && !(flags & DAXMAP_CREATE))
 		return ERR(-EINVAL, "DAXMAP_SMALL without DAXMAP_CREATE");
 
-	mutex_lock(&tab->lock);
-	obj = object_find_locked(tab, name, len);
-	if (obj && (flags & DAXMAP_EXCL))
-		ret = ERR(-EEXIST, "object \"%s\" exists", name);
-	else if (!obj && !(flags & DAXMAP_CREATE))
-		ret = ERR(-ENOENT, "no object \"%s\" in pool %s", name, tab->md->path);
-	else if (!obj)
-		ret = object_create_locked(tab, name, len, (flags & DAXMAP_SMALL) != 0, &obj);
-	if (ret == 0) {
-		obj->opens++;
-		*objp = obj;
+	for (;;) {
+		uint32_t fseq = tab->sh ? shared_fence_seq(tab->sh) : 0;
+
+		mutex_lock(&tab->lock);
+		objtab_lock_shared(tab);
+		obj = object_find_locked(tab, name, len);
+		if (obj && (flags & DAXMAP_EXCL))
+			ret = ERR(-EEXIST, "object \"%s\" exists", name);
+		else if (!obj && !(flags & DAXMAP_CREATE))
+			ret = ERR(-ENOENT, "no object \"%s\" in pool %s", name, tab->md->path);
+		else if (!obj)
+			ret = object_create_locked(tab, name, len, (flags & DAXMAP_SMALL) != 0, &obj);
+		if (ret == 0 && tab->sh && obj->opens == 0 && obj->maps == 0)
+			ret = object_first_open_shared(obj);
+		if (ret == 0) {
+			obj->opens++;
+			*objp = obj;
+		}
+		objtab_unlock_shared(tab);
+		mutex_unlock(&tab->lock);
+		if (ret != -EAGAIN)
+			return ret;
+		/* another process changes the object right now: after it */
+		shared_fence_wait(tab->sh, fseq);
+		ret = 0;
 	}
-	mutex_unlock(&tab->lock);
-	return ret;
 }
 
 int object_check(struct daxmap_obj *obj)
@@ -434,10 +609,12 @@ int daxmap_obj_close(daxmap_obj *obj)
 	if ((ret = object_check(obj)) < 0)
 		return ret;
 	mutex_lock(&obj->tab->lock);
-	if (obj->opens == 0)
+	if (obj->opens == 0) {
 		ret = ERR(-EINVAL, "object handle is not open");
-	else
+	} else {
 		obj->opens--;
+		object_last_close_shared(obj);
+	}
 	mutex_unlock(&obj->tab->lock);
 	return ret;
 }
@@ -451,14 +628,24 @@ int object_unlink(struct objtab *tab, const char *name)
 
 	if ((ret = name_check(name, &len)) < 0)
 		return ret;
+	/* shared: no other process's operation (and its requests) is on it */
+	if (tab->sh)
+		shared_op_lock(tab->sh);
 	mutex_lock(&tab->lock);
+	objtab_lock_shared(tab);
 	obj = object_find_locked(tab, name, len);
 	if (!obj) {
 		ret = ERR(-ENOENT, "no object \"%s\" in pool %s", name, tab->md->path);
 	} else if (obj->opens || obj->maps) {
 		ret = ERR(-EBUSY, "object \"%s\" has %u open handles and %u mappings", name,
 			  obj->opens, obj->maps);
+	} else if (tab->sh && shared_opened_elsewhere(tab->sh, obj->slot)) {
+		ret = ERR(-EBUSY, "object \"%s\" is open or mapped in another process", name);
+	} else if (tab->sh && (ret = object_reload_unreached(obj)) < 0) {
+		/* (its extents must all be known to be freed) */
 	} else {
+		uint32_t slot = obj->slot;
+
 		tab->live--;
 		nameidx_del(&tab->names, layout_name_hash_bytes(name, (uint32_t)len), obj->slot);
 		if (obj->goal != EXTMAP_NONE)
@@ -466,8 +653,12 @@ int object_unlink(struct objtab *tab, const char *name)
 		if (obj->slot < tab->free_hint)
 			tab->free_hint = obj->slot;
 		object_destroy_slot(tab, obj);
+		objtab_changed_locked(tab, slot);
 	}
+	objtab_unlock_shared(tab);
 	mutex_unlock(&tab->lock);
+	if (tab->sh)
+		shared_op_unlock(tab->sh);
 	return ret;
 }
 
@@ -531,6 +722,21 @@ int object_replay(void *arg, const struct log_record *r)
 	es = obj->md->extent_size;
 	mutex_lock(&obj->extents_lock);
 	size = atomic_load(&obj->size);
+	if (tab->sh) {
+		/* a dead process's operation (peer.c): its whole map, fence
+		 * and all (the recovering thread owns the fence), and the
+		 * persistent size (it may not be open here) */
+		int ret;
+		shared_meta_lock(tab->sh);
+		ret = object_reload_locked(obj);
+		shared_meta_unlock(tab->sh);
+		if (ret < 0) {
+			mutex_unlock(&obj->extents_lock);
+			return ret;
+		}
+		size = obj->md->slots[slot].size;
+		atomic_store(&obj->size, size);
+	}
 	switch (r->op) {
 	case LOG_OP_SHRINK:
 		if (a <= size)
@@ -551,43 +757,201 @@ int object_replay(void *arg, const struct log_record *r)
 	return 0;
 }
 
-/* takes obj->extents_lock */
+/* Pool extent i enters obj's map if the table says it is obj's (and the
+ * fence's operation is not about to free it). */
+static int object_adopt_locked(struct daxmap_obj *obj, uint64_t i) REQUIRES(obj->extents_lock)
+{
+	uint64_t ent = __atomic_load_n(&obj->md->exttab[i], __ATOMIC_ACQUIRE), e;
+
+	if (ext_entry_tag(ent) != EXT_TAG_ALLOC || ext_entry_slot(ent) != obj->slot)
+		return 0;
+	e = ext_entry_index(ent);
+	if (shared_fence_frees(obj->tab->sh, obj->slot, e))
+		return 0;
+	if (extmap_reserve(&obj->extmap, 1))
+		return ERR(-ENOMEM, "out of memory growing the extent map");
+	extmap_put(&obj->extmap, e, i);
+	return 0;
+}
+
+/* The whole map again from the table (a rescan). Under meta. */
+static int object_reload_locked(struct daxmap_obj *obj) REQUIRES(obj->extents_lock)
+{
+	const struct shared_run *run = obj->tab->sh->run;
+	int ret = 0;
+
+	extmap_free(&obj->extmap);
+	extmap_init(&obj->extmap);
+	for (uint64_t i = 0; i < obj->md->nextents && ret == 0; i++)
+		ret = object_adopt_locked(obj, i);
+	obj->ring_seen = run->ring_seq;
+	obj->epoch_seen = run->epoch;
+	return ret;
+}
+
+/* Catches up with the ring (under meta), or rescans. */
+static int object_sync_locked(struct daxmap_obj *obj) REQUIRES(obj->extents_lock)
+{
+	const struct shared_run *run = obj->tab->sh->run;
+	uint64_t seq = run->ring_seq, idx;
+	unsigned t;
+	int ret = 0;
+
+	if (obj->epoch_seen != run->epoch || seq - obj->ring_seen > SHARED_RING)
+		return object_reload_locked(obj);
+	for (uint64_t k = obj->ring_seen; k < seq && ret == 0; k++)
+		if (shared_ring_get(obj->tab->sh, k, &t, &idx) == 0 && t == 0 &&
+		    idx < obj->md->nextents)
+			ret = object_adopt_locked(obj, idx);
+	if (ret == 0)
+		obj->ring_seen = seq;
+	return ret;
+}
+
+/* takes obj->extents_lock, then meta */
+int object_sync(struct daxmap_obj *obj)
+{
+	int ret;
+
+	mutex_lock(&obj->extents_lock);
+	shared_meta_lock(obj->tab->sh);
+	ret = object_sync_locked(obj);
+	shared_meta_unlock(obj->tab->sh);
+	mutex_unlock(&obj->extents_lock);
+	return ret;
+}
+
+/* takes obj->extents_lock, then (a hole in a shared pool) meta */
 uint64_t object_extent_get(struct daxmap_obj *obj, uint64_t e)
 {
 	uint64_t pidx;
 
 	mutex_lock(&obj->extents_lock);
 	pidx = extmap_get(&obj->extmap, e);
+	if (pidx == EXTMAP_NONE && obj->tab->sh) {
+		/* another process may have allocated it (a failed catch-up
+		 * is a hole: it reads zero, and an allocation fails alike) */
+		shared_meta_lock(obj->tab->sh);
+		if (object_sync_locked(obj) == 0)
+			pidx = extmap_get(&obj->extmap, e);
+		shared_meta_unlock(obj->tab->sh);
+	}
 	mutex_unlock(&obj->extents_lock);
 	return pidx;
 }
 
-/* takes obj->extents_lock */
+/* takes obj->extents_lock, then (shared pools) meta */
 void object_extents_get(struct daxmap_obj *obj, uint64_t e, uint64_t n, uint64_t *pidx)
 {
 	mutex_lock(&obj->extents_lock);
+	if (obj->tab->sh) {
+		shared_meta_lock(obj->tab->sh);
+		(void)object_sync_locked(obj); /* (a miss is no more than a fault later) */
+		shared_meta_unlock(obj->tab->sh);
+	}
 	for (uint64_t k = 0; k < n; k++)
 		pidx[k] = extmap_get(&obj->extmap, e + k);
 	mutex_unlock(&obj->extents_lock);
 }
 
+/* takes obj->extents_lock */
+void object_forget_range(struct daxmap_obj *obj, uint64_t lo, uint64_t hi)
+{
+	struct extmap *m = &obj->extmap;
+
+	mutex_lock(&obj->extents_lock);
+	if (hi - lo <= m->count) {
+		for (uint64_t e = lo; e < hi; e++)
+			extmap_del(m, e);
+	} else {
+		for (uint64_t i = 0; i < m->cap; i++) {
+			uint64_t e;
+			if (m->keys[i] == 0 || (e = m->keys[i] - 1) < lo || e >= hi)
+				continue;
+			extmap_del(m, e);
+			i--; /* backward shift may have moved another key into bucket i */
+		}
+	}
+	mutex_unlock(&obj->extents_lock);
+}
+
+/* takes meta */
+int object_fenced(struct daxmap_obj *obj, uint64_t off)
+{
+	int fenced;
+
+	if (!obj->tab->sh)
+		return 0;
+	shared_meta_lock(obj->tab->sh);
+	fenced = shared_fenced(obj->tab->sh, obj->slot, off);
+	shared_meta_unlock(obj->tab->sh);
+	return fenced;
+}
+
+void object_repush_range(struct objtab *tab, uint32_t slot, uint64_t lo, uint64_t hi)
+{
+	const struct pool_media *md = tab->md;
+
+	for (uint64_t i = 0; i < md->nextents; i++) {
+		uint64_t ent = md->exttab[i];
+		if (ext_entry_tag(ent) == EXT_TAG_ALLOC && ext_entry_slot(ent) == slot &&
+		    ext_entry_index(ent) >= lo && ext_entry_index(ent) < hi)
+			shared_ring_push(tab->sh, 0, i);
+	}
+}
+
+static int object_extent_alloc_locked(struct daxmap_obj *obj, uint64_t e, uint64_t *pidx)
+	REQUIRES(obj->extents_lock);
+
+/*
+ * A hole in a shared pool: in one hold of meta, catch up (another process
+ * may have allocated it: then it is found, not allocated twice), refuse
+ * behind another operation's fence (-EAGAIN: the caller waits for it to
+ * drop), else allocate as below.
+ */
+static int object_extent_alloc_shared(struct daxmap_obj *obj, uint64_t e, uint64_t *pidx)
+	REQUIRES(obj->extents_lock)
+{
+	struct shared *sh = obj->tab->sh;
+	int ret;
+
+	shared_meta_lock(sh);
+	if ((ret = object_sync_locked(obj)) == 0 &&
+	    (*pidx = extmap_get(&obj->extmap, e)) == EXTMAP_NONE) {
+		if (shared_fenced(sh, obj->slot, e << obj->md->extent_shift))
+			ret = -EAGAIN;
+		else
+			ret = object_extent_alloc_locked(obj, e, pidx);
+	}
+	shared_meta_unlock(sh);
+	return ret;
+}
+
 /* takes obj->extents_lock, then the allocator's lock */
 int object_extent_alloc(struct daxmap_obj *obj, uint64_t e, uint64_t *pidx)
 {
-	const struct pool_media *md = obj->md;
-	uint64_t hints[ALLOC_HINTS] = {EXTMAP_NONE, EXTMAP_NONE, EXTMAP_NONE}, nb;
 	int ret = 0;
 
 	mutex_lock(&obj->extents_lock);
 	*pidx = extmap_get(&obj->extmap, e);
-	if (*pidx != EXTMAP_NONE)
-		goto out_unlock;
+	if (*pidx == EXTMAP_NONE)
+		ret = obj->tab->sh ? object_extent_alloc_shared(obj, e, pidx)
+				   : object_extent_alloc_locked(obj, e, pidx);
+	mutex_unlock(&obj->extents_lock);
+	return ret;
+}
+
+/* A hole: allocates and records pool extent *pidx for object extent e. */
+static int object_extent_alloc_locked(struct daxmap_obj *obj, uint64_t e, uint64_t *pidx)
+{
+	const struct pool_media *md = obj->md;
+	uint64_t hints[ALLOC_HINTS] = {EXTMAP_NONE, EXTMAP_NONE, EXTMAP_NONE}, nb;
+	int ret;
+
 	/* room in the map first: once the entry is durable, the in-memory
 	 * insert must not fail */
-	if (extmap_reserve(&obj->extmap, 1)) {
-		ret = ERR(-ENOMEM, "out of memory growing the extent map");
-		goto out_unlock;
-	}
+	if (extmap_reserve(&obj->extmap, 1))
+		return ERR(-ENOMEM, "out of memory growing the extent map");
 	/* contiguity: the object's own goal position, else right after the
 	 * left neighbour, else right before the right neighbour */
 	if (obj->goal + e >= obj->goal && obj->goal + e < md->nextents)
@@ -602,9 +966,29 @@ int object_extent_alloc(struct daxmap_obj *obj, uint64_t e, uint64_t *pidx)
 	ret = alloc_extent(obj->alloc, ext_entry_alloc(obj->slot, e), hints, pidx);
 	if (ret == 0)
 		extmap_put(&obj->extmap, e, *pidx);
-out_unlock:
-	mutex_unlock(&obj->extents_lock);
 	return ret;
+}
+
+/* takes tab->lock, then meta */
+void object_table_catch_up(struct objtab *tab)
+{
+	mutex_lock(&tab->lock);
+	objtab_lock_shared(tab);
+	objtab_unlock_shared(tab);
+	mutex_unlock(&tab->lock);
+}
+
+/* takes tab->lock */
+struct daxmap_obj *object_get_opened(struct objtab *tab, uint32_t slot)
+{
+	struct daxmap_obj *obj;
+
+	mutex_lock(&tab->lock);
+	obj = tab->objs[slot];
+	if (obj && !obj->opens && !obj->maps)
+		obj = NULL;
+	mutex_unlock(&tab->lock);
+	return obj;
 }
 
 /* takes tab->lock */
@@ -635,6 +1019,7 @@ void object_map_put(struct daxmap_obj *obj)
 {
 	mutex_lock(&obj->tab->lock);
 	obj->maps--;
+	object_last_close_shared(obj);
 	mutex_unlock(&obj->tab->lock);
 }
 
@@ -644,7 +1029,9 @@ uint64_t object_live_count(struct objtab *tab)
 	uint64_t n;
 
 	mutex_lock(&tab->lock);
+	objtab_lock_shared(tab);
 	n = tab->live;
+	objtab_unlock_shared(tab);
 	mutex_unlock(&tab->lock);
 	return n;
 }
@@ -663,14 +1050,17 @@ int object_list(struct objtab *tab, int (*cb)(const char *name, uint64_t size, v
 		int live = 0;
 
 		mutex_lock(&tab->lock);
+		objtab_lock_shared(tab);
 		struct daxmap_obj *obj = tab->objs[i];
 		if (obj && !obj->dying) {
 			const struct obj_slot *s = &tab->md->slots[i];
 			memcpy(name, s->name, s->name_len);
 			name[s->name_len] = 0;
-			size = atomic_load(&obj->size);
+			size = obj->opens || obj->maps || !tab->sh ? atomic_load(&obj->size)
+								   : s->size;
 			live = 1;
 		}
+		objtab_unlock_shared(tab);
 		mutex_unlock(&tab->lock);
 		if (live)
 			ret = cb(name, size, arg);

@@ -22,6 +22,7 @@
 #include "media.h"
 #include "nameidx.h"
 #include "rangelock.h"
+#include "shared.h"
 
 struct daxmap_pool;
 struct log_state;
@@ -43,6 +44,10 @@ struct objtab {
 	struct log_state *log;        /* for the range operations (truncate.c) */
 	const struct pool_uffd *uffd; /* mappings of objects register with it (map.c) */
 	struct pool_counters *counters;
+	/* a pool opened shared: the run file (NULL otherwise), and what of the
+	 * other processes' creates and unlinks this table has caught up with */
+	struct shared *sh;
+	uint64_t gen_seen /* under lock */, epoch_seen /* under lock */;
 };
 
 struct daxmap_obj {
@@ -64,11 +69,18 @@ struct daxmap_obj {
 	struct dm_mutex extents_lock; /* protects: extmap and the slot's persistent size */
 	struct extmap extmap /* under extents_lock */;
 	int dying; /* found DYING at open: recovery frees it */
+	/* shared pools: the ring position and epoch the extent map has caught
+	 * up with (under extents_lock), and the slot generation it was loaded
+	 * at (under tab->lock: reloaded when first opened after it moved) */
+	uint64_t ring_seen, epoch_seen, gen_seen;
 };
 
 /* Validates the object table and the extent table of tab->md and builds
  * the objects (tab's pointers are wired by the caller). */
 int object_load(struct objtab *tab);
+/* The pool is opened shared: the table loaded under sh's meta lock is
+ * this process's view of it from now on (before anything uses it). */
+void object_share(struct objtab *tab, struct shared *sh);
 /* Finishes interrupted unlinks and frees extents past EOF (after alloc_init). */
 void object_recover(struct objtab *tab);
 /* Runs a logged operation again (the log's replay callback; arg is the objtab). */
@@ -92,6 +104,27 @@ void object_busy_counts(struct objtab *tab, uint64_t *opens, uint64_t *maps)
 /* A mapping of obj was made or removed. Takes tab->lock. */
 void object_map_get(struct daxmap_obj *obj);
 void object_map_put(struct daxmap_obj *obj);
+
+/*
+ * Shared pools (tab->sh set): the object's extent map catches up with the
+ * allocations other processes made (never with entries the fence's
+ * operation may free). -ENOMEM. Takes obj->extents_lock, then meta.
+ */
+int object_sync(struct daxmap_obj *obj) EXCLUDES(obj->extents_lock);
+/* Drops object extents [lo, hi) from obj's map without freeing them: the
+ * fence's operation in another process frees them. Caller holds the range. */
+void object_forget_range(struct daxmap_obj *obj, uint64_t lo, uint64_t hi)
+	EXCLUDES(obj->extents_lock);
+/* Byte off of obj is behind another thread's fence (shared pools; else 0). Takes meta. */
+int object_fenced(struct daxmap_obj *obj, uint64_t off);
+/* Under meta: the ring names every extent of slot in [lo, hi) still allocated
+ * (the recovery of an operation whose process died: others dropped them). */
+void object_repush_range(struct objtab *tab, uint32_t slot, uint64_t lo, uint64_t hi);
+/* A shared pool's table catches up with other processes' creates and
+ * unlinks now. Takes tab->lock, then meta. */
+void object_table_catch_up(struct objtab *tab) EXCLUDES(tab->lock);
+/* The object in slot if this process has it open or mapped, else NULL. Takes tab->lock. */
+struct daxmap_obj *object_get_opened(struct objtab *tab, uint32_t slot) EXCLUDES(tab->lock);
 
 /* Checks obj and its pool; -EINVAL with a message if unusable. */
 int object_check(struct daxmap_obj *obj);

@@ -66,6 +66,8 @@ static int pool_args(daxmap_pool **poolp, const char *path, const struct daxmap_
 			   o->warm);
 	if (o->fault_threads > 64)
 		return ERR(-EINVAL, "fault_threads %u: at most 64", o->fault_threads);
+	if (o->shared != 0 && o->shared != 1)
+		return ERR(-EINVAL, "shared must be 0 or 1");
 	return 0;
 }
 
@@ -103,6 +105,7 @@ static void pool_atfork_install(void)
 /* Each module undoes what its own state records: safe at any point of pool_start. */
 static void pool_free(struct daxmap_pool *pool)
 {
+	shared_stop(&pool->shared);
 	fault_stop(&pool->fault);
 	uffd_close(&pool->uffd);
 	alloc_stop_zeroer(&pool->alloc_blk);
@@ -111,6 +114,7 @@ static void pool_free(struct daxmap_pool *pool)
 	alloc_fini(&pool->alloc_blk);
 	alloc_fini(&pool->alloc);
 	log_fini(&pool->log);
+	shared_detach(&pool->shared);
 	media_fini(&pool->media);
 	mutex_destroy(&pool->grow_lock);
 	free(pool);
@@ -141,20 +145,123 @@ static uint64_t pool_warm_budget(const struct pool_media *md, int warm)
 	return ((mib << 20) + md->extent_size - 1) >> md->extent_shift;
 }
 
+/*
+ * Opened shared: joins the run file (its flock held until shared_ready, so
+ * that one opener at a time builds its state) and takes meta once no
+ * operation of another process is half done, so that the tables load as
+ * one consistent snapshot. Objects made of blocks are not shared yet.
+ */
+static int pool_share_begin(struct daxmap_pool *pool) NO_TSA
+{
+	struct pool_media *md = &pool->media;
+	struct shared *sh = &pool->shared;
+	struct stat st;
+	int ret;
+
+	if (fstat(md->fd, &st) < 0)
+		return ERR(-errno, "cannot stat %s", md->path);
+	if ((ret = shared_attach(sh, md->hdr->uuid, md->max_objects, st.st_mode)) < 0)
+		return ret;
+	md->shared = 1;
+	for (;;) {
+		uint32_t seen = shared_fence_seq(sh);
+		shared_meta_lock(sh);
+		if (!sh->run->fence.active)
+			return 0;
+		shared_meta_unlock(sh);
+		shared_fence_wait(sh, seen);
+	}
+}
+
+/* Nothing of blocks in a pool opened shared (yet): -EOPNOTSUPP. */
+static int pool_share_check(const struct pool_media *md)
+{
+	for (uint32_t i = 0; i < md->max_objects; i++)
+		if (md->slots[i].state != SLOT_FREE && (md->slots[i].flags & SLOT_F_SMALL))
+			return ERR(-EOPNOTSUPP, "pool %s has objects made of blocks (DAXMAP_SMALL): "
+						"it cannot be opened shared", md->path);
+	for (uint64_t i = 0; md->blk && i < md->nextents; i++)
+		if (ext_entry_tag(md->exttab[i]) == EXT_TAG_SPLIT)
+			return ERR(-EOPNOTSUPP, "pool %s has extents split into blocks: it cannot "
+						"be opened shared", md->path);
+	return 0;
+}
+
+static int pool_load(struct daxmap_pool *pool, const struct daxmap_pool_opts *o,
+		     struct shared *sh);
+static void pool_share_state(struct daxmap_pool *pool, struct shared *sh);
+
 /* Maps, validates and brings up a pool whose file is open and locked as media.fd. */
-static int pool_start(struct daxmap_pool *pool, const struct daxmap_pool_opts *o)
+static int pool_start(struct daxmap_pool *pool, const struct daxmap_pool_opts *o) NO_TSA
 {
 	struct pool_media *md = &pool->media;
 	struct objtab *tab = &pool->objtab;
+	struct shared *sh = o->shared ? &pool->shared : NULL;
 	int ret;
 
 	if ((ret = media_map(md)) < 0 || (ret = media_map_blocks(md)) < 0 ||
 	    (ret = log_load(&pool->log, md)) < 0)
 		return ret;
+	if (sh && (ret = pool_share_begin(pool)) < 0)
+		return ret;
+	ret = pool_load(pool, o, sh);
+	if (sh && !sh->first && ret == 0)
+		pool_share_state(pool, sh); /* in the hold of meta that loaded it */
+	if (sh)
+		shared_meta_unlock(sh);
+	/* finish what a crash interrupted: logged operations, then unlinks
+	 * and extents past EOF (shared: only when no other process has it
+	 * open, theirs are in flight, not interrupted; the run file's flock
+	 * keeps newcomers out meanwhile) */
+	if (ret == 0 && (!sh || sh->first)) {
+		ret = log_replay(&pool->log, object_replay, tab);
+		if (ret == 0)
+			object_recover(tab);
+		if (ret == 0 && sh) {
+			shared_meta_lock(sh);
+			pool_share_state(pool, sh);
+			shared_meta_unlock(sh);
+		}
+	}
+	if (ret < 0)
+		return ret;
+	if ((ret = alloc_start_zeroer(&pool->alloc)) < 0 ||
+	    (tab->alloc_blk && (ret = alloc_start_zeroer(&pool->alloc_blk)) < 0))
+		return ret;
+	if ((ret = uffd_open(&pool->uffd)) < 0 ||
+	    (ret = fault_start(&pool->fault, pool, md, &pool->uffd, &pool->counters,
+			       o->fault_threads ? o->fault_threads : default_threads())) < 0)
+		return ret;
+	if (sh) {
+		fault_share(&pool->fault, sh);
+		pool->peer = (struct peer){.tab = tab, .fault = &pool->fault, .log = &pool->log,
+					   .sh = sh, .path = md->path};
+		if ((ret = shared_start(sh, peer_handle, peer_fence_dropped, peer_recover,
+					&pool->peer)) < 0)
+			return ret;
+		shared_ready(sh);
+	}
+
+	pthread_once(&atfork_once, pool_atfork_install);
+	mutex_lock(&pools_lock);
+	pool->next_open = open_pools;
+	open_pools = pool;
+	mutex_unlock(&pools_lock);
+	return 0;
+}
+
+/* The tables into the modules' state. */
+static int pool_load(struct daxmap_pool *pool, const struct daxmap_pool_opts *o,
+		     struct shared *sh)
+{
+	struct pool_media *md = &pool->media;
+	struct objtab *tab = &pool->objtab;
+	int ret;
+
 	tab->pool = pool;
 	tab->md = md;
 	tab->alloc = &pool->alloc;
-	tab->alloc_blk = md->blk ? &pool->alloc_blk : NULL;
+	tab->alloc_blk = md->blk && !sh ? &pool->alloc_blk : NULL;
 	tab->log = &pool->log;
 	tab->uffd = &pool->uffd;
 	tab->counters = &pool->counters;
@@ -162,12 +269,16 @@ static int pool_start(struct daxmap_pool *pool, const struct daxmap_pool_opts *o
 		media_prefault(md); /* every data page now, so first touches only map */
 	/* the object table validates every extent entry before the
 	 * allocator builds its bitmaps from them */
-	if ((ret = object_load(tab)) < 0 ||
-	    (ret = alloc_init(&pool->alloc, md, &pool->counters, pool_warm_budget(md, o->warm),
-			      o->prefault, NULL)) < 0 ||
-	    (md->blk && (ret = alloc_init(&pool->alloc_blk, md->blk, &pool->counters_blk, 0, 0,
-					  &pool->alloc)) < 0))
+	/* (shared: no warming: which pages exist is this process's guess, and
+	 * another process may allocate what it warms) */
+	if ((sh && (ret = pool_share_check(md)) < 0) || (ret = object_load(tab)) < 0 ||
+	    (ret = alloc_init(&pool->alloc, md, &pool->counters,
+			      sh ? 0 : pool_warm_budget(md, o->warm), o->prefault, NULL)) < 0 ||
+	    (tab->alloc_blk && (ret = alloc_init(&pool->alloc_blk, md->blk, &pool->counters_blk,
+						 0, 0, &pool->alloc)) < 0))
 		return ret;
+	if (o->grow_step && sh)
+		return ERR(-EINVAL, "grow_step: a pool opened shared does not grow (yet)");
 	if (o->grow_step && !md->growable)
 		return ERR(-EINVAL, "grow_step: pool %s cannot grow (it was created without a "
 				    "max_size larger than its size)", md->path);
@@ -177,25 +288,14 @@ static int pool_start(struct daxmap_pool *pool, const struct daxmap_pool_opts *o
 		pool->alloc.grow = pool_autogrow;
 		pool->alloc.grow_arg = pool;
 	}
-	/* finish what a crash interrupted: logged operations, then unlinks
-	 * and extents past EOF */
-	if ((ret = log_replay(&pool->log, object_replay, tab)) < 0)
-		return ret;
-	object_recover(tab);
-	if ((ret = alloc_start_zeroer(&pool->alloc)) < 0 ||
-	    (md->blk && (ret = alloc_start_zeroer(&pool->alloc_blk)) < 0))
-		return ret;
-	if ((ret = uffd_open(&pool->uffd)) < 0 ||
-	    (ret = fault_start(&pool->fault, pool, md, &pool->uffd, &pool->counters,
-			       o->fault_threads ? o->fault_threads : default_threads())) < 0)
-		return ret;
-
-	pthread_once(&atfork_once, pool_atfork_install);
-	mutex_lock(&pools_lock);
-	pool->next_open = open_pools;
-	open_pools = pool;
-	mutex_unlock(&pools_lock);
 	return 0;
+}
+
+/* Under meta: the loaded state is this process's view of the shared one. */
+static void pool_share_state(struct daxmap_pool *pool, struct shared *sh)
+{
+	alloc_share(&pool->alloc, sh, 0);
+	object_share(&pool->objtab, sh);
 }
 
 static struct daxmap_pool *pool_alloc(const char *path)
@@ -213,14 +313,16 @@ static struct daxmap_pool *pool_alloc(const char *path)
 	return pool;
 }
 
-static int pool_lock_file(struct daxmap_pool *pool)
+static int pool_lock_file(struct daxmap_pool *pool, int shared)
 {
 	/* flock belongs to the open file description: a second open, in this
-	 * process or another, conflicts; the kernel drops it when the owner dies */
-	if (flock(pool->media.fd, LOCK_EX | LOCK_NB) < 0)
+	 * process or another, conflicts; the kernel drops it when the owner
+	 * dies. Shared openers share the lock and conflict with exclusive ones. */
+	if (flock(pool->media.fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
 		return errno == EWOULDBLOCK
-			       ? ERR(-EBUSY, "pool %s is open elsewhere (in this or another process)",
-				     pool->media.path)
+			       ? ERR(-EBUSY, "pool %s is open elsewhere (in this or another process%s)",
+				     pool->media.path,
+				     shared ? ", not shared" : "; opened shared, or exclusive")
 			       : ERR(-errno, "cannot lock %s", pool->media.path);
 	return 0;
 }
@@ -240,7 +342,7 @@ int daxmap_pool_open_opts(daxmap_pool **poolp, const char *path, const struct da
 		ret = ERR(-errno, "cannot open pool %s", path);
 		goto out_free;
 	}
-	if ((ret = pool_lock_file(pool)) < 0 || (ret = pool_start(pool, &o)) < 0)
+	if ((ret = pool_lock_file(pool, o.shared)) < 0 || (ret = pool_start(pool, &o)) < 0)
 		goto out_free;
 	*poolp = pool;
 	return 0;
@@ -380,7 +482,7 @@ int daxmap_pool_create_opts(daxmap_pool **poolp, const char *path, uint64_t size
 		ret = pool->media.fd;
 		goto out_free;
 	}
-	if ((ret = pool_lock_file(pool)) < 0)
+	if ((ret = pool_lock_file(pool, o.shared)) < 0)
 		goto out_unlink;
 	/* fallocated space reads as zero, durably: every object slot is
 	 * free, every extent is free and zeroed */
@@ -473,6 +575,8 @@ int daxmap_pool_grow(daxmap_pool *pool, uint64_t new_size)
 	if (!md->growable)
 		return ERR(-EINVAL, "pool %s cannot grow: it was created without a max_size "
 				    "larger than its size", md->path);
+	if (pool->shared.run)
+		return ERR(-EOPNOTSUPP, "pool %s is open shared: it cannot grow (yet)", md->path);
 	mutex_lock(&pool->grow_lock);
 	old = atomic_load(&md->size);
 	if (new_size < old)
@@ -529,11 +633,12 @@ static int pool_stat_fill(daxmap_pool *pool, struct daxmap_pool_stat *st)
 	 * counts before and after must agree (the two locks are never held
 	 * together) */
 	uint64_t b_free = 0, b_dirty = 0, b_warm = 0, b_split = 0, again = 0;
+	int blocks = pool->objtab.alloc_blk != NULL; /* (none in a pool opened shared) */
 	for (int tries = 0; tries < 100; tries++) {
-		if (md->blk)
+		if (blocks)
 			alloc_counts(&pool->alloc_blk, &b_free, &b_dirty, &b_warm, &b_split);
 		alloc_counts(&pool->alloc, &nfree, &ndirty, &nwarm, NULL);
-		if (!md->blk)
+		if (!blocks)
 			break;
 		alloc_counts(&pool->alloc_blk, &b_free, &b_dirty, &b_warm, &again);
 		if (again == b_split)
@@ -572,7 +677,7 @@ static int pool_stat_fill(daxmap_pool *pool, struct daxmap_pool_stat *st)
 	st->bytes_mapped_known = atomic_load(&c->bytes_mapped_known);
 	st->max_size = md->mapped_len;
 	st->grows = atomic_load(&c->grows);
-	if (md->blk) {
+	if (blocks) {
 		const struct pool_counters *b = &pool->counters_blk;
 		uint64_t nsplit = b_split;
 		nfree = b_free;

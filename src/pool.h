@@ -15,6 +15,8 @@
 #include "log.h"
 #include "media.h"
 #include "object.h"
+#include "peer.h"
+#include "shared.h"
 #include "uffd.h"
 
 struct daxmap_pool {
@@ -32,6 +34,8 @@ struct daxmap_pool {
 				      hand-over to the allocator) */
 	uint64_t grow_step; /* automatic growth by this much (whole extents), or 0:
 			       set at open, read-only after */
+	struct shared shared; /* opened shared: the run file (shared.run NULL otherwise) */
+	struct peer peer;     /* opened shared: what serves the other processes */
 	struct daxmap_pool *next_open; /* list of open pools, under pools_lock (pool.c) */
 };
 

@@ -71,6 +71,85 @@ void truncate_extend_end(struct daxmap_obj *obj, unsigned rec)
 	log_end(obj->tab->log, rec);
 }
 
+/* takes op */
+void truncate_share_lock(struct daxmap_obj *obj, struct truncate_share *ts)
+{
+	ts->on = obj->tab->sh != NULL;
+	ts->size = UINT64_MAX;
+	ts->dropped = 0;
+	if (ts->on)
+		shared_op_lock(obj->tab->sh);
+	/* with op held, no other process moves EOF: it is stable from here */
+	ts->old = atomic_load(&obj->size);
+}
+
+/* takes meta, then (object_sync) extents_lock and meta */
+void truncate_share_fence(struct daxmap_obj *obj, struct truncate_share *ts, uint64_t lo,
+			  uint64_t hi, uint64_t free_lo, uint64_t free_hi, unsigned kind,
+			  uint64_t req_lo, uint64_t req_hi, uint64_t size)
+{
+	struct shared *sh = obj->tab->sh;
+
+	if (!ts->on)
+		return;
+	shared_meta_lock(sh);
+	shared_fence_set(sh, obj->slot, lo, hi, free_lo, free_hi);
+	shared_meta_unlock(sh);
+	/* everything allocated before the fence is in our map now: what we
+	 * free is all there is (a failed catch-up frees less, never more) */
+	(void)object_sync(obj);
+	if (kind) {
+		struct shared_req r = {.slot = obj->slot, .kind = kind, .lo = req_lo,
+				       .hi = req_hi, .free_lo = free_lo, .free_hi = free_hi,
+				       .size = size, .old = ts->old};
+		if (kind == SHARED_REQ_SHRINK)
+			ts->size = size;
+		ts->dropped = 1;
+		ts->free_lo = free_lo;
+		ts->free_hi = free_hi;
+		shared_request(sh, &r);
+	}
+}
+
+/* takes op, then (with a fence) meta */
+void truncate_share_write(struct daxmap_obj *obj, struct truncate_share *ts, uint64_t end)
+{
+	uint64_t es = obj->md->extent_size;
+
+	truncate_share_lock(obj, ts);
+	/* a write that grows fences EOF on; its free range is what its undo
+	 * record frees if its process dies before the size is durable */
+	if (end > ts->old)
+		truncate_share_fence(obj, ts, ts->old, UINT64_MAX, (ts->old + es - 1) / es,
+				     UINT64_MAX, 0, 0, 0, 0);
+}
+
+/* takes meta, then op's release */
+void truncate_share_end(struct daxmap_obj *obj, struct truncate_share *ts)
+{
+	struct shared *sh = obj->tab->sh;
+	uint64_t now;
+
+	if (!ts->on)
+		return;
+	now = obj->md->slots[obj->slot].size;
+	if (now > ts->old || (ts->size != UINT64_MAX && now != ts->size)) {
+		struct shared_req r = {.slot = obj->slot, .kind = SHARED_REQ_GROW,
+				       .size = now, .old = ts->old};
+		if (now <= ts->old)
+			r.kind = SHARED_REQ_REFRESH; /* the announced shrink did not happen */
+		shared_request(sh, &r);
+	}
+	shared_meta_lock(sh);
+	/* what the others dropped and we did not free (an operation that
+	 * failed, or changed less), they find again */
+	if (ts->dropped)
+		object_repush_range(obj->tab, obj->slot, ts->free_lo, ts->free_hi);
+	shared_fence_clear(sh);
+	shared_meta_unlock(sh);
+	shared_op_unlock(sh);
+}
+
 int truncate_range_check(uint64_t off, uint64_t len, const char *what)
 {
 	if (len == 0)
@@ -117,12 +196,16 @@ static void logged_change(struct daxmap_obj *obj, enum log_op op, uint64_t la, u
 	log_end(obj->tab->log, rec);
 }
 
-static int object_shrink(struct daxmap_obj *obj, uint64_t size)
+static int object_shrink(struct daxmap_obj *obj, uint64_t size, struct truncate_share *ts)
 {
 	uint64_t es = obj->md->extent_size, old, start = size & ~(es - 1);
 	struct range_entry re;
 	int ret = 0;
 
+	/* shared: misses from the new EOF on wait; the others drop what lies
+	 * past it and adopt the new EOF first */
+	truncate_share_fence(obj, ts, size, UINT64_MAX, (size + es - 1) / es, UINT64_MAX,
+			     SHARED_REQ_SHRINK, page_up(size), UINT64_MAX, size);
 	map_rdlock();
 	rangelock_lock(&obj->range_lock, &re, start, lock_end(obj, 0, 1), 1);
 	old = atomic_load(&obj->size);
@@ -164,11 +247,14 @@ int truncate_lock_to(struct daxmap_obj *obj, struct range_entry *re, uint64_t of
 	}
 }
 
-static int object_grow(struct daxmap_obj *obj, uint64_t size)
+static int object_grow(struct daxmap_obj *obj, uint64_t size, struct truncate_share *ts)
 {
+	uint64_t es = obj->md->extent_size;
 	struct range_entry re;
 	uint64_t old;
 
+	truncate_share_fence(obj, ts, ts->old, UINT64_MAX, (ts->old + es - 1) / es, UINT64_MAX, 0,
+			     0, 0, 0);
 	map_rdlock();
 	if (truncate_lock_to(obj, &re, size, size)) {
 		old = atomic_load(&obj->size);
@@ -181,6 +267,7 @@ static int object_grow(struct daxmap_obj *obj, uint64_t size)
 
 int daxmap_obj_truncate(daxmap_obj *obj, uint64_t size)
 {
+	struct truncate_share ts;
 	uint64_t old;
 	int ret;
 
@@ -189,21 +276,32 @@ int daxmap_obj_truncate(daxmap_obj *obj, uint64_t size)
 	if (size > DAXMAP_MAX_OBJ_SIZE)
 		return ERR(-EFBIG, "size %llu beyond the maximum object size %llu",
 			   (unsigned long long)size, (unsigned long long)DAXMAP_MAX_OBJ_SIZE);
-	old = atomic_load(&obj->size);
-	if (size == old)
-		return 0;
-	return size < old ? object_shrink(obj, size) : object_grow(obj, size);
+	truncate_share_lock(obj, &ts);
+	old = ts.old;
+	if (size != old)
+		ret = size < old ? object_shrink(obj, size, &ts) : object_grow(obj, size, &ts);
+	truncate_share_end(obj, &ts);
+	return ret;
 }
 
 int daxmap_obj_punch_hole(daxmap_obj *obj, uint64_t off, uint64_t len)
 {
 	uint64_t es, end, size;
+	struct truncate_share ts;
 	struct range_entry re;
 	int ret;
 
 	if ((ret = object_check(obj)) < 0 || (ret = truncate_range_check(off, len, "punch hole")) < 0)
 		return ret;
 	es = obj->md->extent_size;
+	truncate_share_lock(obj, &ts);
+	end = off + len < ts.old ? off + len : ts.old;
+	if (off < end) {
+		/* shared: the others drop and tear down the whole extents first */
+		uint64_t wlo = (off + es - 1) / es, whi = end / es;
+		truncate_share_fence(obj, &ts, off, end, wlo, whi > wlo ? whi : wlo,
+				     whi > wlo ? SHARED_REQ_PUNCH : 0, wlo * es, whi * es, 0);
+	}
 	map_rdlock();
 	rangelock_lock(&obj->range_lock, &re, off & ~(es - 1), lock_end(obj, off + len, 0), 1);
 	/* like FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE: nothing past EOF changes */
@@ -220,6 +318,7 @@ int daxmap_obj_punch_hole(daxmap_obj *obj, uint64_t off, uint64_t len)
 	}
 	truncate_unlock_range(obj, &re);
 	map_rdunlock();
+	truncate_share_end(obj, &ts);
 	if (ret == 0)
 		fault_retry_errors(&obj->pool->fault);
 	return ret;
@@ -228,12 +327,17 @@ int daxmap_obj_punch_hole(daxmap_obj *obj, uint64_t off, uint64_t len)
 int daxmap_obj_zero_range(daxmap_obj *obj, uint64_t off, uint64_t len)
 {
 	uint64_t end, size;
+	struct truncate_share ts;
 	struct range_entry re;
 	int ret, grows;
 
 	if ((ret = object_check(obj)) < 0 || (ret = truncate_range_check(off, len, "zero range")) < 0)
 		return ret;
 	end = off + len;
+	/* shared: nothing is freed; a miss in the range (or past EOF, when it
+	 * grows) waits */
+	truncate_share_lock(obj, &ts);
+	truncate_share_fence(obj, &ts, off, end > ts.old ? UINT64_MAX : end, 0, 0, 0, 0, 0, 0);
 	map_rdlock();
 	grows = truncate_lock_to(obj, &re, off, end);
 	size = atomic_load(&obj->size);
@@ -248,18 +352,21 @@ int daxmap_obj_zero_range(daxmap_obj *obj, uint64_t off, uint64_t len)
 		truncate_grow_locked(obj, size, end, end, TRUNCATE_NO_RECORD);
 	truncate_unlock_range(obj, &re);
 	map_rdunlock();
+	truncate_share_end(obj, &ts);
 	return 0;
 }
 
 int daxmap_obj_allocate(daxmap_obj *obj, uint64_t off, uint64_t len)
 {
 	uint64_t end, pidx;
+	struct truncate_share ts;
 	struct range_entry re;
 	int ret, grows;
 
 	if ((ret = object_check(obj)) < 0 || (ret = truncate_range_check(off, len, "allocate")) < 0)
 		return ret;
 	end = off + len;
+	truncate_share_write(obj, &ts, end);
 	map_rdlock();
 	grows = truncate_lock_to(obj, &re, off, end);
 	for (uint64_t e = off >> obj->md->extent_shift; ret == 0 && (e << obj->md->extent_shift) < end; e++)
@@ -283,6 +390,7 @@ int daxmap_obj_allocate(daxmap_obj *obj, uint64_t off, uint64_t len)
 	}
 	truncate_unlock_range(obj, &re);
 	map_rdunlock();
+	truncate_share_end(obj, &ts);
 	return ret;
 }
 

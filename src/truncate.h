@@ -32,6 +32,38 @@ int truncate_lock_to(struct daxmap_obj *obj, struct range_entry *re, uint64_t of
 void truncate_unlock_range(struct daxmap_obj *obj, struct range_entry *re)
 	RELEASE(obj->range_lock);
 
+/*
+ * A pool opened shared: the steps around an operation that changes an
+ * object's extents or size, so that every process sees it (doc/DESIGN.md,
+ * "Several processes on one pool"). lock takes the run file's op lock
+ * (one such operation at a time across the processes; a holder found dead
+ * is recovered there); fence sets the fence over bytes [lo, hi) (others' faults
+ * and allocations there wait) and object extents [free_lo, free_hi) (what
+ * the operation may free), brings obj's map up to date, and for a request
+ * kind (punch, shrink: 0 for none) has every other process that has obj
+ * open drop those extents and tear down its mappings of [req_lo, req_hi)
+ * first, adopting EOF `size` for a shrink. end tells the others of a grow
+ * (they clear their SIGBUS markers past the old EOF) or of a shrink that
+ * did not happen, then drops the fence and op. Nothing for a pool that is
+ * not shared. Call with no lock held.
+ */
+struct truncate_share {
+	uint64_t old;   /* EOF when op was taken */
+	uint64_t size;  /* EOF announced to the others (a shrink), or UINT64_MAX */
+	uint64_t free_lo, free_hi; /* what the others dropped (with `dropped`) */
+	int on;         /* shared: op is held */
+	int dropped;
+};
+/* takes op (sets old in every pool) */
+void truncate_share_lock(struct daxmap_obj *obj, struct truncate_share *ts);
+void truncate_share_fence(struct daxmap_obj *obj, struct truncate_share *ts, uint64_t lo,
+			  uint64_t hi, uint64_t free_lo, uint64_t free_hi, unsigned kind,
+			  uint64_t req_lo, uint64_t req_hi, uint64_t size);
+void truncate_share_end(struct daxmap_obj *obj, struct truncate_share *ts);
+/* lock, then for an operation that frees nothing and may grow EOF to
+ * `end`: the fence from EOF on when it does, else none */
+void truncate_share_write(struct daxmap_obj *obj, struct truncate_share *ts, uint64_t end);
+
 /* No undo record for truncate_grow_locked to end (see truncate_extend_begin). */
 #define TRUNCATE_NO_RECORD (~0u)
 

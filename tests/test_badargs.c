@@ -59,10 +59,11 @@ static struct daxmap_pool_opts opts_with(int which)
 	case 1: o.extent_size = 2 * KiB; break;
 	case 2: o.extent_size = UINT64_C(2) << 30; break;
 	case 3: o.max_objects = (1u << 22) + 1; break;
-	case 4: o.reserved_[1] = 1; break;
+	case 4: o.reserved_[0] = 1; break;
 	case 5: o.prefault = 2; break;
 	case 6: o.fault_threads = 65; break;
 	case 7: o.max_objects = 1u << 22; break; /* metadata beyond 1% + 8 MiB of 16 MiB */
+	case 8: o.shared = 2; break;
 	default: break;
 	}
 	return o;
@@ -130,6 +131,7 @@ static const struct badcase cases[] = {
 	X(-EINVAL, create_o(5, 16 * MiB))                                                          \
 	X(-EINVAL, create_o(6, 16 * MiB))                                                          \
 	X(-EINVAL, create_o(7, 16 * MiB))                                                          \
+	X(-EINVAL, create_o(8, 16 * MiB))                                                          \
 	X(-EEXIST, daxmap_pool_create(&fx.pool_out, fx.path, 16 * MiB, 0600))                      \
 	X(-EEXIST, daxmap_pool_create(&fx.pool_out, fx.closed, 16 * MiB, 0600))                    \
 	X(-ENOENT, daxmap_pool_create(&fx.pool_out, "/nonexistent-dir/p", 16 * MiB, 0600))         \

@@ -380,7 +380,7 @@ static void test_create_with_bad_extent_size_is_einval(void)
 	/* bad options that are not sizes */
 	daxmap_pool *pool = (void *)1;
 	daxmap_pool_opts_init(&o);
-	o.reserved_[1] = 1;
+	o.reserved_[0] = 1;
 	CU_ASSERT(daxmap_pool_create_opts(&pool, path, 64 * MiB, 0600, &o) == -EINVAL);
 	CU_ASSERT(strlen(daxmap_errormsg()) > 0);
 	daxmap_pool_opts_init(&o);
