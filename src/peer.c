@@ -38,8 +38,6 @@ void peer_handle(void *arg, const struct shared_req *r)
 		       r->kind == SHARED_REQ_PUNCH ? ((hi + es - 1) / es) * es
 						   : DAXMAP_MAX_OBJ_SIZE + es,
 		       1);
-	if (r->free_lo < r->free_hi)
-		object_forget_range(obj, r->free_lo, r->free_hi);
 	switch (r->kind) {
 	case SHARED_REQ_PUNCH:
 		if (r->lo < hi)
@@ -63,6 +61,9 @@ void peer_handle(void *arg, const struct shared_req *r)
 	default:
 		break;
 	}
+	/* (after the teardown: it tells our mappings' pool pages by the map) */
+	if (r->free_lo < r->free_hi)
+		object_forget_range(obj, r->free_lo, r->free_hi);
 	fault_requeue(pe->fault, rangelock_unlock(&obj->range_lock, &re));
 	map_rdunlock();
 	if (ret < 0)

@@ -73,6 +73,9 @@ static uint64_t proc_start(pid_t pid)
 	if (!(p = strrchr(buf, ')')))
 		return 0;
 	p++;
+	/* a zombie (or one being reaped) is dead: its mappings are gone */
+	if (p[0] == ' ' && (p[1] == 'Z' || p[1] == 'X' || p[1] == 'x'))
+		return 0;
 	for (int field = 2; field < 21 && p; field++)
 		p = strchr(p + 1, ' ');
 	if (!p || sscanf(p, " %llu", &start) != 1)
@@ -425,8 +428,9 @@ void shared_request(struct shared *sh, struct shared_req *r)
 		struct shared_proc *p = &run->procs[idx[k]];
 		uint32_t v;
 
-		while ((v = atomic_load(&p->ack)) != r->seq) {
-			futex_wait_ns(&p->ack, v, SHARED_POLL_NS);
+		for (int polls = 0; (v = atomic_load(&p->ack)) != r->seq; polls++) {
+			/* the first check soon: a dead peer costs 1 ms */
+			futex_wait_ns(&p->ack, v, polls ? SHARED_POLL_NS : SHARED_POLL_NS / 50);
 			if (atomic_load(&p->ack) != r->seq && !proc_alive(&who[k])) {
 				/* dead: its mappings went with it */
 				shared_meta_lock(sh);
