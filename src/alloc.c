@@ -700,6 +700,31 @@ void alloc_expect(struct alloc *a, uint64_t goal)
 }
 
 /*
+ * Warming in a shared pool: another process may take the extent while it
+ * is warmed, and store into it at once. Each step writes its zeros under
+ * meta, only while the extent's entry still says free and zeroed (an
+ * allocation commits under meta). 1 when all of it is warm.
+ */
+static int alloc_warm_shared(struct alloc *a, uint64_t i)
+{
+	const struct pool_media *md = a->md;
+	uint64_t off = media_extent_off(md, i, 0);
+	int ok = 1;
+
+	for (uint64_t done = 0; ok && done < md->extent_size; done += MEDIA_WARM_STEP) {
+		size_t step = (size_t)(md->extent_size - done < MEDIA_WARM_STEP
+					       ? md->extent_size - done : MEDIA_WARM_STEP);
+		shared_meta_lock(a->sh);
+		ok = __atomic_load_n(&md->exttab[i], __ATOMIC_ACQUIRE) == 0 &&
+		     media_warm_step(md, off + done, step) == 0;
+		shared_meta_unlock(a->sh);
+	}
+	if (ok)
+		media_warm_done(md, i, 1);
+	return ok;
+}
+
+/*
  * The next free extent to warm, or nextents: first a cold one just ahead
  * of a frontier (newest first), where the next allocations will land, then
  * the next cold one of a sweep over the pool, as long as the budget lasts.
@@ -811,18 +836,32 @@ static void *alloc_zeroer(void *arg)
 		}
 		if (a->ndirty == 0) {
 			uint64_t allocs = a->nallocs;
+			int warm;
 
-			/* ours while it is warmed (its pages are written) */
-			bit_clear(a->free_zeroed, i);
-			a->nzeroed--;
-			a->warming = i;
-			mutex_unlock(&a->lock);
-			int warm = media_warm(md, i, 1, alloc_warm_pause, a);
+			if (a->sh) {
+				/* shared: it stays free while it is warmed (each
+				 * step checks, alloc_warm_shared): an allocation
+				 * holding meta never waits for the warmer */
+				mutex_unlock(&a->lock);
+				warm = alloc_warm_shared(a, i);
+				mutex_lock(&a->lock);
+				if (warm && bit_test(a->free_zeroed, i) && !bit_test(a->warm, i)) {
+					bit_set(a->warm, i);
+					a->nwarm++;
+				}
+			} else {
+				/* ours while it is warmed (its pages are written) */
+				bit_clear(a->free_zeroed, i);
+				a->nzeroed--;
+				a->warming = i;
+				mutex_unlock(&a->lock);
+				warm = media_warm(md, i, 1, alloc_warm_pause, a);
+				mutex_lock(&a->lock);
+				a->warming = md->nextents;
+				alloc_put_zeroed_locked(a, i, warm);
+			}
 			if (warm)
 				counter_add(&a->counters->bytes_warmed, md->extent_size);
-			mutex_lock(&a->lock);
-			a->warming = md->nextents;
-			alloc_put_zeroed_locked(a, i, warm);
 			pthread_cond_broadcast(&a->zeroed_cond);
 			/* allocations went on meanwhile: they may catch up, keep
 			 * further ahead; idle: come back to the frontier */

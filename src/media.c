@@ -407,44 +407,56 @@ int media_sync(const struct pool_media *md)
 	return 0;
 }
 
-/* Warming steps: the mmap lock is held for reading across each (where
- * the pages are faulted in), and a fault handler's mmap waits for it. */
-#define MEDIA_WARM_STEP (UINT64_C(128) << 10)
+/* (Warming steps, MEDIA_WARM_STEP: the mmap lock is held for reading
+ * across each where the pages are faulted in, and a fault handler's mmap
+ * waits for it.) */
+
+int media_warm_step(const struct pool_media *md, uint64_t off, size_t step)
+{
+	static const char zeros[MEDIA_WARM_STEP];
+	ssize_t r;
+
+	/* tmpfs: writing the zeros instantiates the pages through the file,
+	 * so no mmap lock is held (a fault elsewhere in the process never
+	 * waits for us); elsewhere that would dirty page cache (writeback of
+	 * zeros): fault them in, reading */
+	if (md->tmpfs) {
+		/* and read them back: pages written once sit on the inactive
+		 * list, and mapping them costs ~45 us more per 2 MiB (the
+		 * activation) than pages used twice */
+		char back[MEDIA_WARM_STEP];
+		r = pwrite(md->fd, zeros, step, (off_t)off);
+		if (r == (ssize_t)step)
+			r = pread(md->fd, back, step, (off_t)off);
+	} else {
+		r = madvise(md->base + off, step, MADV_POPULATE_READ);
+	}
+	if (r < 0 && errno != EINTR) {
+		LOG(OUT_DEBUG, "warming pool %s at %llu: %s", md->path, (unsigned long long)off,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void media_warm_done(const struct pool_media *md, uint64_t idx, uint64_t n)
+{
+	if (!md->tmpfs)
+		media_unmap_pages(md, media_extent_off(md, idx, 0), n << md->extent_shift);
+}
 
 int media_warm(const struct pool_media *md, uint64_t idx, uint64_t n,
 	       int (*pause)(void *arg), void *arg)
 {
-	static const char zeros[MEDIA_WARM_STEP];
 	uint64_t off = media_extent_off(md, idx, 0), len = n << md->extent_shift;
 
 	for (uint64_t done = 0; done < len; done += MEDIA_WARM_STEP) {
 		size_t step = (size_t)(len - done < MEDIA_WARM_STEP ? len - done : MEDIA_WARM_STEP);
-		ssize_t r;
 
-		if (pause(arg))
+		if (pause(arg) || media_warm_step(md, off + done, step) < 0)
 			return 0;
-		/* tmpfs: writing the zeros instantiates the pages through the
-		 * file, so no mmap lock is held (a fault elsewhere in the
-		 * process never waits for us); elsewhere that would dirty
-		 * page cache (writeback of zeros): fault them in, reading */
-		if (md->tmpfs) {
-			/* and read them back: pages written once sit on the
-			 * inactive list, and mapping them costs ~45 us more per
-			 * 2 MiB (the activation) than pages used twice */
-			char back[MEDIA_WARM_STEP];
-			r = pwrite(md->fd, zeros, step, (off_t)(off + done));
-			if (r == (ssize_t)step)
-				r = pread(md->fd, back, step, (off_t)(off + done));
-		} else
-			r = madvise(md->base + off + done, step, MADV_POPULATE_READ);
-		if (r < 0 && errno != EINTR) {
-			LOG(OUT_DEBUG, "warming pool %s at %llu: %s", md->path,
-			    (unsigned long long)(off + done), strerror(errno));
-			return 0;
-		}
 	}
-	if (!md->tmpfs)
-		media_unmap_pages(md, off, len);
+	media_warm_done(md, idx, n);
 	return 1;
 }
 

@@ -124,6 +124,13 @@ int media_sync(const struct pool_media *md);
  */
 int media_warm(const struct pool_media *md, uint64_t idx, uint64_t n,
 	       int (*pause)(void *arg), void *arg);
+/* Its steps, for a caller that must hold a lock around each (a shared pool:
+ * the extent must still be free when its zeros are written): the bytes
+ * [off, off+step) of the pool file (step <= MEDIA_WARM_STEP), 0 or -1; then
+ * the end of warming extents [idx, idx+n). */
+#define MEDIA_WARM_STEP (UINT64_C(128) << 10)
+int media_warm_step(const struct pool_media *md, uint64_t off, size_t step);
+void media_warm_done(const struct pool_media *md, uint64_t idx, uint64_t n);
 
 /*
  * Sets bit i of `bits` for each extent whose pages all exist already (on

@@ -269,11 +269,11 @@ static int pool_load(struct daxmap_pool *pool, const struct daxmap_pool_opts *o,
 		media_prefault(md); /* every data page now, so first touches only map */
 	/* the object table validates every extent entry before the
 	 * allocator builds its bitmaps from them */
-	/* (shared: no warming: which pages exist is this process's guess, and
-	 * another process may allocate what it warms) */
+	/* (shared: warming only reads, media_warm: another process may
+	 * allocate what it warms) */
 	if ((sh && (ret = pool_share_check(md)) < 0) || (ret = object_load(tab)) < 0 ||
-	    (ret = alloc_init(&pool->alloc, md, &pool->counters,
-			      sh ? 0 : pool_warm_budget(md, o->warm), o->prefault, NULL)) < 0 ||
+	    (ret = alloc_init(&pool->alloc, md, &pool->counters, pool_warm_budget(md, o->warm),
+			      o->prefault, NULL)) < 0 ||
 	    (tab->alloc_blk && (ret = alloc_init(&pool->alloc_blk, md->blk, &pool->counters_blk,
 						 0, 0, &pool->alloc)) < 0))
 		return ret;
