@@ -180,19 +180,21 @@ static ssize_t io_read(daxmap_obj *obj, char *buf, uint64_t len, uint64_t off)
 
 /*
  * A write as one operation of a shared pool (truncate.h: op, and a fence
- * from EOF on when it grows), or of any pool with nothing more; `check`:
- * first tell a buffer in a daxmap mapping (-EAGAIN: bounce it). Takes op,
- * then maps_lock shared.
+ * from EOF on when it grows), or of any pool with nothing more. With
+ * `mapped` non-NULL, a buffer in a daxmap mapping is not written: *mapped
+ * says so (bounce it). Takes op, then maps_lock shared.
  */
 static ssize_t io_write_shared(daxmap_obj *obj, const char *buf, uint64_t len, uint64_t off,
-			       int flags, int check)
+			       int flags, int *mapped)
 {
 	struct truncate_share ts;
-	ssize_t n = -EAGAIN;
+	ssize_t n = 0;
 
 	truncate_share_write(obj, &ts, off + len);
 	map_rdlock();
-	if (!check || !io_buf_mapped(buf, len))
+	if (mapped)
+		*mapped = io_buf_mapped(buf, len);
+	if (!mapped || !*mapped)
 		n = io_write_locked(obj, buf, len, off, flags);
 	map_rdunlock();
 	truncate_share_end(obj, &ts);
@@ -216,7 +218,7 @@ static ssize_t io_bounced(daxmap_obj *obj, char *buf, uint64_t len, uint64_t off
 
 		if (write)
 			memcpy(bounce, buf + done, want);
-		n = write ? io_write_shared(obj, bounce, want, off + done, flags, 0)
+		n = write ? io_write_shared(obj, bounce, want, off + done, flags, NULL)
 			  : io_read(obj, bounce, want, off + done);
 		if (n <= 0)
 			break;
@@ -267,8 +269,8 @@ ssize_t daxmap_obj_pwrite(daxmap_obj *obj, const void *buf, size_t len, uint64_t
 	if (obj->tab->sh) {
 		/* (the op lock comes before maps_lock, and no op may be held
 		 * while the caller's buffer in a mapping of ours faults) */
-		n = io_write_shared(obj, buf, len, off, flags, 1);
-		return n == -EAGAIN ? io_bounced(obj, (char *)buf, len, off, flags, 1) : n;
+		n = io_write_shared(obj, buf, len, off, flags, &mapped);
+		return mapped ? io_bounced(obj, (char *)buf, len, off, flags, 1) : n;
 	}
 	map_rdlock();
 	mapped = io_buf_mapped(buf, len);

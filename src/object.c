@@ -312,8 +312,8 @@ void object_unload(struct objtab *tab) NO_TSA
 	mutex_destroy(&tab->lock);
 }
 
-/* An object nobody else reaches (no handle, no mapping, no request: an
- * unlink, a first open) loads its map again. Under meta. */
+/* An object nobody else reaches (no handle, no mapping, no pin: an unlink,
+ * a first open) loads its map again. Under tab->lock and meta. */
 static int object_reload_unreached(struct daxmap_obj *obj) NO_TSA
 {
 	return object_reload_locked(obj);
@@ -365,7 +365,7 @@ static void objtab_sync_locked(struct objtab *tab) REQUIRES(tab->lock)
 		struct daxmap_obj *obj = tab->objs[i];
 		uint64_t state = __atomic_load_n(&md->slots[i].state, __ATOMIC_ACQUIRE);
 
-		if (obj && (obj->opens || obj->maps))
+		if (obj && (obj->opens || obj->maps || obj->pins))
 			continue;
 		if (obj && (state != SLOT_LIVE || obj->gen_seen != sh->slot_gen[i]))
 			object_forget_slot_locked(tab, i);
@@ -427,11 +427,12 @@ static int object_first_open_shared(struct daxmap_obj *obj) NO_TSA /* tab->lock 
 	const struct shared_fence *f = &sh->run->fence;
 	int ret = 0;
 
-	if (f->active && f->slot == obj->slot)
+	/* (pinned: a request of before its last close is still at work on it) */
+	if ((f->active && f->slot == obj->slot) || obj->pins)
 		return -EAGAIN;
 	/* nobody else reaches its map: no handle, no mapping, no request */
 	if (obj->gen_seen != sh->slot_gen[obj->slot] || obj->epoch_seen != sh->run->epoch) {
-		if ((ret = object_reload_locked(obj)) < 0)
+		if ((ret = object_reload_unreached(obj)) < 0)
 			return ret;
 		atomic_store(&obj->size, obj->md->slots[obj->slot].size);
 		obj->gen_seen = sh->slot_gen[obj->slot];
@@ -636,7 +637,7 @@ int object_unlink(struct objtab *tab, const char *name)
 	obj = object_find_locked(tab, name, len);
 	if (!obj) {
 		ret = ERR(-ENOENT, "no object \"%s\" in pool %s", name, tab->md->path);
-	} else if (obj->opens || obj->maps) {
+	} else if (obj->opens || obj->maps || obj->pins) {
 		ret = ERR(-EBUSY, "object \"%s\" has %u open handles and %u mappings", name,
 			  obj->opens, obj->maps);
 	} else if (tab->sh && shared_opened_elsewhere(tab->sh, obj->slot)) {
@@ -714,9 +715,15 @@ int object_replay(void *arg, const struct log_record *r)
 {
 	struct objtab *tab = arg;
 	uint32_t slot = (uint32_t)r->slot; /* below max_objects: the log validated it */
-	struct daxmap_obj *obj = tab->objs[slot];
+	struct daxmap_obj *obj;
 	uint64_t size, es, a = r->a, b = r->b;
 
+	/* pinned while it runs (a shared pool's recovery: other threads of
+	 * ours may be catching up with the object table meanwhile) */
+	mutex_lock(&tab->lock);
+	if ((obj = tab->objs[slot]) != NULL && !obj->dying)
+		obj->pins++;
+	mutex_unlock(&tab->lock);
 	if (!obj || obj->dying)
 		return ERR(-EUCLEAN, "log record for object slot %u, which is not live", slot);
 	es = obj->md->extent_size;
@@ -732,6 +739,7 @@ int object_replay(void *arg, const struct log_record *r)
 		shared_meta_unlock(tab->sh);
 		if (ret < 0) {
 			mutex_unlock(&obj->extents_lock);
+			object_unpin(obj);
 			return ret;
 		}
 		size = obj->md->slots[slot].size;
@@ -754,6 +762,7 @@ int object_replay(void *arg, const struct log_record *r)
 		break;
 	}
 	mutex_unlock(&obj->extents_lock);
+	object_unpin(obj);
 	return 0;
 }
 
@@ -774,16 +783,34 @@ static int object_adopt_locked(struct daxmap_obj *obj, uint64_t i) REQUIRES(obj-
 	return 0;
 }
 
-/* The whole map again from the table (a rescan). Under meta. */
+/* The whole map again from the table (a rescan). Under meta. What the map
+ * has in a fence's free range that the table still gives it stays: this
+ * process may map it until it has handled the fence's request (its
+ * teardown tells its pool pages by the map). */
 static int object_reload_locked(struct daxmap_obj *obj) REQUIRES(obj->extents_lock)
 {
 	const struct shared_run *run = obj->tab->sh->run;
+	struct extmap old = obj->extmap;
 	int ret = 0;
 
-	extmap_free(&obj->extmap);
 	extmap_init(&obj->extmap);
 	for (uint64_t i = 0; i < obj->md->nextents && ret == 0; i++)
 		ret = object_adopt_locked(obj, i);
+	for (uint64_t b = 0; b < old.cap && ret == 0; b++) {
+		uint64_t e = old.keys[b] - 1, i = old.vals[b], ent;
+		if (!old.keys[b] || !shared_fence_frees(obj->tab->sh, obj->slot, e) ||
+		    i >= obj->md->nextents)
+			continue;
+		ent = __atomic_load_n(&obj->md->exttab[i], __ATOMIC_ACQUIRE);
+		if (ext_entry_tag(ent) != EXT_TAG_ALLOC || ext_entry_slot(ent) != obj->slot ||
+		    ext_entry_index(ent) != e)
+			continue;
+		if (extmap_reserve(&obj->extmap, 1))
+			ret = ERR(-ENOMEM, "out of memory growing the extent map");
+		else
+			extmap_put(&obj->extmap, e, i);
+	}
+	extmap_free(&old);
 	obj->ring_seen = run->ring_seq;
 	obj->epoch_seen = run->epoch;
 	return ret;
@@ -987,8 +1014,36 @@ struct daxmap_obj *object_get_opened(struct objtab *tab, uint32_t slot)
 	obj = tab->objs[slot];
 	if (obj && !obj->opens && !obj->maps)
 		obj = NULL;
+	if (obj)
+		obj->pins++;
 	mutex_unlock(&tab->lock);
 	return obj;
+}
+
+/* takes tab->lock */
+void object_unpin(struct daxmap_obj *obj)
+{
+	mutex_lock(&obj->tab->lock);
+	obj->pins--;
+	mutex_unlock(&obj->tab->lock);
+}
+
+/* takes obj->extents_lock, then meta */
+int object_fence(struct daxmap_obj *obj, uint64_t lo, uint64_t hi, uint64_t free_lo,
+		 uint64_t free_hi, int drops)
+{
+	struct shared *sh = obj->tab->sh;
+	int ret;
+
+	mutex_lock(&obj->extents_lock);
+	shared_meta_lock(sh);
+	shared_fence_set(sh, obj->slot, lo, hi, free_lo, free_hi);
+	if (drops)
+		shared_fence_drops(sh);
+	ret = object_sync_locked(obj); /* (ours: the fence's whole range too) */
+	shared_meta_unlock(sh);
+	mutex_unlock(&obj->extents_lock);
+	return ret;
 }
 
 /* takes tab->lock */

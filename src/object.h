@@ -73,6 +73,8 @@ struct daxmap_obj {
 	 * up with (under extents_lock), and the slot generation it was loaded
 	 * at (under tab->lock: reloaded when first opened after it moved) */
 	uint64_t ring_seen, epoch_seen, gen_seen;
+	unsigned pins; /* under tab->lock: a request of another process is at work
+			  on it (peer.c): it stays, as if open */
 };
 
 /* Validates the object table and the extent table of tab->md and builds
@@ -123,8 +125,20 @@ void object_repush_range(struct objtab *tab, uint32_t slot, uint64_t lo, uint64_
 /* A shared pool's table catches up with other processes' creates and
  * unlinks now. Takes tab->lock, then meta. */
 void object_table_catch_up(struct objtab *tab) EXCLUDES(tab->lock);
-/* The object in slot if this process has it open or mapped, else NULL. Takes tab->lock. */
+/* The object in slot, pinned, if this process has it open or mapped, else
+ * NULL; object_unpin when done. Take tab->lock. */
 struct daxmap_obj *object_get_opened(struct objtab *tab, uint32_t slot) EXCLUDES(tab->lock);
+void object_unpin(struct daxmap_obj *obj);
+/*
+ * Shared pools, by op's holder: the fence over bytes [lo, hi) and object
+ * extents [free_lo, free_hi) of obj (`drops`: the others are about to drop
+ * those), and obj's map brought up to date in the same hold of meta, so
+ * that everything allocated before the fence is in it. -ENOMEM (the map is
+ * short then: the operation frees less, never more). Takes obj->extents_lock,
+ * then meta.
+ */
+int object_fence(struct daxmap_obj *obj, uint64_t lo, uint64_t hi, uint64_t free_lo,
+		 uint64_t free_hi, int drops) EXCLUDES(obj->extents_lock);
 
 /* Checks obj and its pool; -EINVAL with a message if unusable. */
 int object_check(struct daxmap_obj *obj);

@@ -16,18 +16,39 @@ static void peer_adopt_size(struct daxmap_obj *obj, uint64_t size)
 	mutex_unlock(&obj->extents_lock);
 }
 
-/* takes maps_lock shared, the object's range, then its extents_lock */
-void peer_handle(void *arg, const struct shared_req *r)
+/* The operation that sent r is still in progress: its fence is up (a
+ * request goes out only with it, and a first open waits while it is).
+ * Takes meta. */
+static int peer_request_current(struct shared *sh, const struct shared_req *r)
 {
-	struct peer *pe = arg;
+	const struct shared_fence *f = &sh->run->fence;
+	int cur;
+
+	shared_meta_lock(sh);
+	cur = f->active && f->slot == r->slot && sh->run->req.seq == r->seq;
+	shared_meta_unlock(sh);
+	return cur;
+}
+
+/* r for this process: from another's request (`check`: only while its
+ * operation is in progress), or a recovery's own step.
+ * takes maps_lock shared, the object's range, then its extents_lock */
+static void peer_apply(struct peer *pe, const struct shared_req *r, int check)
+{
 	struct daxmap_obj *obj = object_get_opened(pe->tab, r->slot);
 	uint64_t es, lo, hi, size;
 	struct range_entry re;
 	int ret = 0;
 
-	/* not open here: it is loaded afresh when it is (object_open) */
+	/* not open here: it is loaded afresh when it is (object_open); a
+	 * request whose operation is over (we took long, and its sender gave
+	 * up on us once we had closed the object) is not ours any more */
 	if (!obj)
 		return;
+	if (check && !peer_request_current(pe->sh, r)) {
+		object_unpin(obj);
+		return;
+	}
 	es = obj->md->extent_size;
 	hi = r->hi < DAXMAP_MAX_OBJ_SIZE ? r->hi : DAXMAP_MAX_OBJ_SIZE;
 	lo = r->kind == SHARED_REQ_GROW ? r->old : r->lo;
@@ -66,9 +87,15 @@ void peer_handle(void *arg, const struct shared_req *r)
 		object_forget_range(obj, r->free_lo, r->free_hi);
 	fault_requeue(pe->fault, rangelock_unlock(&obj->range_lock, &re));
 	map_rdunlock();
+	object_unpin(obj);
 	if (ret < 0)
 		LOG(OUT_ERROR, "pool %s: the change of object slot %u by another process left a "
 			       "mapping here in place: %s", pe->path, r->slot, daxmap_errormsg());
+}
+
+void peer_handle(void *arg, const struct shared_req *r)
+{
+	peer_apply(arg, r, 1);
 }
 
 void peer_fence_dropped(void *arg)
@@ -99,7 +126,7 @@ void peer_recover(void *arg)
 		struct shared_req r = {.slot = f.slot, .kind = SHARED_REQ_REFRESH,
 				       .lo = f.lo & ~((uint64_t)page_size() - 1), .hi = f.hi,
 				       .free_lo = f.free_lo, .free_hi = f.free_hi};
-		peer_handle(pe, &r);
+		peer_apply(pe, &r, 0);
 		shared_request(sh, &r);
 	}
 	/* its logged record, if any, finishes the operation (idempotent, as
@@ -109,7 +136,7 @@ void peer_recover(void *arg)
 		    pe->path, daxmap_errormsg());
 	if (f.active) {
 		struct shared_req r = {.slot = f.slot, .kind = SHARED_REQ_REFRESH};
-		peer_handle(pe, &r);
+		peer_apply(pe, &r, 0);
 		shared_request(sh, &r);
 		shared_meta_lock(sh);
 		/* what was dropped and not freed, the others find again */

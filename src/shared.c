@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,7 +53,9 @@ static void bell_ring(struct shared_proc *p)
 	futex_wake_all(&p->bell);
 }
 
-/* Start time of pid (field 22 of /proc/PID/stat), 0 if there is no such process. */
+/* Start time of pid (field 22 of /proc/PID/stat), 0 if there is no such
+ * process, PROC_UNKNOWN when /proc does not tell. */
+#define PROC_UNKNOWN UINT64_MAX
 static uint64_t proc_start(pid_t pid)
 {
 	char path[64], buf[1024], *p;
@@ -61,12 +64,14 @@ static uint64_t proc_start(pid_t pid)
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	/* no answer is no death: only "no such process" is (a live peer taken
+	 * for dead would have extents freed under its mappings) */
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return 0;
+		return errno == ENOENT || errno == ESRCH ? 0 : PROC_UNKNOWN;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return 0;
+		return n < 0 && errno == ESRCH ? 0 : PROC_UNKNOWN;
 	buf[n] = 0;
 	/* the command name may hold spaces and parentheses: fields count
 	 * from the last ')' on, the state being field 3 */
@@ -79,13 +84,23 @@ static uint64_t proc_start(pid_t pid)
 	for (int field = 2; field < 21 && p; field++)
 		p = strchr(p + 1, ' ');
 	if (!p || sscanf(p, " %llu", &start) != 1)
-		return 0;
+		return PROC_UNKNOWN;
 	return start;
+}
+
+static int pid_alive(pid_t pid, uint64_t start)
+{
+	uint64_t now;
+
+	if (pid == 0)
+		return 0;
+	now = proc_start(pid);
+	return now == PROC_UNKNOWN || now == start;
 }
 
 static int proc_alive(const struct shared_proc *p)
 {
-	return p->pid != 0 && proc_start(p->pid) == p->start;
+	return pid_alive(p->pid, p->start);
 }
 
 static size_t run_len(uint32_t nslots)
@@ -253,8 +268,12 @@ void shared_detach(struct shared *sh)
 	run_path(path, sizeof(path), sh->run->uuid);
 	flock(sh->fd, LOCK_EX);
 	shared_meta_lock(sh);
-	if (sh->me < SHARED_PROCS)
+	if (sh->me < SHARED_PROCS) {
+		/* nothing of ours is left to tear down: a sender waits no more */
+		atomic_store(&sh->run->procs[sh->me].ack, sh->run->req.seq & ~1u);
+		futex_wake_all(&sh->run->procs[sh->me].ack);
 		proc_reclaim_locked(sh, sh->me);
+	}
 	for (unsigned i = 0; i < SHARED_PROCS; i++)
 		live += proc_alive(&sh->run->procs[i]);
 	shared_meta_unlock(sh);
@@ -271,6 +290,12 @@ void shared_meta_lock(struct shared *sh) NO_TSA
 	if (meta_depth && meta_holder == sh) {
 		meta_depth++;
 		return;
+	}
+	if (meta_depth) {
+		/* meta of two pools at once: no path does it (re-entrancy is
+		 * per thread, for one pool) */
+		LOG(OUT_ERROR, "internal error: meta of two shared pools held at once");
+		abort();
 	}
 	lockdep_acquire(LOCKDEP_CLASS(lockclass_shared_meta), sh, LOCKDEP_EXCL);
 	if (pthread_mutex_lock(&sh->run->meta) == EOWNERDEAD) {
@@ -294,14 +319,14 @@ void shared_meta_unlock(struct shared *sh) NO_TSA
 	pthread_mutex_unlock(&sh->run->meta);
 }
 
-int shared_op_lock(struct shared *sh) NO_TSA
+void shared_op_lock(struct shared *sh) NO_TSA
 {
 	lockdep_acquire(LOCKDEP_CLASS(lockclass_shared_op), sh, LOCKDEP_EXCL);
 	if (pthread_mutex_lock(&sh->run->op) == EOWNERDEAD) {
 		pthread_mutex_consistent(&sh->run->op);
-		return 1;
+		if (sh->recover) /* (set by shared_start, before any op of ours) */
+			sh->recover(sh->arg);
 	}
-	return 0;
 }
 
 void shared_op_unlock(struct shared *sh) NO_TSA
@@ -335,24 +360,32 @@ void shared_fence_set(struct shared *sh, uint32_t slot, uint64_t lo, uint64_t hi
 		      uint64_t free_lo, uint64_t free_hi)
 {
 	struct shared_fence *f = &sh->run->fence;
+	const struct shared_proc *me = &sh->run->procs[sh->me];
 
 	f->slot = slot;
-	f->proc = sh->me;
+	f->drops = 0;
+	f->pid = me->pid;
+	f->start = me->start;
 	f->lo = lo;
 	f->hi = hi;
 	f->free_lo = free_lo;
 	f->free_hi = free_hi;
-	f->active = 1;
+	__atomic_store_n(&f->active, 1, __ATOMIC_RELEASE);
 	fence_owner = sh;
+}
+
+void shared_fence_drops(struct shared *sh)
+{
+	sh->run->fence.drops = 1;
 }
 
 void shared_fence_clear(struct shared *sh)
 {
 	struct shared_run *run = sh->run;
 
-	if (!run->fence.active)
+	if (!run->fence.active || fence_owner != sh)
 		return;
-	run->fence.active = 0;
+	__atomic_store_n(&run->fence.active, 0, __ATOMIC_RELEASE);
 	sh->slot_gen[run->fence.slot]++;
 	fence_owner = NULL;
 	atomic_fetch_add(&run->fence_seq, 1);
@@ -373,13 +406,17 @@ int shared_fence_frees(const struct shared *sh, uint32_t slot, uint64_t e)
 {
 	const struct shared_fence *f = &sh->run->fence;
 
-	return f->active && f->slot == slot && fence_owner != sh && e >= f->free_lo &&
+	return f->active && f->drops && f->slot == slot && fence_owner != sh && e >= f->free_lo &&
 	       e < f->free_hi;
 }
 
 void shared_fence_adopt(struct shared *sh)
 {
-	sh->run->fence.proc = sh->me;
+	const struct shared_proc *me = &sh->run->procs[sh->me];
+
+	sh->run->fence.pid = me->pid;
+	sh->run->fence.start = me->start;
+	sh->run->fence.drops = 1; /* its recovery makes everyone drop the free range */
 	fence_owner = sh;
 }
 
@@ -403,9 +440,15 @@ void shared_request(struct shared *sh, struct shared_req *r)
 	uint64_t mask;
 
 	shared_meta_lock(sh);
+	mask = sh->openers[r->slot] & ~(UINT64_C(1) << sh->me);
 	r->from = sh->me;
-	r->seq = run->req.seq + 1;
+	r->to = mask;
+	r->seq = run->req.seq + 2;
+	/* a seqlock: odd while the fields change */
+	__atomic_store_n(&run->req.seq, r->seq - 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
 	run->req.from = r->from;
+	run->req.to = r->to;
 	run->req.slot = r->slot;
 	run->req.kind = r->kind;
 	run->req.lo = r->lo;
@@ -415,7 +458,6 @@ void shared_request(struct shared *sh, struct shared_req *r)
 	run->req.size = r->size;
 	run->req.old = r->old;
 	__atomic_store_n(&run->req.seq, r->seq, __ATOMIC_RELEASE);
-	mask = sh->openers[r->slot] & ~(UINT64_C(1) << sh->me);
 	for (unsigned i = 0; i < SHARED_PROCS; i++)
 		if ((mask >> i & 1) && run->procs[i].pid) {
 			who[n] = run->procs[i];
@@ -431,14 +473,23 @@ void shared_request(struct shared *sh, struct shared_req *r)
 		for (int polls = 0; (v = atomic_load(&p->ack)) != r->seq; polls++) {
 			/* the first check soon: a dead peer costs 1 ms */
 			futex_wait_ns(&p->ack, v, polls ? SHARED_POLL_NS : SHARED_POLL_NS / 50);
-			if (atomic_load(&p->ack) != r->seq && !proc_alive(&who[k])) {
-				/* dead: its mappings went with it */
-				shared_meta_lock(sh);
-				if (p->pid == who[k].pid && p->start == who[k].start)
-					proc_reclaim_locked(sh, idx[k]);
-				shared_meta_unlock(sh);
+			if (atomic_load(&p->ack) == r->seq)
 				break;
+			/* gone: closed the pool (its slot is free or another's),
+			 * or has the object neither open nor mapped any more
+			 * (nothing of it to tear down), or died (its mappings
+			 * went with it) */
+			int gone;
+			shared_meta_lock(sh);
+			gone = p->pid != who[k].pid || p->start != who[k].start ||
+			       !(sh->openers[r->slot] >> idx[k] & 1);
+			if (!gone && !proc_alive(&who[k])) {
+				proc_reclaim_locked(sh, idx[k]);
+				gone = 1;
 			}
+			shared_meta_unlock(sh);
+			if (gone)
+				break;
 		}
 	}
 }
@@ -470,17 +521,19 @@ static void shared_check_dead_op(struct shared *sh) NO_TSA
 	struct shared_fence *f = &sh->run->fence;
 	int rc;
 
-	if (!f->active || f->proc >= SHARED_PROCS || proc_alive(&sh->run->procs[f->proc]))
+	if (!__atomic_load_n(&f->active, __ATOMIC_ACQUIRE) || pid_alive(f->pid, f->start))
 		return;
 	rc = pthread_mutex_trylock(&sh->run->op);
-	if (rc == EOWNERDEAD) {
+	if (rc == EOWNERDEAD)
 		pthread_mutex_consistent(&sh->run->op);
-		lockdep_acquire(LOCKDEP_CLASS(lockclass_shared_op), sh, LOCKDEP_EXCL | LOCKDEP_TRY);
+	if (rc != EOWNERDEAD && rc != 0)
+		return; /* a live holder: it recovers it (shared_op_lock) or is at work */
+	lockdep_acquire(LOCKDEP_CLASS(lockclass_shared_op), sh, LOCKDEP_EXCL | LOCKDEP_TRY);
+	/* (with op held: a fence whose owner is dead is still up, or it
+	 * was recovered by whoever had op before us) */
+	if (__atomic_load_n(&f->active, __ATOMIC_ACQUIRE) && !pid_alive(f->pid, f->start))
 		sh->recover(sh->arg);
-		shared_op_unlock(sh);
-	} else if (rc == 0) {
-		pthread_mutex_unlock(&sh->run->op);
-	}
+	shared_op_unlock(sh);
 }
 
 /* The service thread: requests from the other processes, fence drops,
@@ -496,11 +549,16 @@ static void *shared_service(void *arg)
 		uint32_t bell = atomic_load(&me->bell), seq, f;
 
 		seq = __atomic_load_n(&run->req.seq, __ATOMIC_ACQUIRE);
+		if (seq & 1) {
+			sched_yield(); /* being written: soon */
+			continue;
+		}
 		if (seq != handled) {
 			struct shared_req r;
 
 			r.seq = seq;
 			r.from = run->req.from;
+			r.to = run->req.to;
 			r.slot = run->req.slot;
 			r.kind = run->req.kind;
 			r.lo = run->req.lo;
@@ -511,9 +569,10 @@ static void *shared_service(void *arg)
 			r.old = run->req.old;
 			/* a request not addressed to us may be overwritten as
 			 * we copy it: read it again then */
-			if (__atomic_load_n(&run->req.seq, __ATOMIC_ACQUIRE) != seq)
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			if (__atomic_load_n(&run->req.seq, __ATOMIC_RELAXED) != seq)
 				continue;
-			if (r.from != sh->me && r.slot < run->nslots)
+			if ((r.to >> sh->me & 1) && r.slot < run->nslots)
 				sh->handle(sh->arg, &r);
 			handled = seq;
 			atomic_store(&me->ack, seq);

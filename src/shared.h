@@ -41,8 +41,10 @@ enum shared_req_kind {
 };
 
 struct shared_req {
-	uint32_t seq;    /* a new request has a new sequence (written last) */
+	uint32_t seq;    /* a seqlock: odd while the sender writes the request, then
+			    the next even value, which its addressees acknowledge */
 	uint32_t from;   /* the sender's process slot */
+	uint64_t to;     /* the addressees: a bit per process slot */
 	uint32_t slot;   /* the object */
 	uint32_t kind;   /* enum shared_req_kind */
 	uint64_t lo, hi; /* bytes whose mappings go */
@@ -52,7 +54,14 @@ struct shared_req {
 
 /* The fence of the range operation in progress (one at a time: `op`). */
 struct shared_fence {
-	uint32_t active, slot, proc, pad_;
+	uint32_t active; /* written last when set, first when cleared */
+	uint32_t slot;
+	uint32_t drops;  /* the others dropped [free_lo, free_hi) from their maps (a
+			    punch's or shrink's request, a recovery): nothing there
+			    may enter a map but the owner's until the fence drops */
+	int32_t pid;     /* the owner: pid and start time (its process slot may be
+			    another process's by the time it is found dead) */
+	uint64_t start;
 	uint64_t lo, hi;           /* bytes: a miss there waits until it drops */
 	uint64_t free_lo, free_hi; /* object extents the operation may free */
 };
@@ -131,9 +140,9 @@ void shared_detach(struct shared *sh);
  * lock order). A holder found dead: epoch bumped, the state consistent. */
 void shared_meta_lock(struct shared *sh);
 void shared_meta_unlock(struct shared *sh);
-/* op: returns 1 when its last holder died holding it (the caller runs the
- * recovery of that operation, shared_recover_op, before anything else). */
-int shared_op_lock(struct shared *sh);
+/* op. When its last holder died holding it, the recovery of its operation
+ * (the recover callback) runs here before it returns: call with no lock held. */
+void shared_op_lock(struct shared *sh);
 void shared_op_unlock(struct shared *sh);
 
 /* Under meta: a change of pool extent idx of table t (0 extents, 1 blocks). */
@@ -145,7 +154,11 @@ int shared_ring_get(const struct shared *sh, uint64_t seq, unsigned *t, uint64_t
  * is not held back by it). */
 void shared_fence_set(struct shared *sh, uint32_t slot, uint64_t lo, uint64_t hi,
 		      uint64_t free_lo, uint64_t free_hi);
-/* Under meta: drops the fence, bumps the object's generation, wakes every process. */
+/* Under meta, by op's holder, before the request that makes the others drop
+ * the free range. */
+void shared_fence_drops(struct shared *sh);
+/* Under meta: drops this thread's fence (none: nothing), bumps the object's
+ * generation, wakes every process. */
 void shared_fence_clear(struct shared *sh);
 /* Under meta: byte off of the object in slot is behind another thread's fence. */
 int shared_fenced(const struct shared *sh, uint32_t slot, uint64_t off);

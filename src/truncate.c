@@ -83,7 +83,7 @@ void truncate_share_lock(struct daxmap_obj *obj, struct truncate_share *ts)
 	ts->old = atomic_load(&obj->size);
 }
 
-/* takes meta, then (object_sync) extents_lock and meta */
+/* takes (object_fence) extents_lock, then meta */
 void truncate_share_fence(struct daxmap_obj *obj, struct truncate_share *ts, uint64_t lo,
 			  uint64_t hi, uint64_t free_lo, uint64_t free_hi, unsigned kind,
 			  uint64_t req_lo, uint64_t req_hi, uint64_t size)
@@ -92,12 +92,11 @@ void truncate_share_fence(struct daxmap_obj *obj, struct truncate_share *ts, uin
 
 	if (!ts->on)
 		return;
-	shared_meta_lock(sh);
-	shared_fence_set(sh, obj->slot, lo, hi, free_lo, free_hi);
-	shared_meta_unlock(sh);
 	/* everything allocated before the fence is in our map now: what we
-	 * free is all there is (a failed catch-up frees less, never more) */
-	(void)object_sync(obj);
+	 * free is all there is (a failed catch-up frees less, never more);
+	 * with a request, the others drop the free range and nothing there
+	 * enters their maps until the fence drops */
+	(void)object_fence(obj, lo, hi, free_lo, free_hi, kind != 0);
 	if (kind) {
 		struct shared_req r = {.slot = obj->slot, .kind = kind, .lo = req_lo,
 				       .hi = req_hi, .free_lo = free_lo, .free_hi = free_hi,
