@@ -143,6 +143,7 @@ static void proc_reclaim_locked(struct shared *sh, unsigned i)
 
 	for (uint32_t s = 0; s < sh->run->nslots; s++)
 		sh->openers[s] &= ~bit;
+	atomic_store(&sh->run->procs[i].op_waiting, 0);
 	sh->run->procs[i].pid = 0;
 }
 
@@ -321,18 +322,43 @@ void shared_meta_unlock(struct shared *sh) NO_TSA
 
 void shared_op_lock(struct shared *sh) NO_TSA
 {
+	_Atomic uint32_t *waiting = &sh->run->procs[sh->me].op_waiting;
+	int rc;
+
 	lockdep_acquire(LOCKDEP_CLASS(lockclass_shared_op), sh, LOCKDEP_EXCL);
-	if (pthread_mutex_lock(&sh->run->op) == EOWNERDEAD) {
+	atomic_fetch_add(waiting, 1);
+	rc = pthread_mutex_lock(&sh->run->op);
+	atomic_fetch_sub(waiting, 1);
+	atomic_fetch_add(&sh->run->op_gen, 1);
+	futex_wake_all(&sh->run->op_gen); /* a release waiting to hand over */
+	if (rc == EOWNERDEAD) {
 		pthread_mutex_consistent(&sh->run->op);
 		if (sh->recover) /* (set by shared_start, before any op of ours) */
 			sh->recover(sh->arg);
 	}
 }
 
+/* Another process's thread waits for op. */
+static int op_wanted_elsewhere(const struct shared *sh)
+{
+	for (unsigned i = 0; i < SHARED_PROCS; i++)
+		if (i != sh->me && sh->run->procs[i].pid && atomic_load(&sh->run->procs[i].op_waiting))
+			return 1;
+	return 0;
+}
+
 void shared_op_unlock(struct shared *sh) NO_TSA
 {
+	uint32_t gen = atomic_load(&sh->run->op_gen);
+
 	lockdep_release(LOCKDEP_CLASS(lockclass_shared_op), sh);
 	pthread_mutex_unlock(&sh->run->op);
+	/* a process running operations back to back would take op again
+	 * before a waiter of another process wakes up (the mutex is not
+	 * fair): let one of them have it first, for a while at most (a
+	 * waiter that died keeps its count until its slot is reclaimed) */
+	if (op_wanted_elsewhere(sh))
+		futex_wait_ns(&sh->run->op_gen, gen, SHARED_POLL_NS / 25);
 }
 
 void shared_ring_push(struct shared *sh, unsigned t, uint64_t idx)

@@ -70,7 +70,8 @@ struct shared_proc {
 	_Atomic uint32_t bell; /* futex: rung for a request or a dropped fence */
 	_Atomic uint32_t ack;  /* futex: the last request sequence handled */
 	int32_t pid;           /* 0: a free slot */
-	uint32_t pad_;
+	_Atomic uint32_t op_waiting; /* its threads waiting for op (a release hands
+					op over to them: shared_op_unlock) */
 	uint64_t start;        /* start time (/proc/PID/stat): a reused pid is another process */
 };
 
@@ -90,7 +91,7 @@ struct shared_run {
 	uint64_t ring_seq;    /* under meta: changes pushed to ring so far */
 	uint64_t objtab_gen;  /* under meta: bumped by every create and unlink */
 	_Atomic uint32_t fence_seq; /* futex word: bumped when a fence drops */
-	uint32_t pad_;
+	_Atomic uint32_t op_gen;    /* futex word: bumped by each take of op */
 	struct shared_fence fence; /* under meta, set and cleared by op's holder */
 	struct shared_req req;     /* under op */
 	struct shared_proc procs[SHARED_PROCS]; /* under meta */
