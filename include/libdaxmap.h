@@ -129,9 +129,12 @@ DAXMAP_API int daxmap_pool_create(daxmap_pool **pool, const char *path, uint64_t
 
 /*
  * Opens an existing pool. Every byte of its header is validated.
- * A pool is open in one process at a time; the lock goes away when its owner
+ * A pool is open in one process at a time (opts->shared 0), or in up to 64
+ * processes that all open it shared (1); the lock goes away when its owner
  * exits or dies. Errors: -ENOENT, -EACCES, -EBUSY (open elsewhere, or
- * already open in this process), -EINVAL (not a daxmap pool, bad options),
+ * already open in this process), -EUSERS (64 shared openers already),
+ * -EOPNOTSUPP (shared: the pool has objects made of blocks), -EINVAL (not
+ * a daxmap pool, bad options),
  * -EUCLEAN (pool damaged: header checksum, sizes or metadata inconsistent),
  * -EPROTONOSUPPORT (pool version from a newer libdaxmap), -ENOSYS/-EPERM
  * (userfaultfd unavailable).

@@ -30,7 +30,8 @@ struct pool_uffd;
 
 /* object table state */
 struct objtab {
-	struct dm_mutex lock; /* protects: objs[], every slot's state and goal, open and map counts */
+	struct dm_mutex lock; /* protects: objs[], every slot's state and goal, open and map
+				 counts, pins */
 	struct daxmap_obj **objs /* under lock */; /* open objects by slot, NULL if not open */
 	uint64_t live /* under lock */;            /* LIVE slots */
 	struct nameidx names /* under lock */;     /* live objects by name hash */

@@ -313,6 +313,26 @@ static struct daxmap_pool *pool_alloc(const char *path)
 	return pool;
 }
 
+/* -EBUSY when this process has the file open as a pool already (a shared
+ * flock would not tell: two handles of one process would be two openers
+ * with one set of locks). Takes pools_lock. */
+static int pool_open_here(struct daxmap_pool *pool)
+{
+	struct stat st, other;
+	int ret = 0;
+
+	if (fstat(pool->media.fd, &st) < 0)
+		return ERR(-errno, "cannot stat %s", pool->media.path);
+	mutex_lock(&pools_lock);
+	for (struct daxmap_pool *p = open_pools; p && ret == 0; p = p->next_open)
+		if (fstat(p->media.fd, &other) == 0 && other.st_dev == st.st_dev &&
+		    other.st_ino == st.st_ino)
+			ret = ERR(-EBUSY, "pool %s is open in this process already",
+				  pool->media.path);
+	mutex_unlock(&pools_lock);
+	return ret;
+}
+
 static int pool_lock_file(struct daxmap_pool *pool, int shared)
 {
 	/* flock belongs to the open file description: a second open, in this
@@ -342,7 +362,8 @@ int daxmap_pool_open_opts(daxmap_pool **poolp, const char *path, const struct da
 		ret = ERR(-errno, "cannot open pool %s", path);
 		goto out_free;
 	}
-	if ((ret = pool_lock_file(pool, o.shared)) < 0 || (ret = pool_start(pool, &o)) < 0)
+	if ((ret = pool_open_here(pool)) < 0 || (ret = pool_lock_file(pool, o.shared)) < 0 ||
+	    (ret = pool_start(pool, &o)) < 0)
 		goto out_free;
 	*poolp = pool;
 	return 0;
