@@ -27,6 +27,7 @@
 #include "layout.h"
 #include "libdaxmap.h"
 #include "out.h"
+#include "shared.h"
 
 #define CHECK_MAX_DAMAGE 1000                      /* listed; the rest are counted */
 #define CHECK_CHUNK (UINT64_C(1) << 20)           /* bytes read at a time */
@@ -690,6 +691,19 @@ static int check_run(struct check *c)
 	return ret;
 }
 
+/* Whether processes have the pool open shared (its header's uuid names
+ * their run file); a notice when they do. */
+static int check_shared_openers(struct check *c)
+{
+	struct pool_hdr h;
+
+	if (pread(c->fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || !shared_in_use(h.uuid))
+		return 0;
+	say(c, "notice", "in use: %s is open shared by other processes: results may be "
+			 "inconsistent", c->path);
+	return 1;
+}
+
 int daxmap_pool_check(const char *path, int flags, void (*report)(const char *msg, void *arg),
 		      void *arg)
 {
@@ -715,6 +729,12 @@ int daxmap_pool_check(const char *path, int flags, void (*report)(const char *ms
 			goto out;
 		}
 		say(&c, "notice", "in use: %s is open elsewhere: results may be inconsistent", path);
+	}
+	/* shared openers share the lock with us: their run file tells */
+	if (check_shared_openers(&c) && !(flags & DAXMAP_CHECK_FORCE)) {
+		ret = ERR(-EBUSY, "pool %s is open shared by other processes: check it when they "
+				  "have closed it, or force the check", path);
+		goto out;
 	}
 	ret = check_run(&c);
 	if (ret == 0)

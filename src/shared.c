@@ -225,6 +225,27 @@ int shared_attach(struct shared *sh, const uint8_t uuid[16], uint32_t nslots, mo
 	return 0;
 }
 
+int shared_in_use(const uint8_t uuid[16])
+{
+	char path[80];
+	struct stat st;
+	const struct shared_run *run;
+	int fd, live = 0;
+
+	run_path(path, sizeof(path), uuid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && (size_t)st.st_size >= sizeof(*run) &&
+	    (run = mmap(NULL, sizeof(*run), PROT_READ, MAP_SHARED, fd, 0)) != MAP_FAILED) {
+		if (run->magic == SHARED_MAGIC && !memcmp(run->uuid, uuid, 16))
+			for (unsigned i = 0; i < SHARED_PROCS && !live; i++)
+				live = proc_alive(&run->procs[i]);
+		munmap((void *)run, sizeof(*run));
+	}
+	close(fd);
+	return live;
+}
+
 void shared_ready(struct shared *sh)
 {
 	flock(sh->fd, LOCK_UN);

@@ -137,6 +137,10 @@ void shared_stop(struct shared *sh);
  * removes the run file) and unmaps it (idempotent; nothing if never attached). */
 void shared_detach(struct shared *sh);
 
+/* Whether a live process has the pool with this uuid open shared (its run
+ * file says so; read-only, no lock: the checker's question). */
+int shared_in_use(const uint8_t uuid[16]);
+
 /* meta, re-entrant within a thread (the outermost take is the one in the
  * lock order). A holder found dead: epoch bumped, the state consistent. */
 void shared_meta_lock(struct shared *sh);
