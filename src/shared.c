@@ -25,6 +25,12 @@
 /* How long a wait for a peer lasts before it checks that the peer lives. */
 #define SHARED_POLL_NS 50000000L
 
+/* The request's fields, a seqlock's data: read while they may change,
+ * with the sequence telling whether the copy holds (so accessed as
+ * relaxed atomics). */
+#define SEQ_STORE(field, v) __atomic_store_n(&(field), (v), __ATOMIC_RELAXED)
+#define SEQ_LOAD(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+
 /* The meta lock this thread holds, and how deep (it is re-entrant). */
 static _Thread_local struct shared *meta_holder;
 static _Thread_local unsigned meta_depth;
@@ -494,16 +500,16 @@ void shared_request(struct shared *sh, struct shared_req *r)
 	/* a seqlock: odd while the fields change */
 	__atomic_store_n(&run->req.seq, r->seq - 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	run->req.from = r->from;
-	run->req.to = r->to;
-	run->req.slot = r->slot;
-	run->req.kind = r->kind;
-	run->req.lo = r->lo;
-	run->req.hi = r->hi;
-	run->req.free_lo = r->free_lo;
-	run->req.free_hi = r->free_hi;
-	run->req.size = r->size;
-	run->req.old = r->old;
+	SEQ_STORE(run->req.from, r->from);
+	SEQ_STORE(run->req.to, r->to);
+	SEQ_STORE(run->req.slot, r->slot);
+	SEQ_STORE(run->req.kind, r->kind);
+	SEQ_STORE(run->req.lo, r->lo);
+	SEQ_STORE(run->req.hi, r->hi);
+	SEQ_STORE(run->req.free_lo, r->free_lo);
+	SEQ_STORE(run->req.free_hi, r->free_hi);
+	SEQ_STORE(run->req.size, r->size);
+	SEQ_STORE(run->req.old, r->old);
 	__atomic_store_n(&run->req.seq, r->seq, __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < SHARED_PROCS; i++)
 		if ((mask >> i & 1) && run->procs[i].pid) {
@@ -565,10 +571,13 @@ int shared_opened_elsewhere(struct shared *sh, uint32_t slot)
  * live holder may be waiting for this very thread). Takes op (trylock). */
 static void shared_check_dead_op(struct shared *sh) NO_TSA
 {
-	struct shared_fence *f = &sh->run->fence;
+	struct shared_fence f;
 	int rc;
 
-	if (!__atomic_load_n(&f->active, __ATOMIC_ACQUIRE) || pid_alive(f->pid, f->start))
+	shared_meta_lock(sh);
+	f = sh->run->fence;
+	shared_meta_unlock(sh);
+	if (!f.active || pid_alive(f.pid, f.start))
 		return;
 	rc = pthread_mutex_trylock(&sh->run->op);
 	if (rc == EOWNERDEAD)
@@ -578,7 +587,10 @@ static void shared_check_dead_op(struct shared *sh) NO_TSA
 	lockdep_acquire(LOCKDEP_CLASS(lockclass_shared_op), sh, LOCKDEP_EXCL | LOCKDEP_TRY);
 	/* (with op held: a fence whose owner is dead is still up, or it
 	 * was recovered by whoever had op before us) */
-	if (__atomic_load_n(&f->active, __ATOMIC_ACQUIRE) && !pid_alive(f->pid, f->start))
+	shared_meta_lock(sh);
+	f = sh->run->fence;
+	shared_meta_unlock(sh);
+	if (f.active && !pid_alive(f.pid, f.start))
 		sh->recover(sh->arg);
 	shared_op_unlock(sh);
 }
@@ -604,16 +616,16 @@ static void *shared_service(void *arg)
 			struct shared_req r;
 
 			r.seq = seq;
-			r.from = run->req.from;
-			r.to = run->req.to;
-			r.slot = run->req.slot;
-			r.kind = run->req.kind;
-			r.lo = run->req.lo;
-			r.hi = run->req.hi;
-			r.free_lo = run->req.free_lo;
-			r.free_hi = run->req.free_hi;
-			r.size = run->req.size;
-			r.old = run->req.old;
+			r.from = SEQ_LOAD(run->req.from);
+			r.to = SEQ_LOAD(run->req.to);
+			r.slot = SEQ_LOAD(run->req.slot);
+			r.kind = SEQ_LOAD(run->req.kind);
+			r.lo = SEQ_LOAD(run->req.lo);
+			r.hi = SEQ_LOAD(run->req.hi);
+			r.free_lo = SEQ_LOAD(run->req.free_lo);
+			r.free_hi = SEQ_LOAD(run->req.free_hi);
+			r.size = SEQ_LOAD(run->req.size);
+			r.old = SEQ_LOAD(run->req.old);
 			/* a request not addressed to us may be overwritten as
 			 * we copy it: read it again then */
 			__atomic_thread_fence(__ATOMIC_ACQUIRE);
