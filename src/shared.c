@@ -154,7 +154,8 @@ static void proc_reclaim_locked(struct shared *sh, unsigned i)
 }
 
 /* takes the run file's flock (held until shared_ready), then meta */
-int shared_attach(struct shared *sh, const uint8_t uuid[16], uint32_t nslots, mode_t mode)
+int shared_attach(struct shared *sh, const uint8_t uuid[16], uint32_t nslots, mode_t mode,
+		  uid_t owner)
 {
 	char path[80];
 	size_t len = run_len(nslots);
@@ -174,6 +175,12 @@ int shared_attach(struct shared *sh, const uint8_t uuid[16], uint32_t nslots, mo
 		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
 			break;
 		close(fd); /* the last one out removed it meanwhile: a new one */
+	}
+	if (a.st_uid != geteuid() && a.st_uid != owner) {
+		close(fd);
+		return ERR(-EACCES, "run file %s of a shared pool belongs to user %u, neither "
+				    "us nor the pool's owner: remove it if no process has the "
+				    "pool open", path, (unsigned)a.st_uid);
 	}
 	if (a.st_size == (off_t)len) {
 		run = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

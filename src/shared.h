@@ -123,9 +123,13 @@ struct shared {
  * Opens or creates the run file of the pool with this uuid and takes a
  * process slot in it; holds the run file's flock until shared_ready(), so
  * that one opener at a time builds its state (and the first one recovers
- * the pool). -EUSERS when SHARED_PROCS processes have it open.
+ * the pool). It is made with the pool file's mode and must belong to us or
+ * to the pool file's owner (else -EACCES: a run file another user made
+ * could forge the shared state). -EUSERS when SHARED_PROCS processes have
+ * it open.
  */
-int shared_attach(struct shared *sh, const uint8_t uuid[16], uint32_t nslots, mode_t mode);
+int shared_attach(struct shared *sh, const uint8_t uuid[16], uint32_t nslots, mode_t mode,
+		  uid_t owner);
 /* Our state is built: other openers may come (releases the flock). */
 void shared_ready(struct shared *sh);
 /* Starts the service thread with the callbacks above. */
