@@ -21,6 +21,7 @@
 #include "layout.h"
 #include "libdaxmap.h"
 #include "out.h"
+#include "shared.h"
 
 #define INSPECT_CHUNK (UINT64_C(1) << 20) /* bytes read at a time */
 
@@ -44,7 +45,8 @@ static int inspect_read(struct inspect *in, void *buf, size_t len, uint64_t off)
 
 /*
  * Whether a process holds the pool's exclusive flock (daxmap_pool_open takes
- * it), as /proc/locks lists it: asking the kernel by trying the lock would
+ * it; shared openers take a shared one, and their run file tells instead),
+ * as /proc/locks lists it: asking the kernel by trying the lock would
  * make an open racing with us fail with -EBUSY. Lines read
  * "1: FLOCK  ADVISORY  WRITE 1234 00:1b:32 0 EOF"; a waiter's has "->".
  * Without /proc, or for an owner in another pid namespace, it says no.
@@ -255,7 +257,7 @@ int daxmap_pool_inspect(const char *path, int flags, struct daxmap_pool_info *in
 		goto out_free;
 	}
 	/* asked before the read: an owner that comes or goes during it may be missed */
-	info->in_use = inspect_in_use(&st);
+	info->in_use = inspect_in_use(&st) || shared_in_use(h.uuid); /* (shared: a LOCK_SH) */
 	if ((ret = inspect_extents(&in, &h, npresent, info)) == 0)
 		ret = inspect_slots(&in, &h, info, cb, arg);
 out_free:

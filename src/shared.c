@@ -491,12 +491,10 @@ void shared_fence_wait(struct shared *sh, uint32_t seen)
 		futex_wait_ns(&sh->run->fence_seq, seen, SHARED_POLL_NS);
 }
 
-/* takes meta (not across the waits) */
-void shared_request(struct shared *sh, struct shared_req *r)
+/* takes meta */
+void shared_request_send(struct shared *sh, struct shared_req *r, struct shared_wait *w)
 {
 	struct shared_run *run = sh->run;
-	struct shared_proc who[SHARED_PROCS];
-	unsigned idx[SHARED_PROCS], n = 0;
 	uint64_t mask;
 
 	shared_meta_lock(sh);
@@ -518,33 +516,45 @@ void shared_request(struct shared *sh, struct shared_req *r)
 	SEQ_STORE(run->req.size, r->size);
 	SEQ_STORE(run->req.old, r->old);
 	__atomic_store_n(&run->req.seq, r->seq, __ATOMIC_RELEASE);
+	w->seq = r->seq;
+	w->slot = r->slot;
+	w->n = 0;
 	for (unsigned i = 0; i < SHARED_PROCS; i++)
 		if ((mask >> i & 1) && run->procs[i].pid) {
-			who[n] = run->procs[i];
-			idx[n++] = i;
+			w->idx[w->n] = i;
+			w->pid[w->n] = run->procs[i].pid;
+			w->start[w->n++] = run->procs[i].start;
 		}
 	shared_meta_unlock(sh);
-	for (unsigned k = 0; k < n; k++)
-		bell_ring(&run->procs[idx[k]]);
-	for (unsigned k = 0; k < n; k++) {
-		struct shared_proc *p = &run->procs[idx[k]];
+	for (unsigned k = 0; k < w->n; k++)
+		bell_ring(&run->procs[w->idx[k]]);
+}
+
+/* takes meta (not across the waits) */
+void shared_request_wait(struct shared *sh, struct shared_wait *w)
+{
+	struct shared_run *run = sh->run;
+
+	for (unsigned k = 0; k < w->n; k++) {
+		struct shared_proc *p = &run->procs[w->idx[k]];
 		uint32_t v;
 
-		for (int polls = 0; (v = atomic_load(&p->ack)) != r->seq; polls++) {
+		for (int polls = 0; (v = atomic_load(&p->ack)) != w->seq; polls++) {
+			int gone;
+
 			/* the first check soon: a dead peer costs 1 ms */
 			futex_wait_ns(&p->ack, v, polls ? SHARED_POLL_NS : SHARED_POLL_NS / 50);
-			if (atomic_load(&p->ack) == r->seq)
+			if (atomic_load(&p->ack) == w->seq)
 				break;
 			/* gone: closed the pool (its slot is free or another's),
 			 * or has the object neither open nor mapped any more
 			 * (nothing of it to tear down), or died (its mappings
 			 * went with it) */
-			int gone;
 			shared_meta_lock(sh);
-			gone = p->pid != who[k].pid || p->start != who[k].start ||
-			       !(sh->openers[r->slot] >> idx[k] & 1);
-			if (!gone && !proc_alive(&who[k])) {
-				proc_reclaim_locked(sh, idx[k]);
+			gone = p->pid != w->pid[k] || p->start != w->start[k] ||
+			       !(sh->openers[w->slot] >> w->idx[k] & 1);
+			if (!gone && !pid_alive(w->pid[k], w->start[k])) {
+				proc_reclaim_locked(sh, w->idx[k]);
 				gone = 1;
 			}
 			shared_meta_unlock(sh);
@@ -552,6 +562,15 @@ void shared_request(struct shared *sh, struct shared_req *r)
 				break;
 		}
 	}
+	w->n = 0;
+}
+
+void shared_request(struct shared *sh, struct shared_req *r)
+{
+	struct shared_wait w;
+
+	shared_request_send(sh, r, &w);
+	shared_request_wait(sh, &w);
 }
 
 void shared_opener_set(struct shared *sh, uint32_t slot, int on)

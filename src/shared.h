@@ -181,8 +181,19 @@ uint32_t shared_fence_seq(const struct shared *sh);
 void shared_fence_wait(struct shared *sh, uint32_t seen);
 
 /* Under op: sends r to every other live process that has its object open
- * or mapped and waits for each one's acknowledgement (not for the dead). */
+ * or mapped and waits for each one's acknowledgement (not for the dead,
+ * nor for one that closed the pool or the object meanwhile). In two steps:
+ * send, then (after work of the caller's own) wait. */
+struct shared_wait {
+	uint32_t seq, slot;
+	unsigned n; /* addressees left to wait for */
+	unsigned idx[SHARED_PROCS];
+	int32_t pid[SHARED_PROCS];
+	uint64_t start[SHARED_PROCS];
+};
 void shared_request(struct shared *sh, struct shared_req *r);
+void shared_request_send(struct shared *sh, struct shared_req *r, struct shared_wait *w);
+void shared_request_wait(struct shared *sh, struct shared_wait *w);
 
 /* Under meta: we have the object in slot open or mapped (on 1) or no more. */
 void shared_opener_set(struct shared *sh, uint32_t slot, int on);

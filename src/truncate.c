@@ -77,6 +77,7 @@ void truncate_share_lock(struct daxmap_obj *obj, struct truncate_share *ts)
 	ts->on = obj->tab->sh != NULL;
 	ts->size = UINT64_MAX;
 	ts->dropped = 0;
+	ts->wait.n = 0;
 	if (ts->on)
 		shared_op_lock(obj->tab->sh);
 	/* with op held, no other process moves EOF: it is stable from here */
@@ -106,8 +107,15 @@ void truncate_share_fence(struct daxmap_obj *obj, struct truncate_share *ts, uin
 		ts->dropped = 1;
 		ts->free_lo = free_lo;
 		ts->free_hi = free_hi;
-		shared_request(sh, &r);
+		shared_request_send(sh, &r, &ts->wait);
 	}
+}
+
+/* takes meta (between the waits) */
+void truncate_share_wait(struct daxmap_obj *obj, struct truncate_share *ts)
+{
+	if (ts->on && ts->wait.n)
+		shared_request_wait(obj->tab->sh, &ts->wait);
 }
 
 /* takes op, then (with a fence) meta */
@@ -131,6 +139,7 @@ void truncate_share_end(struct daxmap_obj *obj, struct truncate_share *ts)
 
 	if (!ts->on)
 		return;
+	truncate_share_wait(obj, ts); /* (an operation that had nothing to free) */
 	now = obj->md->slots[obj->slot].size;
 	if (now > ts->old || (ts->size != UINT64_MAX && now != ts->size)) {
 		struct shared_req r = {.slot = obj->slot, .kind = SHARED_REQ_GROW,
@@ -209,8 +218,10 @@ static int object_shrink(struct daxmap_obj *obj, uint64_t size, struct truncate_
 	rangelock_lock(&obj->range_lock, &re, start, lock_end(obj, 0, 1), 1);
 	old = atomic_load(&obj->size);
 	if (size < old) {
-		/* no mapping may reach past the new EOF before anything is freed */
+		/* no mapping may reach past the new EOF before anything is freed:
+		 * ours (while the other processes tear down theirs), theirs */
 		ret = map_teardown_obj_range(obj, page_up(size), DAXMAP_MAX_OBJ_SIZE, 0);
+		truncate_share_wait(obj, ts);
 		if (ret == 0) {
 			uint64_t ext_end = start + es, zero_end = page_up(old);
 			logged_change(obj, LOG_OP_SHRINK, size, 0, object_shrink_locked, size,
@@ -312,6 +323,7 @@ int daxmap_obj_punch_hole(daxmap_obj *obj, uint64_t off, uint64_t len)
 		 * partial ones stay mapped and are zeroed in place */
 		if (whole_lo < whole_hi)
 			ret = map_teardown_obj_range(obj, whole_lo, whole_hi, 1);
+		truncate_share_wait(obj, &ts); /* the other processes' too */
 		if (ret == 0)
 			logged_change(obj, LOG_OP_PUNCH, off, end, object_punch_locked, off, end);
 	}

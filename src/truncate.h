@@ -53,6 +53,7 @@ struct truncate_share {
 	uint64_t free_lo, free_hi; /* what the others dropped (with `dropped`) */
 	int on;         /* shared: op is held */
 	int dropped;
+	struct shared_wait wait; /* the others' acknowledgements still to come */
 };
 /* takes op (sets old in every pool) */
 void truncate_share_lock(struct daxmap_obj *obj, struct truncate_share *ts);
@@ -60,6 +61,10 @@ void truncate_share_fence(struct daxmap_obj *obj, struct truncate_share *ts, uin
 			  uint64_t hi, uint64_t free_lo, uint64_t free_hi, unsigned kind,
 			  uint64_t req_lo, uint64_t req_hi, uint64_t size);
 void truncate_share_end(struct daxmap_obj *obj, struct truncate_share *ts);
+/* The others have acknowledged the fence's request (fence sends it and
+ * returns: the operation tears its own mappings down meanwhile; nothing is
+ * freed before this). */
+void truncate_share_wait(struct daxmap_obj *obj, struct truncate_share *ts);
 /* lock, then for an operation that frees nothing and may grow EOF to
  * `end`: the fence from EOF on when it does, else none */
 void truncate_share_write(struct daxmap_obj *obj, struct truncate_share *ts, uint64_t end);

@@ -5,12 +5,16 @@
  *   daxkv [-s POOL_SIZE] [-n INDEX_SLOTS] POOL put KEY VALUE
  *   daxkv POOL get KEY | del KEY | scan | stats
  *   daxkv [-s POOL_SIZE] [-n INDEX_SLOTS] POOL bench [N]
+ *   daxkv --shared ... (any of the above)
  *   daxkv -h | --help
  *
  * put and bench create the pool and the store when missing (POOL_SIZE with
  * K, M, G or T; default 1G); a pool created for a store that cannot be made
  * is removed again. Options come before POOL, so keys and values may start
- * with '-'. Exit status: 0 done, 1 key not found, 2 error or bad usage.
+ * with '-'. With --shared the pool is opened shared: put, del and bench as
+ * the store's one writer, get, scan and stats as a reader, so gets run while
+ * another daxkv --shared writes. Exit status: 0 done, 1 key not found, 2
+ * error or bad usage.
  */
 #include "kv.h"
 #include "size.h"
@@ -25,7 +29,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: daxkv [-s POOL_SIZE] [-n INDEX_SLOTS] POOL "
+	fprintf(f, "usage: daxkv [--shared] [-s POOL_SIZE] [-n INDEX_SLOTS] POOL "
 		   "put KEY VALUE | get KEY | del KEY | scan | stats | bench [N]\n");
 }
 
@@ -42,6 +46,9 @@ static void help(void)
 	       "                         of 1024); default 1G\n"
 	       "  -n, --slots=N          index slots of a new store: a power of two from 64 to\n"
 	       "                         2^32 (K, M, G or T allowed); default 1M\n"
+	       "  -S, --shared           open the pool shared: put, del and bench as the one\n"
+	       "                         writer (another one is refused), get, scan and stats\n"
+	       "                         as a reader, beside a writer in another process\n"
 	       "  -h, --help             show this help\n"
 	       "put and bench create the pool and the store when missing. Exit status: 0 done,\n"
 	       "1 no such key, 2 error or bad usage.\n");
@@ -105,6 +112,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {{"size", required_argument, NULL, 's'},
 						 {"slots", required_argument, NULL, 'n'},
+						 {"shared", no_argument, NULL, 'S'},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	struct kv_create_opts co = {0};
@@ -114,13 +122,17 @@ int main(int argc, char **argv)
 	char *buf;
 	size_t vlen;
 	uint64_t n = 100000;
-	int opt, ret, nargs;
+	int opt, ret, nargs, shared = 0, writes;
 
 	/* "+": options end at POOL */
-	while ((opt = getopt_long(argc, argv, "+s:n:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+s:n:Sh", longopts, NULL)) != -1) {
 		if (opt == 'h') {
 			help();
 			return 0;
+		}
+		if (opt == 'S') {
+			shared = 1;
+			continue;
 		}
 		if (opt == 's' && arg_size("pool size", optarg, &co.pool_size) == 0)
 			continue;
@@ -144,7 +156,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	ret = kv_open(&kv, argv[optind], strcmp(cmd, "put") && strcmp(cmd, "bench") ? NULL : &co);
+	writes = !strcmp(cmd, "put") || !strcmp(cmd, "del") || !strcmp(cmd, "bench");
+	ret = kv_open_opts(&kv, argv[optind],
+			   &(struct kv_open_opts){
+				   .flags = !shared ? 0 : writes ? KV_SHARED : KV_READONLY,
+				   .create = strcmp(cmd, "put") && strcmp(cmd, "bench") ? NULL : &co});
 	if (ret < 0) {
 		fprintf(stderr, "daxkv: %s\n", kv_errormsg());
 		return 2;
@@ -170,6 +186,8 @@ int main(int argc, char **argv)
 			       (unsigned long long)st.tombstones, (unsigned long long)st.live_bytes,
 			       (unsigned long long)st.log_size, (unsigned long long)st.pool_used,
 			       (unsigned long long)st.pool_free);
+		if (ret == 0 && shared)
+			printf("readers %llu\n", (unsigned long long)st.readers);
 	} else {
 		ret = bench(kv, (unsigned long)n);
 	}
