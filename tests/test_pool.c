@@ -659,6 +659,34 @@ static void test_second_open_in_same_process_is_ebusy(void)
 	free(path);
 }
 
+/* A pool open shared: a second open here (shared or not) is EBUSY, and the
+ * checker and inspect see it in use though its flock is a shared one. */
+static void test_pool_open_shared_is_in_use_for_everyone_else(void)
+{
+	char *path = xstrdup(tu_path("sharedbusy.pool"));
+	struct daxmap_pool_opts o;
+	struct daxmap_pool_info info;
+	daxmap_pool *pool, *p2 = (void *)1;
+
+	daxmap_pool_opts_init(&o);
+	o.shared = 1;
+	pool = tu_pool_create_opts("sharedbusy.pool", 32 * MiB, &o);
+	CU_ASSERT(daxmap_pool_open_opts(&p2, path, &o) == -EBUSY);
+	CU_ASSERT(p2 == NULL);
+	CU_ASSERT(daxmap_pool_open(&p2, path) == -EBUSY);
+	CU_ASSERT(daxmap_pool_check(path, 0, NULL, NULL) == -EBUSY);
+	CU_ASSERT(strstr(daxmap_errormsg(), "shared") != NULL);
+	CU_ASSERT(daxmap_pool_check(path, DAXMAP_CHECK_FORCE, NULL, NULL) == 0);
+	TU_OK(daxmap_pool_inspect(path, 0, &info, NULL, NULL));
+	CU_ASSERT(info.in_use == 1);
+	TU_OK(daxmap_pool_close(pool));
+	/* the last one out took the run file with it: nobody has it now */
+	CU_ASSERT(daxmap_pool_check(path, 0, NULL, NULL) == 0);
+	TU_OK(daxmap_pool_inspect(path, 0, &info, NULL, NULL));
+	CU_ASSERT(info.in_use == 0);
+	free(path);
+}
+
 static void test_second_open_from_another_process_is_ebusy(void)
 {
 	char *path = xstrdup(tu_path("xproc.pool"));
@@ -1078,6 +1106,8 @@ int main(int argc, char **argv)
 		 test_open_of_pool_with_bad_field_and_good_checksum_is_refused},
 		{"open_of_truncated_copy_fails_cleanly", test_open_of_truncated_copy_fails_cleanly},
 		{"second_open_in_same_process_is_ebusy", test_second_open_in_same_process_is_ebusy},
+		{"pool_open_shared_is_in_use_for_everyone_else",
+		 test_pool_open_shared_is_in_use_for_everyone_else},
 		{"second_open_from_another_process_is_ebusy",
 		 test_second_open_from_another_process_is_ebusy},
 		{"pool_opens_again_after_owner_is_killed", test_pool_opens_again_after_owner_is_killed},
