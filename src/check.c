@@ -696,8 +696,10 @@ static int check_run(struct check *c)
 static int check_shared_openers(struct check *c)
 {
 	struct pool_hdr h;
+	struct stat st;
 
-	if (pread(c->fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || !shared_in_use(h.uuid))
+	if (pread(c->fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || fstat(c->fd, &st) < 0 ||
+	    !shared_in_use(h.uuid, &st))
 		return 0;
 	say(c, "notice", "in use: %s is open shared by other processes: results may be "
 			 "inconsistent", c->path);

@@ -257,7 +257,7 @@ int daxmap_pool_inspect(const char *path, int flags, struct daxmap_pool_info *in
 		goto out_free;
 	}
 	/* asked before the read: an owner that comes or goes during it may be missed */
-	info->in_use = inspect_in_use(&st) || shared_in_use(h.uuid); /* (shared: a LOCK_SH) */
+	info->in_use = inspect_in_use(&st) || shared_in_use(h.uuid, &st); /* (shared: a LOCK_SH) */
 	if ((ret = inspect_extents(&in, &h, npresent, info)) == 0)
 		ret = inspect_slots(&in, &h, info, cb, arg);
 out_free:

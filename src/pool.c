@@ -160,7 +160,7 @@ static int pool_share_begin(struct daxmap_pool *pool) NO_TSA
 
 	if (fstat(md->fd, &st) < 0)
 		return ERR(-errno, "cannot stat %s", md->path);
-	if ((ret = shared_attach(sh, md->hdr->uuid, md->max_objects, st.st_mode, st.st_uid)) < 0)
+	if ((ret = shared_attach(sh, md->hdr->uuid, md->max_objects, &st)) < 0)
 		return ret;
 	md->shared = 1;
 	for (;;) {

@@ -116,12 +116,15 @@ static size_t run_len(uint32_t nslots)
 	return (len + (size_t)ps - 1) & ~((size_t)ps - 1);
 }
 
-static void run_path(char *buf, size_t n, const uint8_t uuid[16])
+/* Named by the pool's uuid and its file (a copy of a pool file has the
+ * same uuid, and is another pool). */
+static void run_path(char *buf, size_t n, const uint8_t uuid[16], const struct stat *pool)
 {
 	int k = snprintf(buf, n, "/dev/shm/daxmap-");
 	for (int i = 0; i < 16; i++)
 		k += snprintf(buf + k, n - (size_t)k, "%02x", uuid[i]);
-	snprintf(buf + k, n - (size_t)k, ".run");
+	snprintf(buf + k, n - (size_t)k, "-%llx-%llx.run", (unsigned long long)pool->st_dev,
+		 (unsigned long long)pool->st_ino);
 }
 
 static void robust_init(pthread_mutex_t *m)
@@ -154,10 +157,12 @@ static void proc_reclaim_locked(struct shared *sh, unsigned i)
 }
 
 /* takes the run file's flock (held until shared_ready), then meta */
-int shared_attach(struct shared *sh, const uint8_t uuid[16], uint32_t nslots, mode_t mode,
-		  uid_t owner)
+int shared_attach(struct shared *sh, const uint8_t uuid[16], uint32_t nslots,
+		  const struct stat *pool)
 {
-	char path[80];
+	char *path = sh->path;
+	mode_t mode = pool->st_mode;
+	uid_t owner = pool->st_uid;
 	size_t len = run_len(nslots);
 	struct shared_run *run = NULL;
 	struct stat a, b;
@@ -166,7 +171,7 @@ int shared_attach(struct shared *sh, const uint8_t uuid[16], uint32_t nslots, mo
 
 	memset(sh, 0, sizeof(*sh));
 	sh->fd = -1;
-	run_path(path, sizeof(path), uuid);
+	run_path(path, sizeof(sh->path), uuid, pool);
 	for (;;) {
 		if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode & 0666)) < 0)
 			return ERR(-errno, "cannot open %s, the run file of a pool opened shared: %s",
@@ -238,14 +243,14 @@ int shared_attach(struct shared *sh, const uint8_t uuid[16], uint32_t nslots, mo
 	return 0;
 }
 
-int shared_in_use(const uint8_t uuid[16])
+int shared_in_use(const uint8_t uuid[16], const struct stat *pool)
 {
-	char path[80];
+	char path[SHARED_PATH_MAX];
 	struct stat st;
 	const struct shared_run *run;
 	int fd, live = 0;
 
-	run_path(path, sizeof(path), uuid);
+	run_path(path, sizeof(path), uuid, pool);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return 0;
 	if (fstat(fd, &st) == 0 && (size_t)st.st_size >= sizeof(*run) &&
@@ -295,12 +300,10 @@ void shared_stop(struct shared *sh)
 void shared_detach(struct shared *sh)
 {
 	unsigned live = 0;
-	char path[80];
 
 	shared_stop(sh);
 	if (!sh->run)
 		return;
-	run_path(path, sizeof(path), sh->run->uuid);
 	flock(sh->fd, LOCK_EX);
 	shared_meta_lock(sh);
 	if (sh->me < SHARED_PROCS) {
@@ -313,7 +316,7 @@ void shared_detach(struct shared *sh)
 		live += proc_alive(&sh->run->procs[i]);
 	shared_meta_unlock(sh);
 	if (live == 0)
-		unlink(path); /* under the flock: a newcomer finds the file gone and makes one */
+		unlink(sh->path); /* under the flock: a newcomer finds the file gone and makes one */
 	munmap(sh->run, sh->run->len);
 	sh->run = NULL;
 	close(sh->fd); /* drops the flock */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * A pool opened shared by several processes: the run file they share
- * (/dev/shm/daxmap-<pool uuid>.run, never inside the pool: PMDK's lesson,
+ * (/dev/shm/daxmap-<pool uuid>-<dev>-<inode>.run, never inside the pool: PMDK's lesson,
  * pmdk#4141) and what lives in it: the process table, two robust
  * process-shared mutexes (`op`: one range operation at a time across the
  * processes; `meta`: the allocator, the object table, the change ring and
@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "lock.h"
@@ -101,8 +102,11 @@ struct shared_run {
 	 * the object made under a fence, and by create and unlink) */
 };
 
+#define SHARED_PATH_MAX 96
+
 /* One process's handle on the run file. */
 struct shared {
+	char path[SHARED_PATH_MAX]; /* of the run file */
 	struct shared_run *run;
 	uint64_t *openers, *slot_gen; /* in run */
 	int fd;
@@ -128,8 +132,8 @@ struct shared {
  * could forge the shared state). -EUSERS when SHARED_PROCS processes have
  * it open.
  */
-int shared_attach(struct shared *sh, const uint8_t uuid[16], uint32_t nslots, mode_t mode,
-		  uid_t owner);
+int shared_attach(struct shared *sh, const uint8_t uuid[16], uint32_t nslots,
+		  const struct stat *pool);
 /* Our state is built: other openers may come (releases the flock). */
 void shared_ready(struct shared *sh);
 /* Starts the service thread with the callbacks above. */
@@ -143,7 +147,7 @@ void shared_detach(struct shared *sh);
 
 /* Whether a live process has the pool with this uuid open shared (its run
  * file says so; read-only, no lock: the checker's question). */
-int shared_in_use(const uint8_t uuid[16]);
+int shared_in_use(const uint8_t uuid[16], const struct stat *pool);
 
 /* meta, re-entrant within a thread (the outermost take is the one in the
  * lock order). A holder found dead: epoch bumped, the state consistent. */

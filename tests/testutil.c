@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +106,11 @@ int tu_try_write8(volatile void *addr, uint8_t val)
 		return tu_sig;
 	}
 	tu_jmp = &jb;
+	/* the handler reads tu_jmp: the store must come before the access
+	 * (the compiler sees nothing read it otherwise, and drops it at -O1) */
+	atomic_signal_fence(memory_order_seq_cst);
 	*(volatile uint8_t *)addr = val;
+	atomic_signal_fence(memory_order_seq_cst);
 	tu_jmp = NULL;
 	return 0;
 }
@@ -119,7 +124,11 @@ int tu_try_read8(volatile const void *addr, uint8_t *out)
 		return tu_sig;
 	}
 	tu_jmp = &jb;
+	/* the handler reads tu_jmp: the store must come before the access
+	 * (the compiler sees nothing read it otherwise, and drops it at -O1) */
+	atomic_signal_fence(memory_order_seq_cst);
 	*out = *(volatile const uint8_t *)addr;
+	atomic_signal_fence(memory_order_seq_cst);
 	tu_jmp = NULL;
 	return 0;
 }
