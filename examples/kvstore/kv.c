@@ -643,8 +643,8 @@ static int rd_find(struct kv *kv, const void *key, size_t klen, uint64_t *s, con
 
 static int rd_get(struct kv *kv, const void *key, size_t klen, void *buf, size_t cap, size_t *vlen)
 {
-	const struct rec *r;
-	uint64_t s;
+	const struct rec *r = NULL;
+	uint64_t s = 0;
 	int ret;
 
 	pin(kv);
@@ -750,7 +750,7 @@ static int rd_collect(struct kv *kv, uint64_t **out, uint64_t *count)
 
 int kv_scan(struct kv *kv, kv_scan_cb cb, void *arg)
 {
-	uint64_t *offs, n = 0;
+	uint64_t *offs = NULL, n = 0;
 	int ret = 0;
 
 	if (!kv || !cb)
