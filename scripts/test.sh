@@ -36,7 +36,10 @@ echo "== full suite (pools in ${DAXMAP_TEST_DIR:-/dev/shm})"
 echo "== full suite again as on real pmem (PMEM_IS_PMEM_FORCE=1: cache-flush persistence)"
 # (without the reruns of test_mm and test_fsx on objects made of blocks: those
 # of the stage above; blocks' persistence here is test_small's and test_crash's)
-(cd build-test && PMEM_IS_PMEM_FORCE=1 ctest --output-on-failure -E '_blocks$')
+# (nor the several-processes suites: coherence between processes, which the
+# persistence mode does not change; they run in every other stage)
+(cd build-test && PMEM_IS_PMEM_FORCE=1 ctest --output-on-failure \
+	-E '(_blocks|^test_shared|^test_sqlite_multi|^test_kvstore_readers)$')
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer: full suite"
 CC=clang ./scripts/build.sh build-asan Debug -DDAXMAP_BENCH=OFF \
@@ -44,10 +47,12 @@ CC=clang ./scripts/build.sh build-asan Debug -DDAXMAP_BENCH=OFF \
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure -E '^test_fsx_blocks$')
 
-echo "== ThreadSanitizer: suite without test_stress and test_fsx"
+echo "== ThreadSanitizer: suite without test_stress, test_fsx and the examples' several-process suites"
+# (the library's shared-pool code runs under it in test_shared)
 CC=clang ./scripts/build.sh build-tsan Debug -DDAXMAP_BENCH=OFF -DDAXMAP_SANITIZE=thread
 (cd build-tsan && TSAN_OPTIONS="suppressions=$(pwd)/../tests/tsan.supp die_after_fork=0" \
-	ctest --output-on-failure -E '^(test_stress|test_fsx|test_fsx_blocks)$')
+	ctest --output-on-failure \
+	-E '^(test_stress|test_fsx|test_fsx_blocks|test_sqlite_multi|test_kvstore_readers)$')
 
 suites=5
 echo "== fuzzing pool images (${DAXMAP_FUZZ_TIME:-60}s; DAXMAP_FUZZ_TIME=0 skips)"
