@@ -80,12 +80,17 @@ static void settle(daxmap_pool *pool)
 {
 	struct daxmap_pool_stat st;
 
-	for (int i = 0; i < 5000; i++) {
+	int i;
+
+	for (i = 0; i < 5000; i++) {
 		check(daxmap_pool_stat(pool, &st), "stat");
 		if (st.free_unzeroed == 0 && st.free_warm == st.free)
 			break;
 		usleep(1000);
 	}
+	if (getenv("MP_DEBUG"))
+		fprintf(stderr, "settle %d ms, warm %llu of %llu free\n", i,
+			(unsigned long long)st.free_warm >> 20, (unsigned long long)st.free >> 20);
 }
 
 static void touch(volatile char *p, size_t len, size_t step)
@@ -96,7 +101,8 @@ static void touch(volatile char *p, size_t len, size_t step)
 
 /* A worker: opens the pool shared and the object "o", maps it, and then
  * runs commands: 'f' touches one byte per extent and answers the time per
- * extent in ns; 't' touches every page and answers 0; 'q' quits. */
+ * extent in ns; 't' touches every page, 'm' maps the object afresh, both
+ * answering 0; 'q' quits. */
 static int worker_main(const char *path)
 {
 	daxmap_pool *pool = pool_open(path, 0, 1);
@@ -112,12 +118,18 @@ static int worker_main(const char *path)
 		double t0;
 		settle(pool);
 		t0 = bench_now();
-		if (c == 'f')
+		if (c == 'f') {
 			touch(va, g_size, EXT);
-		else if (c == 't')
+		} else if (c == 't') {
 			touch(va, g_size, PAGE);
-		else
+		} else if (c == 'm') {
+			/* a fresh mapping, as the one process's: the punches of
+			 * the reps before left this one in pieces */
+			check(daxmap_unmap(va, g_size), "unmap");
+			check(daxmap_map(&va, obj, 0, g_size, PROT_READ | PROT_WRITE), "map");
+		} else {
 			continue;
+		}
 		printf("%.1f\n", c == 'f' ? (bench_now() - t0) * 1e9 / (double)(g_size / EXT) : 0.0);
 		fflush(stdout);
 	}
@@ -205,6 +217,7 @@ static void bench_first_touch(const char *self)
 	check(daxmap_obj_truncate(obj, g_size), "truncate");
 	b = worker_start(self);
 	for (int r = 0; r < g_reps; r++) {
+		worker_do(&b, 'm'); /* B maps the object while it is a hole */
 		settle(pool);
 		check(daxmap_obj_allocate(obj, 0, g_size), "allocate");
 		settle(pool);

@@ -718,9 +718,9 @@ static int alloc_warm_shared(struct alloc *a, uint64_t i)
 		ok = __atomic_load_n(&md->exttab[i], __ATOMIC_ACQUIRE) == 0 &&
 		     media_warm_step(md, off + done, step) == 0;
 		shared_meta_unlock(a->sh);
-		/* background work: another thread waiting for meta (of any
-		 * process: the mutex is not fair) gets it between two steps */
-		usleep(20);
+		/* background work: a thread waiting for meta (of any process:
+		 * the mutex is not fair) gets it between two steps */
+		shared_meta_yield(a->sh);
 	}
 	if (ok)
 		media_warm_done(md, i, 1);

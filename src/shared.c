@@ -153,6 +153,7 @@ static void proc_reclaim_locked(struct shared *sh, unsigned i)
 	for (uint32_t s = 0; s < sh->run->nslots; s++)
 		sh->openers[s] &= ~bit;
 	atomic_store(&sh->run->procs[i].op_waiting, 0);
+	atomic_store(&sh->run->procs[i].meta_waiting, 0);
 	sh->run->procs[i].pid = 0;
 }
 
@@ -336,7 +337,13 @@ void shared_meta_lock(struct shared *sh) NO_TSA
 		abort();
 	}
 	lockdep_acquire(LOCKDEP_CLASS(lockclass_shared_meta), sh, LOCKDEP_EXCL);
-	if (pthread_mutex_lock(&sh->run->meta) == EOWNERDEAD) {
+	atomic_fetch_add(&sh->run->procs[sh->me].meta_waiting, 1);
+	int rc = pthread_mutex_lock(&sh->run->meta);
+	atomic_fetch_sub(&sh->run->procs[sh->me].meta_waiting, 1);
+	atomic_fetch_add(&sh->run->meta_gen, 1);
+	if (atomic_load(&sh->run->meta_yielding))
+		futex_wake_all(&sh->run->meta_gen); /* a yielder waits for this take */
+	if (rc == EOWNERDEAD) {
 		/* its holder died: what it changed in the tables may have no
 		 * trace in the ring; every process rescans (epoch) */
 		sh->run->epoch++;
@@ -355,6 +362,19 @@ void shared_meta_unlock(struct shared *sh) NO_TSA
 	meta_holder = NULL;
 	lockdep_release(LOCKDEP_CLASS(lockclass_shared_meta), sh);
 	pthread_mutex_unlock(&sh->run->meta);
+}
+
+void shared_meta_yield(struct shared *sh)
+{
+	uint32_t gen = atomic_load(&sh->run->meta_gen);
+
+	for (unsigned i = 0; i < SHARED_PROCS; i++)
+		if (sh->run->procs[i].pid && atomic_load(&sh->run->procs[i].meta_waiting)) {
+			atomic_fetch_add(&sh->run->meta_yielding, 1);
+			futex_wait_ns(&sh->run->meta_gen, gen, SHARED_POLL_NS / 50);
+			atomic_fetch_sub(&sh->run->meta_yielding, 1);
+			return;
+		}
 }
 
 void shared_op_lock(struct shared *sh) NO_TSA

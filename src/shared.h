@@ -73,6 +73,9 @@ struct shared_proc {
 	int32_t pid;           /* 0: a free slot */
 	_Atomic uint32_t op_waiting; /* its threads waiting for op (a release hands
 					op over to them: shared_op_unlock) */
+	_Atomic uint32_t meta_waiting; /* its threads waiting for meta (background
+					  work steps aside: shared_meta_yield) */
+	uint32_t pad_;
 	uint64_t start;        /* start time (/proc/PID/stat): a reused pid is another process */
 };
 
@@ -93,6 +96,8 @@ struct shared_run {
 	uint64_t objtab_gen;  /* under meta: bumped by every create and unlink */
 	_Atomic uint32_t fence_seq; /* futex word: bumped when a fence drops */
 	_Atomic uint32_t op_gen;    /* futex word: bumped by each take of op */
+	_Atomic uint32_t meta_gen;  /* futex word: bumped by each outermost take of meta */
+	_Atomic uint32_t meta_yielding; /* threads waiting in shared_meta_yield */
 	struct shared_fence fence; /* under meta, set and cleared by op's holder */
 	struct shared_req req;     /* under op */
 	struct shared_proc procs[SHARED_PROCS]; /* under meta */
@@ -153,6 +158,10 @@ int shared_in_use(const uint8_t uuid[16], const struct stat *pool);
  * lock order). A holder found dead: epoch bumped, the state consistent. */
 void shared_meta_lock(struct shared *sh);
 void shared_meta_unlock(struct shared *sh);
+/* Background work between two holds of meta: if a thread of any process
+ * waits for meta, let it have it first (a while at most; the mutex is not
+ * fair). No lock held. */
+void shared_meta_yield(struct shared *sh);
 /* op. When its last holder died holding it, the recovery of its operation
  * (the recover callback) runs here before it returns: call with no lock held. */
 void shared_op_lock(struct shared *sh);
