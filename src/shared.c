@@ -369,7 +369,7 @@ void shared_meta_yield(struct shared *sh)
 	uint32_t gen = atomic_load(&sh->run->meta_gen);
 
 	for (unsigned i = 0; i < SHARED_PROCS; i++)
-		if (sh->run->procs[i].pid && atomic_load(&sh->run->procs[i].meta_waiting)) {
+		if (atomic_load(&sh->run->procs[i].meta_waiting)) { /* (0 in a free slot) */
 			atomic_fetch_add(&sh->run->meta_yielding, 1);
 			futex_wait_ns(&sh->run->meta_gen, gen, SHARED_POLL_NS / 50);
 			atomic_fetch_sub(&sh->run->meta_yielding, 1);
@@ -399,7 +399,7 @@ void shared_op_lock(struct shared *sh) NO_TSA
 static int op_wanted_elsewhere(const struct shared *sh)
 {
 	for (unsigned i = 0; i < SHARED_PROCS; i++)
-		if (i != sh->me && sh->run->procs[i].pid && atomic_load(&sh->run->procs[i].op_waiting))
+		if (i != sh->me && atomic_load(&sh->run->procs[i].op_waiting)) /* (0 in a free slot) */
 			return 1;
 	return 0;
 }
