@@ -229,28 +229,38 @@ void object_zero_bytes_locked(struct daxmap_obj *obj, uint64_t start, uint64_t e
 	}
 }
 
-/* Frees every extent with index in [lo, hi). */
-static void object_free_range_locked(struct daxmap_obj *obj, uint64_t lo, uint64_t hi)
-	REQUIRES(obj->extents_lock)
+/* Removes every extent with index in [lo, hi) from obj's map; frees it too
+ * when `and_free` (else another process's operation frees it: object_forget_range). */
+static void object_drop_range_locked(struct daxmap_obj *obj, uint64_t lo, uint64_t hi,
+				     int and_free) REQUIRES(obj->extents_lock)
 {
 	struct extmap *m = &obj->extmap;
 
 	if (hi - lo <= m->count) {
 		for (uint64_t e = lo; e < hi; e++) {
 			uint64_t pidx = extmap_del(m, e);
-			if (pidx != EXTMAP_NONE)
+			if (pidx != EXTMAP_NONE && and_free)
 				alloc_free(obj->alloc, pidx);
 		}
 		return;
 	}
 	/* a wide range over a sparse object: walk the map, not the range */
 	for (uint64_t i = 0; i < m->cap; i++) {
-		uint64_t e;
+		uint64_t e, pidx;
 		if (m->keys[i] == 0 || (e = m->keys[i] - 1) < lo || e >= hi)
 			continue;
-		alloc_free(obj->alloc, extmap_del(m, e));
+		pidx = extmap_del(m, e);
+		if (and_free)
+			alloc_free(obj->alloc, pidx);
 		i--; /* backward shift may have moved another key into bucket i */
 	}
+}
+
+/* Frees every extent with index in [lo, hi). */
+static void object_free_range_locked(struct daxmap_obj *obj, uint64_t lo, uint64_t hi)
+	REQUIRES(obj->extents_lock)
+{
+	object_drop_range_locked(obj, lo, hi, 1);
 }
 
 static void slot_set_state(const struct pool_media *md, uint32_t slot, uint64_t state)
@@ -884,21 +894,8 @@ void object_extents_get(struct daxmap_obj *obj, uint64_t e, uint64_t n, uint64_t
 /* takes obj->extents_lock */
 void object_forget_range(struct daxmap_obj *obj, uint64_t lo, uint64_t hi)
 {
-	struct extmap *m = &obj->extmap;
-
 	mutex_lock(&obj->extents_lock);
-	if (hi - lo <= m->count) {
-		for (uint64_t e = lo; e < hi; e++)
-			extmap_del(m, e);
-	} else {
-		for (uint64_t i = 0; i < m->cap; i++) {
-			uint64_t e;
-			if (m->keys[i] == 0 || (e = m->keys[i] - 1) < lo || e >= hi)
-				continue;
-			extmap_del(m, e);
-			i--; /* backward shift may have moved another key into bucket i */
-		}
-	}
+	object_drop_range_locked(obj, lo, hi, 0);
 	mutex_unlock(&obj->extents_lock);
 }
 
